@@ -1,0 +1,357 @@
+//! "Here are texts, give me their vectors": tokenizer + ONNX Runtime session for one embedding model.
+//!
+//! Texts are tokenized, sorted by length and run in batches padded only to the longest text of the batch
+//! (dynamic padding), then pooled (mean under the attention mask, or CLS) and L2-normalised as the model's
+//! manifest says. Output order always equals input order, and a text's vector does not depend on which
+//! other texts share its batch.
+
+use std::path::Path;
+
+use ort::session::builder::GraphOptimizationLevel;
+use ort::session::Session;
+use ort::value::Tensor;
+use tokenizers::{Tokenizer, TruncationParams};
+
+use crate::error::{Error, Result};
+use crate::model::{ModelFiles, ModelSpec, Pooling, Precision};
+use crate::runtime::{self, Provider};
+
+/// How to run a model.
+#[derive(Debug, Clone)]
+pub struct EmbedOptions {
+    /// Intra-op threads for ONNX Runtime.
+    pub threads: usize,
+    /// Texts per inference call.
+    pub batch_size: usize,
+    /// Try accelerated execution providers (CoreML/CUDA) before the CPU.
+    pub accelerate: bool,
+}
+
+impl Default for EmbedOptions {
+    fn default() -> Self {
+        EmbedOptions { threads: runtime::default_threads(), batch_size: 32, accelerate: true }
+    }
+}
+
+/// One embedded text.
+#[derive(Debug, Clone)]
+pub struct Embedding {
+    pub vector: Vec<f32>,
+    /// Tokens fed to the model (special tokens included).
+    pub tokens: usize,
+    /// Whether the text was longer than the model's window and only its beginning was embedded.
+    pub truncated: bool,
+}
+
+/// A loaded embedding model. Not `Sync`: share it behind a mutex, or load one per thread.
+pub struct Embedder {
+    session: Session,
+    tokenizer: Tokenizer,
+    spec: ModelSpec,
+    precision: Precision,
+    provider: Provider,
+    batch_size: usize,
+    output_index: usize,
+    has_token_type_ids: bool,
+}
+
+/// Texts longer than this many bytes per window token are cut before tokenizing: the model would only see
+/// their beginning anyway, and tokenizing megabytes to throw them away costs seconds.
+const BYTES_PER_TOKEN_BOUND: usize = 64;
+
+impl Embedder {
+    /// Loads a model's tokenizer and ONNX graph and starts a session on the best available provider.
+    pub fn load(spec: &ModelSpec, files: &ModelFiles, options: &EmbedOptions) -> Result<Self> {
+        let tokenizer = load_tokenizer(&files.tokenizer, spec.max_tokens)?;
+        if !files.onnx.is_file() {
+            return Err(Error::ModelInvalid { path: files.onnx.clone(), reason: "file does not exist".into() });
+        }
+        let env = runtime::environment()?;
+        let threads = options.threads.max(1);
+        let mut attempts: Vec<Provider> =
+            if options.accelerate { runtime::accelerated_providers() } else { Vec::new() };
+        attempts.push(Provider::Cpu);
+        let mut last_err = None;
+        for provider in attempts {
+            match build_session(env, &files.onnx, threads, provider) {
+                Ok(session) => {
+                    let outputs: Vec<String> = session.outputs().iter().map(|o| o.name().to_string()).collect();
+                    let output_index = outputs.iter().position(|n| *n == spec.output).unwrap_or(0);
+                    let has_token_type_ids = session.inputs().iter().any(|i| i.name() == "token_type_ids");
+                    tracing::info!(model = %spec.id, precision = %files.precision, %provider, threads,
+                        onnx = %files.onnx.display(), "embedding model loaded");
+                    return Ok(Embedder {
+                        session,
+                        tokenizer,
+                        spec: spec.clone(),
+                        precision: files.precision,
+                        provider,
+                        batch_size: options.batch_size.max(1),
+                        output_index,
+                        has_token_type_ids,
+                    });
+                }
+                Err(e) => {
+                    if provider != Provider::Cpu {
+                        tracing::warn!(%provider, error = %e, "execution provider unavailable, falling back");
+                    }
+                    last_err = Some(e);
+                }
+            }
+        }
+        Err(last_err.unwrap_or_else(|| Error::Embed("no execution provider".into())))
+    }
+
+    /// The model this embedder runs.
+    pub fn spec(&self) -> &ModelSpec {
+        &self.spec
+    }
+
+    /// Vector dimension.
+    pub fn dim(&self) -> usize {
+        self.spec.dim
+    }
+
+    /// Precision of the loaded graph.
+    pub fn precision(&self) -> Precision {
+        self.precision
+    }
+
+    /// The execution provider the session runs on.
+    pub fn provider(&self) -> Provider {
+        self.provider
+    }
+
+    /// The tokenizer (with the model's truncation), e.g. for token-bounded chunking.
+    pub fn tokenizer(&self) -> &Tokenizer {
+        &self.tokenizer
+    }
+
+    /// Embeds documents (with the model's document prefix).
+    pub fn embed_documents<S: AsRef<str>>(&mut self, texts: &[S]) -> Result<Vec<Embedding>> {
+        let prefix = self.spec.document_prefix.clone();
+        self.embed_with_prefix(&prefix, texts)
+    }
+
+    /// Embeds one search query (with the model's query prefix).
+    pub fn embed_query(&mut self, text: &str) -> Result<Vec<f32>> {
+        let prefix = self.spec.query_prefix.clone();
+        let mut v = self.embed_with_prefix(&prefix, &[text])?;
+        v.pop().map(|e| e.vector).ok_or_else(|| Error::Embed("no output".into()))
+    }
+
+    fn embed_with_prefix<S: AsRef<str>>(&mut self, prefix: &str, texts: &[S]) -> Result<Vec<Embedding>> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let cut = self.spec.max_tokens * BYTES_PER_TOKEN_BOUND;
+        let mut precut = vec![false; texts.len()];
+        let inputs: Vec<String> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let t = t.as_ref();
+                let t = if t.len() > cut {
+                    precut[i] = true;
+                    &t[..floor_char_boundary(t, cut)]
+                } else {
+                    t
+                };
+                format!("{prefix}{t}")
+            })
+            .collect();
+        let encodings = self
+            .tokenizer
+            .encode_batch(inputs, true)
+            .map_err(|e| Error::Embed(format!("tokenizing failed: {e}")))?;
+        let mut order: Vec<usize> = (0..encodings.len()).collect();
+        order.sort_by_key(|&i| encodings[i].get_ids().len());
+        let mut out: Vec<Option<Embedding>> = vec![None; encodings.len()];
+        for batch in order.chunks(self.batch_size) {
+            let seq = batch.iter().map(|&i| encodings[i].get_ids().len()).max().unwrap_or(0).max(1);
+            let n = batch.len();
+            let mut ids = vec![0i64; n * seq];
+            let mut mask = vec![0i64; n * seq];
+            for (row, &i) in batch.iter().enumerate() {
+                let enc = &encodings[i];
+                for (col, (&id, &m)) in enc.get_ids().iter().zip(enc.get_attention_mask()).enumerate() {
+                    ids[row * seq + col] = i64::from(id);
+                    mask[row * seq + col] = i64::from(m);
+                }
+            }
+            let vectors = self.run(n, seq, ids, &mask)?;
+            for (row, &i) in batch.iter().enumerate() {
+                let enc = &encodings[i];
+                out[i] = Some(Embedding {
+                    vector: vectors[row].clone(),
+                    tokens: enc.get_ids().len(),
+                    truncated: precut[i] || !enc.get_overflowing().is_empty(),
+                });
+            }
+        }
+        out.into_iter().map(|e| e.ok_or_else(|| Error::Embed("missing output row".into()))).collect()
+    }
+
+    fn run(&mut self, n: usize, seq: usize, ids: Vec<i64>, mask: &[i64]) -> Result<Vec<Vec<f32>>> {
+        let err = |e: ort::Error| Error::Embed(e.to_string());
+        let ids_t = Tensor::from_array(([n, seq], ids)).map_err(err)?;
+        let mask_t = Tensor::from_array(([n, seq], mask.to_vec())).map_err(err)?;
+        let outputs = if self.has_token_type_ids {
+            let types_t = Tensor::from_array(([n, seq], vec![0i64; n * seq])).map_err(err)?;
+            self.session
+                .run(ort::inputs!["input_ids" => ids_t, "attention_mask" => mask_t, "token_type_ids" => types_t])
+                .map_err(err)?
+        } else {
+            self.session.run(ort::inputs!["input_ids" => ids_t, "attention_mask" => mask_t]).map_err(err)?
+        };
+        let (shape, data) = outputs[self.output_index].try_extract_tensor::<f32>().map_err(err)?;
+        let dim = self.spec.dim;
+        let dims: Vec<i64> = shape.iter().copied().collect();
+        if dims.len() != 3 || dims[0] as usize != n || dims[1] as usize != seq || dims[2] as usize != dim {
+            return Err(Error::Embed(format!("unexpected model output shape {dims:?}, wanted [{n}, {seq}, {dim}]")));
+        }
+        let mut result = Vec::with_capacity(n);
+        for row in 0..n {
+            let base = row * seq * dim;
+            let mut v = vec![0f32; dim];
+            match self.spec.pooling {
+                Pooling::Cls => v.copy_from_slice(&data[base..base + dim]),
+                Pooling::Mean => {
+                    let mut count = 0f32;
+                    for t in 0..seq {
+                        if mask[row * seq + t] == 0 {
+                            continue;
+                        }
+                        count += 1.0;
+                        let tok = &data[base + t * dim..base + (t + 1) * dim];
+                        for (acc, x) in v.iter_mut().zip(tok) {
+                            *acc += x;
+                        }
+                    }
+                    let count = count.max(1e-9);
+                    v.iter_mut().for_each(|x| *x /= count);
+                }
+            }
+            if self.spec.normalize {
+                normalize(&mut v);
+            }
+            result.push(v);
+        }
+        Ok(result)
+    }
+}
+
+fn build_session(
+    env: &ort::environment::Environment,
+    onnx: &Path,
+    threads: usize,
+    provider: Provider,
+) -> Result<Session> {
+    let invalid = |e: String| Error::ModelInvalid { path: onnx.to_path_buf(), reason: e };
+    let mut builder = Session::builder(env)
+        .map_err(|e| Error::Runtime(e.to_string()))?
+        .with_optimization_level(GraphOptimizationLevel::Level3)
+        .map_err(|e| Error::Runtime(e.to_string()))?
+        .with_intra_threads(threads)
+        .map_err(|e| Error::Runtime(e.to_string()))?;
+    match provider {
+        Provider::Cpu => {}
+        #[cfg(feature = "cuda")]
+        Provider::Cuda => {
+            builder = builder
+                .with_execution_providers([ort::ep::CUDA::default().build().error_on_failure()])
+                .map_err(|e| Error::Runtime(e.to_string()))?;
+        }
+        #[cfg(all(feature = "coreml", target_os = "macos"))]
+        Provider::CoreMl => {
+            builder = builder
+                .with_execution_providers([ort::ep::CoreML::default().build().error_on_failure()])
+                .map_err(|e| Error::Runtime(e.to_string()))?;
+        }
+        #[allow(unreachable_patterns)]
+        other => return Err(Error::Runtime(format!("{other} support is not compiled into this build"))),
+    }
+    builder.commit_from_file(onnx).map_err(|e| invalid(e.to_string()))
+}
+
+/// Loads `tokenizer.json`, truncating at the model's window and without padding (Sift pads per batch).
+pub fn load_tokenizer(path: &Path, max_tokens: usize) -> Result<Tokenizer> {
+    if !path.is_file() {
+        return Err(Error::ModelInvalid { path: path.to_path_buf(), reason: "tokenizer file does not exist".into() });
+    }
+    let mut tok = Tokenizer::from_file(path)
+        .map_err(|e| Error::ModelInvalid { path: path.to_path_buf(), reason: e.to_string() })?;
+    tok.with_padding(None);
+    tok.with_truncation(Some(TruncationParams { max_length: max_tokens, ..Default::default() }))
+        .map_err(|e| Error::ModelInvalid { path: path.to_path_buf(), reason: e.to_string() })?;
+    Ok(tok)
+}
+
+/// Scales `v` to unit length (leaves an all-zero vector alone).
+pub fn normalize(v: &mut [f32]) {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+}
+
+/// Dot product, written so the compiler vectorises it (8 independent accumulators).
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for k in 0..8 {
+            acc[k] += x[k] * y[k];
+        }
+    }
+    let mut s: f32 = acc.iter().sum();
+    for (x, y) in ra.iter().zip(rb) {
+        s += x * y;
+    }
+    s
+}
+
+/// The largest index ≤ `i` that is a char boundary of `s`.
+pub fn floor_char_boundary(s: &str, i: usize) -> usize {
+    if i >= s.len() {
+        return s.len();
+    }
+    let mut i = i;
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dot_matches_naive() {
+        let a: Vec<f32> = (0..389).map(|i| (i as f32 * 0.37).sin()).collect();
+        let b: Vec<f32> = (0..389).map(|i| (i as f32 * 0.11).cos()).collect();
+        let naive: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+        assert!((dot(&a, &b) - naive).abs() < 1e-3);
+    }
+
+    #[test]
+    fn char_boundary_never_splits_a_char() {
+        let s = "aé€😀";
+        for i in 0..=s.len() + 2 {
+            let j = floor_char_boundary(s, i);
+            assert!(s.is_char_boundary(j) && j <= i.max(s.len()));
+        }
+    }
+
+    #[test]
+    fn missing_tokenizer_is_a_clear_error() {
+        let err = load_tokenizer(Path::new("/nonexistent/tokenizer.json"), 256).unwrap_err();
+        assert!(err.to_string().contains("tokenizer file does not exist"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let bad = dir.path().join("tokenizer.json");
+        std::fs::write(&bad, b"{ not json").unwrap();
+        assert!(matches!(load_tokenizer(&bad, 256), Err(Error::ModelInvalid { .. })));
+    }
+}

@@ -1,0 +1,123 @@
+//! "Here is a folder, which files are in it?": walks a root with the `ignore` crate (the walker behind
+//! ripgrep), honouring `.gitignore`, `.ignore` and `.siftignore` files, skipping hidden files and the user's
+//! excluded patterns. Yields each file's size and modification time, which decide whether it changed.
+
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+use ignore::overrides::OverrideBuilder;
+use ignore::WalkBuilder;
+
+use crate::error::{Error, Result};
+
+/// A file found on disk.
+#[derive(Debug, Clone)]
+pub struct ScannedFile {
+    pub path: PathBuf,
+    pub size: u64,
+    /// Modification time, nanoseconds since the Unix epoch.
+    pub mtime_ns: i64,
+}
+
+/// Patterns excluded by default (gitignore syntax); users edit the list in settings.
+pub fn default_excludes() -> Vec<String> {
+    ["node_modules/", "target/", "__pycache__/", ".venv/", "venv/", "*.min.js", "*.map", "*.lock"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+/// Stat a path into a [`ScannedFile`].
+pub fn stat(path: &Path) -> std::io::Result<ScannedFile> {
+    let meta = std::fs::metadata(path)?;
+    Ok(ScannedFile { path: path.to_path_buf(), size: meta.len(), mtime_ns: mtime_ns(&meta) })
+}
+
+fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos().min(i64::MAX as u128) as i64)
+        .unwrap_or(0)
+}
+
+/// Walks `root` (a folder or a single file). Unreadable entries are returned as `Err` items so the caller
+/// can record them; the walk goes on.
+pub fn scan(root: &Path, excludes: &[String]) -> Result<Vec<std::result::Result<ScannedFile, (PathBuf, String)>>> {
+    let mut overrides = OverrideBuilder::new(root);
+    for pattern in excludes {
+        let pattern = pattern.trim();
+        if pattern.is_empty() || pattern.starts_with('#') {
+            continue;
+        }
+        overrides
+            .add(&format!("!{pattern}"))
+            .map_err(|e| Error::Invalid(format!("excluded pattern `{pattern}`: {e}")))?;
+    }
+    let overrides = overrides.build().map_err(|e| Error::Invalid(format!("excluded patterns: {e}")))?;
+    let walker = WalkBuilder::new(root)
+        .hidden(true)
+        .git_ignore(true)
+        .git_global(false)
+        .git_exclude(true)
+        .require_git(false)
+        .ignore(true)
+        .parents(false)
+        .follow_links(false)
+        .add_custom_ignore_filename(".siftignore")
+        .overrides(overrides)
+        .build();
+    let mut out = Vec::new();
+    for entry in walker {
+        match entry {
+            Ok(e) => {
+                if !e.file_type().is_some_and(|t| t.is_file()) {
+                    continue;
+                }
+                match e.metadata() {
+                    Ok(meta) => out.push(Ok(ScannedFile {
+                        path: e.path().to_path_buf(),
+                        size: meta.len(),
+                        mtime_ns: mtime_ns(&meta),
+                    })),
+                    Err(err) => out.push(Err((e.path().to_path_buf(), err.to_string()))),
+                }
+            }
+            Err(err) => {
+                let path = match &err {
+                    ignore::Error::WithPath { path, .. } => path.clone(),
+                    _ => root.to_path_buf(),
+                };
+                out.push(Err((path, err.to_string())));
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn honours_gitignore_hidden_and_excludes() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("node_modules/x")).unwrap();
+        std::fs::create_dir_all(root.join("sub")).unwrap();
+        std::fs::write(root.join("a.txt"), "a").unwrap();
+        std::fs::write(root.join("sub/b.md"), "b").unwrap();
+        std::fs::write(root.join(".hidden.txt"), "h").unwrap();
+        std::fs::write(root.join("node_modules/x/c.js"), "c").unwrap();
+        std::fs::write(root.join(".gitignore"), "secret.txt\n").unwrap();
+        std::fs::write(root.join("secret.txt"), "s").unwrap();
+        let found: Vec<String> = scan(root, &default_excludes())
+            .unwrap()
+            .into_iter()
+            .map(|r| r.unwrap().path.strip_prefix(root).unwrap().to_string_lossy().into_owned())
+            .collect();
+        let mut found = found;
+        found.sort();
+        assert_eq!(found, vec!["a.txt", "sub/b.md"]);
+    }
+}

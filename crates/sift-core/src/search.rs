@@ -1,0 +1,308 @@
+//! "Here is what the user typed, give me the best files": parses the query (quoted exact phrases, words),
+//! runs a vector search and a BM25 keyword search, fuses them with reciprocal-rank fusion, groups chunks by
+//! file and marks the matched words in each file's best passage.
+//!
+//! Any user text is a valid query: words are quoted before they reach FTS5, so its syntax characters
+//! (`"`, `*`, `NEAR(`, `-`, `:`, `^`...) are only ever searched for as text.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+/// A parsed query.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ParsedQuery {
+    /// The text to embed (the query without quote characters).
+    pub semantic: String,
+    /// Exact phrases (from double quotes), each a list of words.
+    pub phrases: Vec<Vec<String>>,
+    /// Lower-cased words outside and inside phrases, stop words removed (kept when all are stop words).
+    pub terms: Vec<String>,
+}
+
+const STOP_WORDS: &[&str] = &[
+    "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "from", "has", "have", "how", "i", "if", "in",
+    "into", "is", "it", "its", "me", "my", "no", "not", "of", "on", "or", "our", "so", "such", "that", "the",
+    "their", "then", "there", "these", "they", "this", "to", "was", "we", "were", "what", "when", "where",
+    "which", "who", "why", "will", "with", "you", "your", "about", "did", "do", "does",
+];
+
+/// Splits text into words: runs of letters and digits (any script).
+pub fn words(text: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, c) in text.char_indices() {
+        if c.is_alphanumeric() {
+            if start.is_none() {
+                start = Some(i);
+            }
+        } else if let Some(s) = start.take() {
+            out.push((s, &text[s..i]));
+        }
+    }
+    if let Some(s) = start {
+        out.push((s, &text[s..]));
+    }
+    out
+}
+
+/// Parses user input. Text between double quotes is an exact phrase; an unbalanced quote runs to the end.
+pub fn parse_query(input: &str) -> ParsedQuery {
+    let mut phrases = Vec::new();
+    let mut all_words = Vec::new();
+    for (i, part) in input.split('"').enumerate() {
+        let ws: Vec<String> = words(part).into_iter().map(|(_, w)| w.to_lowercase()).collect();
+        if i % 2 == 1 && !ws.is_empty() {
+            phrases.push(ws.clone());
+        }
+        all_words.extend(ws);
+    }
+    let mut seen = HashSet::new();
+    let mut terms: Vec<String> =
+        all_words.iter().filter(|w| !STOP_WORDS.contains(&w.as_str())).filter(|w| seen.insert((*w).clone())).cloned().collect();
+    if terms.is_empty() {
+        terms = all_words.iter().filter(|w| seen.insert((*w).clone())).cloned().collect();
+    }
+    ParsedQuery { semantic: input.replace('"', " ").split_whitespace().collect::<Vec<_>>().join(" "), phrases, terms }
+}
+
+fn quote(word: &str) -> String {
+    format!("\"{}\"", word.replace('"', "\"\""))
+}
+
+/// The FTS5 expression for ranking: any term (OR), restricted to the phrases when there are any.
+/// `None` when the query has no words.
+pub fn fts_expression(q: &ParsedQuery) -> Option<String> {
+    if q.terms.is_empty() && q.phrases.is_empty() {
+        return None;
+    }
+    let any = q.terms.iter().map(|t| quote(t)).collect::<Vec<_>>().join(" OR ");
+    match phrase_expression(q) {
+        Some(p) if any.is_empty() => Some(p),
+        Some(p) => Some(format!("{p} AND ({any})")),
+        None => Some(any),
+    }
+}
+
+/// The FTS5 expression all exact phrases must match, if any.
+pub fn phrase_expression(q: &ParsedQuery) -> Option<String> {
+    if q.phrases.is_empty() {
+        return None;
+    }
+    Some(q.phrases.iter().map(|p| quote(&p.join(" "))).collect::<Vec<_>>().join(" AND "))
+}
+
+/// Reciprocal-rank fusion of ranked lists of ids: `Σ weight / (k + rank)`, rank from 1.
+pub fn rrf(lists: &[(&[i64], f64)], k: f64) -> Vec<(i64, f64)> {
+    let mut scores: HashMap<i64, f64> = HashMap::new();
+    for (list, weight) in lists {
+        for (rank, id) in list.iter().enumerate() {
+            *scores.entry(*id).or_default() += weight / (k + rank as f64 + 1.0);
+        }
+    }
+    let mut out: Vec<(i64, f64)> = scores.into_iter().collect();
+    out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    out
+}
+
+/// Whether two lower-cased words are forms of one another ("terminate" / "termination"): a shared prefix of
+/// at least five characters that covers all but the last three characters of the shorter word.
+fn same_stem(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    let (la, lb) = (a.chars().count(), b.chars().count());
+    if la < 5 || lb < 5 {
+        return false;
+    }
+    let common = a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count();
+    common >= 5.max(la.min(lb).saturating_sub(3))
+}
+
+/// Byte ranges in `text` to highlight: occurrences of the exact phrases, and words matching query terms.
+/// Ranges are sorted and do not overlap.
+pub fn highlights(text: &str, q: &ParsedQuery) -> Vec<(usize, usize)> {
+    let toks = words(text);
+    let lower: Vec<String> = toks.iter().map(|(_, w)| w.to_lowercase()).collect();
+    let mut ranges = Vec::new();
+    for phrase in &q.phrases {
+        if phrase.is_empty() || phrase.len() > lower.len() {
+            continue;
+        }
+        for i in 0..=lower.len() - phrase.len() {
+            if lower[i..i + phrase.len()] == phrase[..] {
+                let (s, _) = toks[i];
+                let (ls, lw) = toks[i + phrase.len() - 1];
+                ranges.push((s, ls + lw.len()));
+            }
+        }
+    }
+    for ((s, w), l) in toks.iter().zip(&lower) {
+        if q.terms.iter().any(|t| same_stem(t, l)) {
+            ranges.push((*s, s + w.len()));
+        }
+    }
+    ranges.sort();
+    let mut merged: Vec<(usize, usize)> = Vec::new();
+    for (s, e) in ranges {
+        match merged.last_mut() {
+            Some(last) if s <= last.1 => last.1 = last.1.max(e),
+            _ => merged.push((s, e)),
+        }
+    }
+    merged
+}
+
+/// A passage shown for a result.
+#[derive(Debug, Clone, Serialize)]
+pub struct Passage {
+    pub text: String,
+    /// Byte range of the passage in the file's text.
+    pub start: usize,
+    pub end: usize,
+    /// 1-based line of the passage start.
+    pub line: usize,
+    /// 1-based page for paged documents.
+    pub page: Option<usize>,
+    /// Byte ranges inside `text` that match the query's words or phrases.
+    pub highlights: Vec<(usize, usize)>,
+}
+
+/// One file in the results.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchHit {
+    pub path: PathBuf,
+    /// The root folder the file was found under.
+    pub folder: PathBuf,
+    /// Fused relevance (higher is better); comparable within one response only.
+    pub score: f64,
+    pub passage: Passage,
+}
+
+/// Results of one query.
+#[derive(Debug, Clone, Serialize)]
+pub struct SearchResponse {
+    pub query: String,
+    pub took_ms: f64,
+    /// True while files are still being indexed, so results may be incomplete.
+    pub catching_up: bool,
+    pub results: Vec<SearchHit>,
+}
+
+/// Retrieval modes, for evaluation and for users who want only one side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Vector and keyword search fused (default).
+    #[default]
+    Hybrid,
+    /// Vector search only.
+    Vector,
+    /// BM25 keyword search only.
+    Keyword,
+}
+
+impl std::str::FromStr for Mode {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> crate::Result<Self> {
+        match s {
+            "hybrid" => Ok(Mode::Hybrid),
+            "vector" => Ok(Mode::Vector),
+            "keyword" | "bm25" => Ok(Mode::Keyword),
+            o => Err(crate::Error::Invalid(format!("unknown search mode `{o}` (hybrid, vector, keyword)"))),
+        }
+    }
+}
+
+/// Search tuning.
+#[derive(Debug, Clone, Copy)]
+pub struct SearchParams {
+    /// Chunks taken from each retriever before fusion.
+    pub depth: usize,
+    /// RRF constant.
+    pub rrf_k: f64,
+    /// Weight of the vector list in the fusion (keyword list has weight 1).
+    pub vector_weight: f64,
+    pub mode: Mode,
+}
+
+impl Default for SearchParams {
+    fn default() -> Self {
+        SearchParams { depth: 100, rrf_k: 60.0, vector_weight: 1.0, mode: Mode::Hybrid }
+    }
+}
+
+/// Groups fused chunk scores by file: a file's score is its best chunk's, its passage that chunk.
+/// Returns (file id, best chunk id, score) in rank order.
+pub fn group_by_file(fused: &[(i64, f64)], file_of: &HashMap<i64, i64>, limit: usize) -> Vec<(i64, i64, f64)> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for &(chunk, score) in fused {
+        let Some(&file) = file_of.get(&chunk) else { continue };
+        if seen.insert(file) {
+            out.push((file, chunk, score));
+            if out.len() == limit {
+                break;
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_phrases_and_terms() {
+        let q = parse_query(r#"the "early termination" clause"#);
+        assert_eq!(q.phrases, vec![vec!["early".to_string(), "termination".to_string()]]);
+        assert_eq!(q.terms, vec!["early", "termination", "clause"]);
+        assert_eq!(q.semantic, "the early termination clause");
+        assert_eq!(fts_expression(&q).unwrap(), r#""early termination" AND ("early" OR "termination" OR "clause")"#);
+    }
+
+    #[test]
+    fn hostile_input_never_produces_raw_syntax() {
+        for input in ["", "\"", "\"\"", "*", "NEAR(a b)", "-x", "a:b", "^start", "(", "foo AND", "ünïcödé 日本語", "'; DROP TABLE"] {
+            let q = parse_query(input);
+            if let Some(expr) = fts_expression(&q) {
+                // Every token is a quoted string joined by OR/AND.
+                assert!(!expr.contains('*') && !expr.contains('(') || expr.contains("AND ("), "{expr}");
+            }
+        }
+        assert_eq!(fts_expression(&parse_query("")), None);
+        assert_eq!(fts_expression(&parse_query("  \" ")), None);
+        // Only stop words: they are kept so the query still means something.
+        assert_eq!(parse_query("the of").terms, vec!["the", "of"]);
+    }
+
+    #[test]
+    fn rrf_rewards_agreement() {
+        let a = [1, 2, 3];
+        let b = [3, 4];
+        let fused = rrf(&[(&a, 1.0), (&b, 1.0)], 60.0);
+        assert_eq!(fused[0].0, 3);
+        assert_eq!(fused.len(), 4);
+    }
+
+    #[test]
+    fn highlights_words_stems_and_phrases_with_byte_offsets() {
+        let q = parse_query(r#"terminate "notice period""#);
+        let text = "Early termination requires a notice period of 30 days — naïve notice.";
+        let h = highlights(text, &q);
+        let marked: Vec<&str> = h.iter().map(|&(s, e)| &text[s..e]).collect();
+        assert_eq!(marked, vec!["termination", "notice period", "notice"]);
+        let q = parse_query("naïve");
+        let h = highlights(text, &q);
+        assert_eq!(&text[h[0].0..h[0].1], "naïve");
+    }
+
+    #[test]
+    fn grouping_keeps_best_chunk_per_file() {
+        let fused = vec![(10, 0.9), (11, 0.8), (20, 0.7), (30, 0.6)];
+        let file_of: HashMap<i64, i64> = [(10, 1), (11, 1), (20, 2), (30, 3)].into_iter().collect();
+        assert_eq!(group_by_file(&fused, &file_of, 2), vec![(1, 10, 0.9), (2, 20, 0.7)]);
+    }
+}

