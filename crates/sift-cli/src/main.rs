@@ -1,1 +1,319 @@
-fn main(){}
+//! `sift`: index folders and search them by meaning, from the terminal. Shares the desktop app's data
+//! directory, so both see the same index.
+
+mod bench;
+mod eval;
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use sift_core::{Engine, EngineConfig, Filter, Mode, Phase, Progress, SearchOptions, SearchResponse};
+
+#[derive(Parser)]
+#[command(name = "sift", version, about = "On-device semantic search over your own files")]
+struct Cli {
+    /// Where the index lives (default: the app's data directory).
+    #[arg(long, global = true, env = "SIFT_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// A folder with model.onnx / model_int8.onnx and tokenizer.json, instead of the installed model.
+    #[arg(long, global = true, env = "SIFT_MODEL_DIR")]
+    model_dir: Option<PathBuf>,
+    /// Model precision: int8 (default, faster) or fp32.
+    #[arg(long, global = true)]
+    precision: Option<String>,
+    /// Threads for indexing (default: all cores but one).
+    #[arg(long, global = true)]
+    threads: Option<usize>,
+    /// More logging (-v info, -vv debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Add folders (or files) to the index and index until caught up.
+    Index {
+        paths: Vec<PathBuf>,
+    },
+    /// Search the index.
+    Search {
+        /// The query; words in "double quotes" must appear as an exact phrase.
+        query: Option<String>,
+        /// Number of files to return.
+        #[arg(long, short = 'n', default_value_t = 10)]
+        limit: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Read one query per line from standard input; print one JSON object per line.
+        #[arg(long)]
+        stdin: bool,
+        /// Only files under this folder (repeatable).
+        #[arg(long)]
+        folder: Vec<PathBuf>,
+        /// Only files with this extension (repeatable), e.g. --type md.
+        #[arg(long = "type")]
+        kinds: Vec<String>,
+        /// hybrid (default), vector or keyword.
+        #[arg(long, default_value = "hybrid")]
+        mode: String,
+    },
+    /// Show what is indexed and which model and execution provider are in use.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// List files that were skipped or failed, with reasons.
+    Problems {
+        folder: Option<PathBuf>,
+    },
+    /// Remove a folder and everything indexed under it.
+    Remove { path: PathBuf },
+    /// Index, then keep the index live as files change (Ctrl-C to stop).
+    Watch,
+    /// Measure retrieval quality on a BEIR-style folder (docs/, queries.jsonl, qrels.tsv).
+    Eval(eval::EvalArgs),
+    /// Measure speed.
+    Bench(bench::BenchArgs),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let level = match cli.verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SIFT_LOG").unwrap_or_else(|_| level.into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    if let Err(e) = run(cli) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+/// Builds the engine configuration from the data directory's settings and the command line.
+pub(crate) fn config(cli_data_dir: Option<&Path>, model_dir: Option<&Path>, precision: Option<&str>, threads: Option<usize>) -> Result<EngineConfig> {
+    let data_dir = cli_data_dir.map(Path::to_path_buf).unwrap_or_else(sift_core::paths::default_data_dir);
+    let mut config = EngineConfig::new(data_dir)?;
+    if let Some(dir) = model_dir {
+        config.model_dir = Some(dir.to_path_buf());
+    }
+    if let Some(p) = precision {
+        config.settings.precision = Some(p.parse()?);
+    }
+    if let Some(t) = threads {
+        config.settings.threads = t;
+    }
+    Ok(config)
+}
+
+fn open(cli: &Cli) -> Result<Engine> {
+    let config = config(cli.data_dir.as_deref(), cli.model_dir.as_deref(), cli.precision.as_deref(), cli.threads)?;
+    let dir = config.data_dir.clone();
+    Engine::open(config).with_context(|| format!("opening the index in {}", dir.display()))
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match &cli.command {
+        Command::Index { paths } => {
+            let engine = open(&cli)?;
+            for p in paths {
+                let folder = engine.add_folder(p)?;
+                eprintln!("added {}", folder.path.display());
+            }
+            index_with_progress(&engine)?;
+            Ok(())
+        }
+        Command::Search { query, limit, json, stdin, folder, kinds, mode } => {
+            let engine = open(&cli)?;
+            let mut filter = Filter::default();
+            for f in folder {
+                filter.folders.push(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone()));
+            }
+            filter.kinds = kinds.iter().map(|k| k.trim_start_matches('.').to_ascii_lowercase()).collect();
+            let options = SearchOptions { limit: *limit, filter, mode: mode.parse::<Mode>()? };
+            if *stdin {
+                let out = std::io::stdout();
+                let mut out = out.lock();
+                for line in std::io::stdin().lock().lines() {
+                    let line = line.context("reading standard input")?;
+                    let response = engine.search(&line, &options)?;
+                    serde_json::to_writer(&mut out, &json_response(&response))?;
+                    writeln!(out)?;
+                    out.flush()?;
+                }
+                return Ok(());
+            }
+            let query = query.as_deref().context("give a query, or --stdin")?;
+            let response = engine.search(query, &options)?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&json_response(&response))?);
+            } else {
+                print_results(&response);
+            }
+            Ok(())
+        }
+        Command::Status { json } => {
+            let engine = open(&cli)?;
+            let status = engine.status()?;
+            let folders = engine.folders()?;
+            if *json {
+                let v = serde_json::json!({ "status": status, "folders": folders });
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                println!("data directory  {}", status.data_dir.display());
+                println!("model           {} ({}, {} dimensions)", status.model, status.precision, status.dim);
+                println!("provider        {}", status.provider);
+                println!("model files     {}", status.model_source);
+                if let Some(lib) = &status.runtime_library {
+                    println!("onnx runtime    {}", lib.display());
+                }
+                println!("folders         {}", status.counts.folders);
+                for f in &folders {
+                    println!("  {}  ({} files, {} skipped or failed)", f.path.display(), f.files, f.problems);
+                }
+                println!(
+                    "files           {} indexed, {} skipped, {} failed",
+                    status.counts.indexed_files, status.counts.skipped_files, status.counts.failed_files
+                );
+                println!("chunks          {}", status.counts.chunks);
+                println!(
+                    "vector index    {} vectors, {} deleted, {:.1} MB on disk ({})",
+                    status.index_vectors,
+                    status.index_dead,
+                    status.index_bytes as f64 / 1e6,
+                    serde_json::to_value(status.index_source)?.as_str().unwrap_or("")
+                );
+            }
+            Ok(())
+        }
+        Command::Problems { folder } => {
+            let engine = open(&cli)?;
+            let folder = folder.as_ref().map(|f| std::fs::canonicalize(f).unwrap_or_else(|_| f.clone()));
+            for p in engine.problem_files(folder.as_deref())? {
+                println!("{}\t{}\t{}", p.status, p.path.display(), p.reason);
+            }
+            Ok(())
+        }
+        Command::Remove { path } => {
+            let engine = open(&cli)?;
+            engine.remove_folder(path)?;
+            eprintln!("removed {}", path.display());
+            Ok(())
+        }
+        Command::Watch => {
+            let engine = open(&cli)?;
+            index_with_progress(&engine)?;
+            let roots: Vec<PathBuf> = engine.folders()?.into_iter().map(|f| f.path).collect();
+            if roots.is_empty() {
+                anyhow::bail!("no folders to watch; add one with `sift index PATH`");
+            }
+            let watcher = sift_core::watch::Watcher::new(&roots, Duration::from_millis(500))?;
+            eprintln!("watching {} folder(s); Ctrl-C to stop", roots.len());
+            let cancel = AtomicBool::new(false);
+            loop {
+                if let Some(paths) = watcher.next_batch(Duration::from_secs(3600)) {
+                    let report = engine.index_containing(&paths, &mut |_| {}, &cancel)?;
+                    if report.files_indexed + report.files_removed + report.files_failed + report.files_skipped > 0 {
+                        eprintln!(
+                            "updated: {} indexed, {} removed, {} skipped/failed",
+                            report.files_indexed,
+                            report.files_removed,
+                            report.files_failed + report.files_skipped
+                        );
+                    }
+                }
+            }
+        }
+        Command::Eval(args) => eval::run(&cli, args),
+        Command::Bench(args) => bench::run(&cli, args),
+    }
+}
+
+/// Indexes all roots with a progress bar on stderr, then lists problems.
+pub(crate) fn index_with_progress(engine: &Engine) -> Result<sift_core::IndexReport> {
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg:40!} [{bar:30}] {pos}/{len} files  {per_sec}  eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let cancel = AtomicBool::new(false);
+    let mut on_progress = |p: &Progress| {
+        bar.set_length(p.files_total);
+        bar.set_position(p.files_done);
+        let name = p.folder.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        bar.set_message(match p.phase {
+            Phase::Scanning => format!("scanning {name}"),
+            Phase::Indexing => format!("indexing {name}"),
+            Phase::Done => format!("done {name}"),
+        });
+    };
+    let report = engine.index(&mut on_progress, &cancel)?;
+    bar.finish_and_clear();
+    eprintln!(
+        "{} files: {} indexed, {} unchanged, {} removed, {} skipped, {} failed; {} chunks embedded in {:.1}s",
+        report.files_seen,
+        report.files_indexed,
+        report.files_unchanged,
+        report.files_removed,
+        report.files_skipped,
+        report.files_failed,
+        report.chunks_embedded,
+        report.seconds
+    );
+    for (path, reason) in report.problems.iter().take(50) {
+        eprintln!("  skipped {}: {reason}", path.display());
+    }
+    if report.problems.len() > 50 {
+        eprintln!("  … and {} more (see `sift problems`)", report.problems.len() - 50);
+    }
+    Ok(report)
+}
+
+/// The documented JSON shape of a response.
+fn json_response(r: &SearchResponse) -> serde_json::Value {
+    serde_json::json!({
+        "query": r.query,
+        "took_ms": r.took_ms,
+        "results": r.results.iter().map(|h| serde_json::json!({
+            "path": h.path.to_string_lossy(),
+            "score": h.score,
+            "passage": {
+                "text": h.passage.text,
+                "start": h.passage.start,
+                "end": h.passage.end,
+                "line": h.passage.line,
+                "page": h.passage.page,
+                "highlights": h.passage.highlights,
+            }
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn print_results(r: &SearchResponse) {
+    if r.results.is_empty() {
+        println!("no results ({:.0} ms)", r.took_ms);
+        return;
+    }
+    for (i, hit) in r.results.iter().enumerate() {
+        println!("{:>2}. {}:{}  ({:.4})", i + 1, hit.path.display(), hit.passage.line, hit.score);
+        let snippet: String = hit.passage.text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let snippet: String = snippet.chars().take(240).collect();
+        println!("    {snippet}");
+    }
+    let note = if r.catching_up { ", index still catching up" } else { "" };
+    println!("{} results in {:.0} ms{note}", r.results.len(), r.took_ms);
+}

@@ -43,6 +43,30 @@ pub struct Embedding {
     pub truncated: bool,
 }
 
+/// Tokenized texts padded to a common length, ready for the model.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    /// Positions of these rows in the caller's input.
+    rows: Vec<usize>,
+    seq: usize,
+    ids: Vec<i64>,
+    mask: Vec<i64>,
+    tokens: Vec<usize>,
+    overflowed: Vec<bool>,
+}
+
+impl Batch {
+    /// Texts in the batch.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether the batch is empty.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
 /// A loaded embedding model. Not `Sync`: share it behind a mutex, or load one per thread.
 pub struct Embedder {
     session: Session,
@@ -160,42 +184,74 @@ impl Embedder {
                 format!("{prefix}{t}")
             })
             .collect();
+        let batches = self.prepare(inputs)?;
+        let mut out: Vec<Option<Embedding>> = vec![None; texts.len()];
+        for batch in &batches {
+            let vectors = self.run(batch)?;
+            for ((&i, v), (&tokens, &overflow)) in
+                batch.rows.iter().zip(vectors).zip(batch.tokens.iter().zip(&batch.overflowed))
+            {
+                out[i] = Some(Embedding { vector: v, tokens, truncated: precut[i] || overflow });
+            }
+        }
+        out.into_iter().map(|e| e.ok_or_else(|| Error::Embed("missing output row".into()))).collect()
+    }
+
+    /// Tokenizes texts (already prefixed) into length-sorted batches padded to their longest member.
+    fn prepare(&self, inputs: Vec<String>) -> Result<Vec<Batch>> {
         let encodings = self
             .tokenizer
             .encode_batch(inputs, true)
             .map_err(|e| Error::Embed(format!("tokenizing failed: {e}")))?;
         let mut order: Vec<usize> = (0..encodings.len()).collect();
         order.sort_by_key(|&i| encodings[i].get_ids().len());
-        let mut out: Vec<Option<Embedding>> = vec![None; encodings.len()];
-        for batch in order.chunks(self.batch_size) {
-            let seq = batch.iter().map(|&i| encodings[i].get_ids().len()).max().unwrap_or(0).max(1);
-            let n = batch.len();
+        let mut batches = Vec::new();
+        for rows in order.chunks(self.batch_size) {
+            let seq = rows.iter().map(|&i| encodings[i].get_ids().len()).max().unwrap_or(0).max(1);
+            let n = rows.len();
             let mut ids = vec![0i64; n * seq];
             let mut mask = vec![0i64; n * seq];
-            for (row, &i) in batch.iter().enumerate() {
+            for (row, &i) in rows.iter().enumerate() {
                 let enc = &encodings[i];
                 for (col, (&id, &m)) in enc.get_ids().iter().zip(enc.get_attention_mask()).enumerate() {
                     ids[row * seq + col] = i64::from(id);
                     mask[row * seq + col] = i64::from(m);
                 }
             }
-            let vectors = self.run(n, seq, ids, &mask)?;
-            for (row, &i) in batch.iter().enumerate() {
-                let enc = &encodings[i];
-                out[i] = Some(Embedding {
-                    vector: vectors[row].clone(),
-                    tokens: enc.get_ids().len(),
-                    truncated: precut[i] || !enc.get_overflowing().is_empty(),
-                });
-            }
+            batches.push(Batch {
+                rows: rows.to_vec(),
+                seq,
+                ids,
+                mask,
+                tokens: rows.iter().map(|&i| encodings[i].get_ids().len()).collect(),
+                overflowed: rows.iter().map(|&i| !encodings[i].get_overflowing().is_empty()).collect(),
+            });
         }
-        out.into_iter().map(|e| e.ok_or_else(|| Error::Embed("missing output row".into()))).collect()
+        Ok(batches)
     }
 
-    fn run(&mut self, n: usize, seq: usize, ids: Vec<i64>, mask: &[i64]) -> Result<Vec<Vec<f32>>> {
+    /// Benchmark support: tokenizes `texts` into model-ready batches (the part [`Embedder::forward`] excludes).
+    pub fn prepare_documents<S: AsRef<str>>(&self, texts: &[S]) -> Result<Vec<Batch>> {
+        let prefix = &self.spec.document_prefix;
+        self.prepare(texts.iter().map(|t| format!("{prefix}{}", t.as_ref())).collect())
+    }
+
+    /// Benchmark support: runs the ONNX session alone on a prepared batch — the limit the full pipeline is
+    /// measured against.
+    pub fn forward(&mut self, batch: &Batch) -> Result<()> {
+        self.run(batch).map(|_| ())
+    }
+
+    /// Sets how many texts go into one inference call.
+    pub fn set_batch_size(&mut self, n: usize) {
+        self.batch_size = n.max(1);
+    }
+
+    fn run(&mut self, batch: &Batch) -> Result<Vec<Vec<f32>>> {
         let err = |e: ort::Error| Error::Embed(e.to_string());
-        let ids_t = Tensor::from_array(([n, seq], ids)).map_err(err)?;
-        let mask_t = Tensor::from_array(([n, seq], mask.to_vec())).map_err(err)?;
+        let (n, seq, mask) = (batch.rows.len(), batch.seq, &batch.mask);
+        let ids_t = Tensor::from_array(([n, seq], batch.ids.clone())).map_err(err)?;
+        let mask_t = Tensor::from_array(([n, seq], mask.clone())).map_err(err)?;
         let outputs = if self.has_token_type_ids {
             let types_t = Tensor::from_array(([n, seq], vec![0i64; n * seq])).map_err(err)?;
             self.session

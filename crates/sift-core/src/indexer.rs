@@ -6,7 +6,7 @@
 //! updated in the transaction that stores its chunks, so a crash or cancel resumes where it stopped.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::Instant;
@@ -326,9 +326,4 @@ fn prepare(scanned: ScannedFile, row: Option<FileRow>, chunker: &Chunker, option
         Err(ExtractError::Skipped(reason)) => Prepared::Problem { scanned, status: "skipped", reason },
         Err(ExtractError::Failed(reason)) => Prepared::Problem { scanned, status: "failed", reason },
     }
-}
-
-/// Used by callers that index single paths: whether a path lies under one of the roots.
-pub fn is_under_any(path: &Path, roots: &[PathBuf]) -> bool {
-    roots.iter().any(|r| path.starts_with(r))
 }

@@ -17,6 +17,8 @@ pub mod index;
 pub mod search;
 pub mod engine;
 pub mod indexer;
+pub mod eval;
+pub mod watch;
 
 pub use error::{Error, Result};
 pub use engine::{Engine, EngineConfig, SearchOptions, Settings, Status};

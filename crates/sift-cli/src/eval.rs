@@ -1,0 +1,79 @@
+//! `sift eval`: index a BEIR-style dataset with the real pipeline and report nDCG@10 and Recall@100 for
+//! each retrieval mode.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use sift_core::eval::{self, Dataset, Missing, Run};
+use sift_core::{Engine, Mode, SearchOptions};
+
+#[derive(Args)]
+pub struct EvalArgs {
+    /// Dataset folder: docs/ (one file per document), queries.jsonl, qrels.tsv.
+    dataset: PathBuf,
+    /// Modes to evaluate, comma-separated.
+    #[arg(long, default_value = "vector,keyword,hybrid")]
+    modes: String,
+    /// Where the evaluation index is kept (reused between runs; never the user's index).
+    #[arg(long)]
+    work_dir: Option<PathBuf>,
+    /// Only the first N queries.
+    #[arg(long)]
+    max_queries: Option<usize>,
+    /// Print the results as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(cli: &crate::Cli, args: &EvalArgs) -> Result<()> {
+    let dataset = Dataset::open(&args.dataset)?;
+    let work_dir = args.work_dir.clone().unwrap_or_else(|| {
+        let name = args.dataset.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        std::env::temp_dir().join(format!("sift-eval-{name}"))
+    });
+    let config = crate::config(Some(&work_dir), cli.model_dir.as_deref(), cli.precision.as_deref(), cli.threads)?;
+    let engine = Engine::open(config).with_context(|| format!("opening the evaluation index in {}", work_dir.display()))?;
+    engine.add_folder(&dataset.docs)?;
+    let report = crate::index_with_progress(&engine)?;
+    let mut queries: Vec<_> = dataset.queries.iter().filter(|q| dataset.qrels.contains_key(&q.id)).collect();
+    if let Some(n) = args.max_queries {
+        queries.truncate(n);
+    }
+    let mut rows = Vec::new();
+    for mode in args.modes.split(',').map(str::trim).filter(|m| !m.is_empty()) {
+        let mode: Mode = mode.parse()?;
+        let options = SearchOptions { limit: 100, mode, ..SearchOptions::default() };
+        let mut run: Run = Run::new();
+        let mut times = Vec::with_capacity(queries.len());
+        for q in &queries {
+            let started = Instant::now();
+            let response = engine.search(&q.text, &options)?;
+            times.push(started.elapsed().as_secs_f64() * 1000.0);
+            run.insert(q.id.clone(), response.results.iter().map(|h| eval::doc_id(&h.path)).collect());
+        }
+        let qrels = dataset.qrels.iter().filter(|(k, _)| run.contains_key(*k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+        let (ndcg, recall, n) = eval::evaluate(&run, &qrels, 10, 100, Missing::Zero);
+        times.sort_by(f64::total_cmp);
+        let p50 = times.get(times.len() / 2).copied().unwrap_or(0.0);
+        let p95 = times.get(times.len() * 95 / 100).copied().unwrap_or(0.0);
+        rows.push(serde_json::json!({
+            "mode": mode, "queries": n, "ndcg@10": ndcg, "recall@100": recall, "query_ms_p50": p50, "query_ms_p95": p95
+        }));
+        if !args.json {
+            println!("{:<8} nDCG@10 {ndcg:.4}  Recall@100 {recall:.4}  ({n} queries, p50 {p50:.1} ms, p95 {p95:.1} ms)", format!("{mode:?}").to_lowercase());
+        }
+    }
+    if args.json {
+        let status = engine.status()?;
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "dataset": args.dataset, "model": status.model, "precision": status.precision,
+                "chunks": status.counts.chunks, "index_seconds": report.seconds, "results": rows
+            }))?
+        );
+    }
+    Ok(())
+}
