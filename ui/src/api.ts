@@ -1,0 +1,190 @@
+// The one place that talks to Tauri. Everything else in the UI depends only on
+// the `SiftApi` interface below, so it can be unit-tested against a fake.
+
+import { invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import { getCurrentWebview } from "@tauri-apps/api/webview";
+import { open as openDialog } from "@tauri-apps/plugin-dialog";
+
+export type Provider = "CPU" | "CoreML" | "CUDA" | (string & {});
+
+export interface Status {
+  model: string;
+  dim: number;
+  provider: Provider;
+  folders: number;
+  files: number;
+  chunks: number;
+  failed: number;
+  indexing: boolean;
+  paused: boolean;
+}
+
+export type FolderState = "queued" | "indexing" | "idle" | "paused";
+
+export interface FolderInfo {
+  path: string;
+  filesTotal: number;
+  filesDone: number;
+  failed: number;
+  state: FolderState;
+  etaSecs: number | null;
+}
+
+export interface SearchRequest {
+  query: string;
+  limit: number;
+  folder: string | null;
+  /** File extensions without the dot, e.g. ["md", "txt"]. Empty = all kinds. */
+  kinds: string[];
+}
+
+export interface Passage {
+  text: string;
+  start: number;
+  end: number;
+  line: number;
+  page: number | null;
+  /** [start, end) pairs of UTF-8 *byte* offsets into `text`. */
+  highlights: [number, number][];
+}
+
+export interface SearchResult {
+  path: string;
+  fileName: string;
+  folder: string;
+  score: number;
+  passage: Passage;
+}
+
+export interface SearchResponse {
+  query: string;
+  tookMs: number;
+  catchingUp: boolean;
+  results: SearchResult[];
+}
+
+export interface FailedFile {
+  path: string;
+  reason: string;
+}
+
+export interface ModelInfo {
+  id: string;
+  name: string;
+  dim: number;
+  installed: boolean;
+}
+
+export interface Settings {
+  model: string;
+  models: ModelInfo[];
+  threads: number;
+  maxThreads: number;
+  excludes: string[];
+}
+
+export interface ProgressEvent {
+  folder: string;
+  filesDone: number;
+  filesTotal: number;
+  failed: number;
+  currentFile: string | null;
+  done: boolean;
+}
+
+export interface ModelDownloadEvent {
+  file: string;
+  bytes: number;
+  total: number | null;
+}
+
+export type DropEvent =
+  | { type: "enter"; paths: string[] }
+  | { type: "over" }
+  | { type: "drop"; paths: string[] }
+  | { type: "leave" };
+
+export type Unlisten = () => void;
+
+export interface SiftApi {
+  status(): Promise<Status>;
+  listFolders(): Promise<FolderInfo[]>;
+  addFolders(paths: string[]): Promise<void>;
+  removeFolder(path: string): Promise<void>;
+  pauseIndexing(): Promise<void>;
+  resumeIndexing(): Promise<void>;
+  search(req: SearchRequest): Promise<SearchResponse>;
+  failedFiles(folder: string | null): Promise<FailedFile[]>;
+  openPath(path: string): Promise<void>;
+  revealPath(path: string): Promise<void>;
+  getSettings(): Promise<Settings>;
+  setSettings(settings: Settings): Promise<void>;
+  /** Native "choose folders" dialog. Resolves to [] when cancelled. */
+  pickFolders(): Promise<string[]>;
+  onProgress(cb: (e: ProgressEvent) => void): Promise<Unlisten>;
+  onModelDownload(cb: (e: ModelDownloadEvent) => void): Promise<Unlisten>;
+  onDragDrop(cb: (e: DropEvent) => void): Promise<Unlisten>;
+}
+
+export const PROGRESS_EVENT = "sift://progress";
+export const MODEL_DOWNLOAD_EVENT = "sift://model-download";
+
+/** True when running inside the Tauri webview (withGlobalTauri: false still sets the internals). */
+export function insideTauri(): boolean {
+  return typeof window !== "undefined" && "__TAURI_INTERNALS__" in window;
+}
+
+function wrapUnlisten(p: Promise<UnlistenFn>): Promise<Unlisten> {
+  return p.then((fn) => () => fn());
+}
+
+export function createTauriApi(): SiftApi {
+  return {
+    status: () => invoke<Status>("status"),
+    listFolders: () => invoke<FolderInfo[]>("list_folders"),
+    addFolders: (paths) => invoke<void>("add_folders", { paths }),
+    removeFolder: (path) => invoke<void>("remove_folder", { path }),
+    pauseIndexing: () => invoke<void>("pause_indexing"),
+    resumeIndexing: () => invoke<void>("resume_indexing"),
+    search: ({ query, limit, folder, kinds }) =>
+      invoke<SearchResponse>("search", { query, limit, folder, kinds }),
+    failedFiles: (folder) => invoke<FailedFile[]>("failed_files", { folder }),
+    openPath: (path) => invoke<void>("open_path", { path }),
+    revealPath: (path) => invoke<void>("reveal_path", { path }),
+    getSettings: () => invoke<Settings>("get_settings"),
+    setSettings: (settings) => invoke<void>("set_settings", { settings }),
+    async pickFolders() {
+      const picked = await openDialog({
+        directory: true,
+        multiple: true,
+        title: "Add folders to Sift",
+      });
+      if (picked == null) return [];
+      return Array.isArray(picked) ? picked : [picked];
+    },
+    onProgress: (cb) =>
+      wrapUnlisten(listen<ProgressEvent>(PROGRESS_EVENT, (e) => cb(e.payload))),
+    onModelDownload: (cb) =>
+      wrapUnlisten(listen<ModelDownloadEvent>(MODEL_DOWNLOAD_EVENT, (e) => cb(e.payload))),
+    onDragDrop: (cb) =>
+      wrapUnlisten(
+        getCurrentWebview().onDragDropEvent((e) => {
+          const p = e.payload;
+          switch (p.type) {
+            case "enter":
+              cb({ type: "enter", paths: p.paths });
+              break;
+            case "over":
+              cb({ type: "over" });
+              break;
+            case "drop":
+              cb({ type: "drop", paths: p.paths });
+              break;
+            default:
+              cb({ type: "leave" });
+          }
+        }),
+      ),
+  };
+}

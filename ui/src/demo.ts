@@ -1,0 +1,171 @@
+// In-memory stand-in for the engine, used only when the UI runs in a plain
+// browser (npm run dev / preview). Never loaded inside the Tauri app.
+
+import type {
+  DropEvent,
+  FailedFile,
+  FolderInfo,
+  ModelDownloadEvent,
+  ProgressEvent,
+  SearchRequest,
+  SearchResponse,
+  Settings,
+  SiftApi,
+  Status,
+} from "./api";
+import { extension, pathParts } from "./format";
+import { indexToByteOffset } from "./utf8";
+
+interface Doc {
+  path: string;
+  text: string;
+  line: number;
+  page: number | null;
+}
+
+const HOME = "/home/you";
+
+const CORPUS: Doc[] = [
+  { path: `${HOME}/Notes/2024/meetings/budget-review.md`, line: 12, page: null, text: "Budget review with finance: we agreed to move the hardware refresh to Q3 and keep the travel budget flat. Action items: Dana drafts the revised forecast, Sam checks vendor quotes before the next meeting." },
+  { path: `${HOME}/Notes/recipes/café-au-lait.md`, line: 3, page: null, text: "Café au lait, the way Grand-mère made it: équal parts strong coffee and hot milk, served in a bowl. Tastes best with a croissant — or a slice of brioche on Sundays ☕." },
+  { path: `${HOME}/Notes/travel/japan.txt`, line: 40, page: null, text: "Kyoto day 3: 伏見稲荷大社 (Fushimi Inari) early in the morning before the crowds, then tea in Uji. Remember: the JR pass does not cover the Nozomi trains 🚄." },
+  { path: `${HOME}/Documents/Papers/attention.pdf`, line: 0, page: 3, text: "An attention function can be described as mapping a query and a set of key-value pairs to an output, where the query, keys, values, and output are all vectors. The output is computed as a weighted sum of the values." },
+  { path: `${HOME}/Documents/Contracts/lease-2023.pdf`, line: 0, page: 7, text: "The tenant shall give the landlord written notice at least sixty (60) days before the end of the lease term if the tenant does not intend to renew. Notice may be delivered by email." },
+  { path: `${HOME}/Code/sift/README.md`, line: 1, page: null, text: "Sift indexes your folders on this machine and lets you search them by meaning. Embeddings are computed locally; nothing is uploaded." },
+  { path: `${HOME}/Code/sift/src/search.rs`, line: 88, page: null, text: "fn rank(query: &Embedding, chunks: &[Chunk]) -> Vec<Hit> { // cosine similarity over normalised vectors; ties broken by recency" },
+  { path: `${HOME}/Downloads/suspicious.html`, line: 2, page: null, text: "<img src=x onerror=alert(1)> <script>alert('xss')</script> This page claims you won a prize. Untrusted file content is shown as plain text." },
+];
+
+const MODELS = [
+  { id: "minilm-l6", name: "all-MiniLM-L6-v2", dim: 384, installed: true },
+  { id: "bge-small", name: "BGE small en v1.5", dim: 384, installed: true },
+  { id: "e5-base", name: "multilingual-e5-base", dim: 768, installed: false },
+];
+
+export function createDemoApi(): SiftApi {
+  const empty = typeof location !== "undefined" && /[?&]empty\b/.test(location.search);
+  const folders: FolderInfo[] = empty
+    ? []
+    : [
+        { path: `${HOME}/Notes`, filesTotal: 3, filesDone: 3, failed: 0, state: "idle", etaSecs: null },
+        { path: `${HOME}/Documents`, filesTotal: 2400, filesDone: 1750, failed: 3, state: "indexing", etaSecs: 260 },
+        { path: `${HOME}/Code`, filesTotal: 1200, filesDone: 1200, failed: 0, state: "idle", etaSecs: null },
+        { path: `${HOME}/Downloads`, filesTotal: 40, filesDone: 40, failed: 1, state: "idle", etaSecs: null },
+      ];
+  let paused = false;
+  let settings: Settings = { model: "minilm-l6", models: MODELS, threads: 4, maxThreads: 8, excludes: ["node_modules", ".git", "*.log"] };
+  const progressSubs = new Set<(e: ProgressEvent) => void>();
+  const downloadSubs = new Set<(e: ModelDownloadEvent) => void>();
+  let picks = 0;
+
+  const tick = () => {
+    if (paused) return;
+    for (const f of folders) {
+      if (f.state === "queued") f.state = "indexing";
+      if (f.state !== "indexing") continue;
+      f.filesDone = Math.min(f.filesTotal, f.filesDone + Math.ceil(f.filesTotal / 80));
+      f.etaSecs = Math.round((f.filesTotal - f.filesDone) / 8);
+      const done = f.filesDone >= f.filesTotal;
+      if (done) {
+        f.state = "idle";
+        f.etaSecs = null;
+      }
+      const current = done ? null : `${f.path}/file-${f.filesDone}.md`;
+      progressSubs.forEach((cb) => cb({ folder: f.path, filesDone: f.filesDone, filesTotal: f.filesTotal, failed: f.failed, currentFile: current, done }));
+    }
+  };
+  setInterval(tick, 400);
+
+  const wait = <T>(v: T, ms = 40) => new Promise<T>((r) => setTimeout(() => r(v), ms));
+  const counts = () => folders.reduce((a, f) => ({ files: a.files + f.filesDone, failed: a.failed + f.failed }), { files: 0, failed: 0 });
+
+  function search(req: SearchRequest): SearchResponse {
+    const words = req.query.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter((w) => w.length > 1);
+    const hits = [];
+    for (const d of CORPUS) {
+      const folder = folders.find((f) => d.path.startsWith(f.path + "/"));
+      if (!folder) continue;
+      if (req.folder && folder.path !== req.folder) continue;
+      if (req.kinds.length && !req.kinds.includes(extension(d.path))) continue;
+      const lower = d.text.toLowerCase();
+      const highlights: [number, number][] = [];
+      let score = 0;
+      for (const w of words) {
+        let at = lower.indexOf(w);
+        if (at >= 0) score += 1;
+        while (at >= 0) {
+          highlights.push([indexToByteOffset(d.text, at), indexToByteOffset(d.text, at + w.length)]);
+          at = lower.indexOf(w, at + w.length);
+        }
+      }
+      if (score === 0) continue;
+      const parts = pathParts(d.path);
+      hits.push({
+        path: d.path,
+        fileName: parts[parts.length - 1],
+        folder: folder.path,
+        score: score / Math.max(1, words.length),
+        passage: { text: d.text, start: 0, end: indexToByteOffset(d.text, d.text.length), line: d.line, page: d.page, highlights },
+      });
+    }
+    hits.sort((a, b) => b.score - a.score);
+    return { query: req.query, tookMs: 8 + Math.round(Math.random() * 20), catchingUp: folders.some((f) => f.state !== "idle"), results: hits.slice(0, req.limit) };
+  }
+
+  return {
+    status: () => {
+      const c = counts();
+      const model = MODELS.find((m) => m.id === settings.model) ?? MODELS[0];
+      const s: Status = { model: model.name, dim: model.dim, provider: "CPU", folders: folders.length, files: c.files, chunks: c.files * 6, failed: c.failed, indexing: !paused && folders.some((f) => f.state === "indexing" || f.state === "queued"), paused };
+      return wait(s, 10);
+    },
+    listFolders: () => wait(folders.map((f) => ({ ...f, state: paused && f.state === "indexing" ? "paused" : f.state })), 10),
+    addFolders: async (paths) => {
+      for (const p of paths) if (!folders.some((f) => f.path === p)) folders.push({ path: p, filesTotal: 320, filesDone: 0, failed: 2, state: "queued", etaSecs: null });
+    },
+    removeFolder: async (path) => {
+      const i = folders.findIndex((f) => f.path === path);
+      if (i >= 0) folders.splice(i, 1);
+    },
+    pauseIndexing: async () => void (paused = true),
+    resumeIndexing: async () => void (paused = false),
+    search: (req) => wait(search(req), 30 + Math.random() * 60),
+    failedFiles: (folder) => {
+      const list: FailedFile[] = [];
+      for (const f of folders) {
+        if (folder && f.path !== folder) continue;
+        for (let i = 0; i < f.failed; i++) list.push({ path: `${f.path}/broken-${i + 1}.pdf`, reason: i % 2 ? "PDF is encrypted" : "No text layer (scanned image)" });
+      }
+      return wait(list);
+    },
+    openPath: async (path) => console.info("[demo] open", path),
+    revealPath: async (path) => console.info("[demo] reveal", path),
+    getSettings: () => wait(structuredClone(settings)),
+    setSettings: async (s) => {
+      const m = MODELS.find((x) => x.id === s.model);
+      if (m && !m.installed) {
+        let bytes = 0;
+        const total = 90_000_000;
+        const iv = setInterval(() => {
+          bytes = Math.min(total, bytes + 9_000_000);
+          downloadSubs.forEach((cb) => cb({ file: `models/${m.id}/model.onnx`, bytes, total }));
+          if (bytes >= total) {
+            clearInterval(iv);
+            m.installed = true;
+          }
+        }, 300);
+      }
+      settings = { ...settings, model: s.model, threads: s.threads, excludes: [...s.excludes] };
+    },
+    pickFolders: async () => [[`${HOME}/Pictures/Scans`, `${HOME}/Desktop`, `${HOME}/Work/Reports`][picks++ % 3]],
+    onProgress: async (cb) => {
+      progressSubs.add(cb);
+      return () => progressSubs.delete(cb);
+    },
+    onModelDownload: async (cb) => {
+      downloadSubs.add(cb);
+      return () => downloadSubs.delete(cb);
+    },
+    onDragDrop: async (_cb: (e: DropEvent) => void) => () => {},
+  };
+}

@@ -1,0 +1,88 @@
+// Small, pure formatting helpers.
+
+const numberFormat = new Intl.NumberFormat();
+
+export function formatCount(n: number): string {
+  return numberFormat.format(Math.max(0, Math.round(n || 0)));
+}
+
+export function plural(n: number, one: string, many: string = one + "s"): string {
+  return `${formatCount(n)} ${n === 1 ? one : many}`;
+}
+
+/** "less than a minute left", "~4 min left", "~2 h 5 min left"; "" when unknown. */
+export function formatEta(secs: number | null | undefined): string {
+  if (secs === null || secs === undefined || !Number.isFinite(secs) || secs < 0) return "";
+  if (secs < 60) return "less than a minute left";
+  const mins = Math.round(secs / 60);
+  if (mins < 60) return `~${mins} min left`;
+  const h = Math.floor(mins / 60);
+  const m = mins % 60;
+  return m === 0 ? `~${h} h left` : `~${h} h ${m} min left`;
+}
+
+export function formatBytes(n: number): string {
+  if (!Number.isFinite(n) || n < 0) return "";
+  const units = ["B", "KB", "MB", "GB", "TB"];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v >= 10 || i === 0 ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
+}
+
+/** Split a path on either separator (the backend may run on Windows). */
+export function pathParts(path: string): string[] {
+  return path.split(/[\\/]+/).filter((p) => p.length > 0);
+}
+
+export function basename(path: string): string {
+  const parts = pathParts(path);
+  return parts.length ? parts[parts.length - 1] : path;
+}
+
+/** Lowercase extension without the dot, or "" when there is none. */
+export function extension(fileName: string): string {
+  const name = basename(fileName);
+  const dot = name.lastIndexOf(".");
+  return dot > 0 && dot < name.length - 1 ? name.slice(dot + 1).toLowerCase() : "";
+}
+
+/**
+ * Where a result lives, for display: the folder's own name followed by the
+ * subdirectories between it and the file, e.g. "Notes › 2024 › meetings".
+ */
+export function displayLocation(path: string, folder: string): string {
+  const folderParts = pathParts(folder);
+  const fileParts = pathParts(path);
+  const inside =
+    folderParts.length > 0 &&
+    folderParts.length < fileParts.length &&
+    folderParts.every((p, i) => p === fileParts[i]);
+  const dirs = inside ? fileParts.slice(folderParts.length, -1) : [];
+  const root = folderParts.length ? folderParts[folderParts.length - 1] : basename(folder) || folder;
+  if (!inside && folder === "") {
+    return fileParts.slice(0, -1).join(" › ");
+  }
+  return [root, ...dirs].join(" › ");
+}
+
+/** "line 42" or "page 3". */
+export function formatLocator(line: number | null | undefined, page: number | null | undefined): string {
+  if (page !== null && page !== undefined && page > 0) return `page ${page}`;
+  if (line !== null && line !== undefined && line > 0) return `line ${line}`;
+  return "";
+}
+
+/** Human-readable text for whatever a rejected invoke() gives (often a plain string). */
+export function errorText(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  if (typeof err === "string") return err;
+  try {
+    return JSON.stringify(err);
+  } catch {
+    return String(err);
+  }
+}

@@ -1,0 +1,22 @@
+import { defineConfig } from "vitest/config";
+
+// Tauri loads ../ui/dist (frontendDist) and enforces a strict CSP:
+// no inline scripts or styles, so the build must emit only external files.
+export default defineConfig({
+  base: "./",
+  clearScreen: false,
+  server: { port: 1420, strictPort: true },
+  build: {
+    outDir: "dist",
+    emptyOutDir: true,
+    target: ["es2022", "safari15"],
+    // Keep CSS as a <link>ed file and never inline assets as data: scripts.
+    assetsInlineLimit: 0,
+    sourcemap: false,
+  },
+  test: {
+    environment: "jsdom",
+    include: ["tests/**/*.test.ts"],
+    restoreMocks: true,
+  },
+});
