@@ -22,6 +22,18 @@ pub struct EvalArgs {
     /// Only the first N queries.
     #[arg(long)]
     max_queries: Option<usize>,
+    /// Chunk size in tokens (default: the engine's).
+    #[arg(long)]
+    chunk_tokens: Option<usize>,
+    /// Chunk overlap in tokens (default: the engine's).
+    #[arg(long)]
+    overlap: Option<usize>,
+    /// RRF constant k (default: the engine's).
+    #[arg(long)]
+    rrf_k: Option<f64>,
+    /// Weight of the vector ranking in the fusion (keyword ranking has weight 1).
+    #[arg(long)]
+    vector_weight: Option<f64>,
     /// Print the results as JSON.
     #[arg(long)]
     json: bool,
@@ -33,7 +45,19 @@ pub fn run(cli: &crate::Cli, args: &EvalArgs) -> Result<()> {
         let name = args.dataset.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         std::env::temp_dir().join(format!("sift-eval-{name}"))
     });
-    let config = crate::config(Some(&work_dir), cli.model_dir.as_deref(), cli.precision.as_deref(), cli.threads)?;
+    let mut config = crate::config(Some(&work_dir), cli.model_dir.as_deref(), cli.precision.as_deref(), cli.threads)?;
+    if let Some(n) = args.chunk_tokens {
+        config.chunk.max_tokens = n;
+    }
+    if let Some(n) = args.overlap {
+        config.chunk.overlap_tokens = n;
+    }
+    if let Some(k) = args.rrf_k {
+        config.search.rrf_k = k;
+    }
+    if let Some(w) = args.vector_weight {
+        config.search.vector_weight = w;
+    }
     let engine = Engine::open(config).with_context(|| format!("opening the evaluation index in {}", work_dir.display()))?;
     engine.add_folder(&dataset.docs)?;
     let report = crate::index_with_progress(&engine)?;

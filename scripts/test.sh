@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: installs what it needs (system packages, ONNX Runtime, the model,
+# npm packages, tauri-driver), then runs format and lint checks, the Rust tests (engine on the real model and
+# a real SQLite file, CLI, Tauri commands through the mock runtime), the UI unit tests, and the end-to-end
+# test of the real app in a WebKit window under Xvfb.
+#
+# Usage: scripts/test.sh [--no-setup] [--no-e2e]
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+setup=1
+e2e=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-setup) setup=0 ;;
+    --no-e2e) e2e=0 ;;
+    *) echo "unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+
+step() { printf '\n==> %s\n' "$*"; }
+started=$(date +%s)
+
+if [ "$setup" = 1 ]; then
+  step "setup (system packages, ONNX Runtime, model)"
+  bash scripts/setup.sh --test-tools
+fi
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "UI: npm ci, typecheck, unit tests, build"
+(cd ui && npm ci --no-audit --no-fund && npm test && npm run build)
+
+step "cargo test (engine, CLI, app commands)"
+cargo test --workspace
+
+if [ "$e2e" = 1 ] && [ -f scripts/e2e.sh ]; then
+  step "end-to-end: the real app under Xvfb"
+  bash scripts/e2e.sh
+fi
+
+printf '\nall test layers passed in %ss\n' "$(( $(date +%s) - started ))"
