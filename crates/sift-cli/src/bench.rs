@@ -42,21 +42,53 @@ fn corpus(dir: Option<&PathBuf>, n: usize) -> Result<Vec<String>> {
             .filter(|p| p.is_file())
             .collect();
         files.sort();
-        return files.iter().take(n).map(|p| std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))).collect();
+        return files
+            .iter()
+            .take(n)
+            .map(|p| std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display())))
+            .collect();
     }
     // Deterministic generated paragraphs of varied length (20–250 words).
-    let words = ["search", "index", "vector", "meaning", "passage", "folder", "document", "query", "model", "local",
-        "privacy", "contract", "termination", "clause", "graph", "neighbour", "latency", "throughput", "token", "window"];
+    let words = [
+        "search",
+        "index",
+        "vector",
+        "meaning",
+        "passage",
+        "folder",
+        "document",
+        "query",
+        "model",
+        "local",
+        "privacy",
+        "contract",
+        "termination",
+        "clause",
+        "graph",
+        "neighbour",
+        "latency",
+        "throughput",
+        "token",
+        "window",
+    ];
     let mut seed = 12345u64;
     Ok((0..n)
         .map(|_| {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let len = 20 + (seed >> 33) as usize % 230;
             (0..len)
                 .map(|i| {
-                    seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
                     let w = words[(seed >> 35) as usize % words.len()];
-                    if i % 12 == 11 { format!("{w}.") } else { w.to_string() }
+                    if i % 12 == 11 {
+                        format!("{w}.")
+                    } else {
+                        w.to_string()
+                    }
                 })
                 .collect::<Vec<_>>()
                 .join(" ")
@@ -80,7 +112,12 @@ fn peak_rss_mb() -> Option<f64> {
 }
 
 pub fn run(cli: &crate::Cli, args: &BenchArgs) -> Result<()> {
-    let BenchWhat::Embed { corpus: dir, texts, queries, repeat } = &args.what;
+    let BenchWhat::Embed {
+        corpus: dir,
+        texts,
+        queries,
+        repeat,
+    } = &args.what;
     let texts = corpus(dir.as_ref(), *texts)?;
     let spec = model::spec(&model::default_model_id())?;
     let precision: Precision = match &cli.precision {
@@ -88,9 +125,23 @@ pub fn run(cli: &crate::Cli, args: &BenchArgs) -> Result<()> {
         None => spec.default_precision,
     };
     let files = model::locate(&spec, precision, cli.model_dir.as_deref())?;
-    let threads = cli.threads.unwrap_or_else(sift_core::runtime::default_threads);
-    let mut embedder = Embedder::load(&spec, &files, &EmbedOptions { threads, batch_size: 32, accelerate: true })?;
-    let tokens: usize = embedder.embed_documents(&texts)?.iter().map(|e| e.tokens).sum();
+    let threads = cli
+        .threads
+        .unwrap_or_else(sift_core::runtime::default_threads);
+    let mut embedder = Embedder::load(
+        &spec,
+        &files,
+        &EmbedOptions {
+            threads,
+            batch_size: 32,
+            accelerate: true,
+        },
+    )?;
+    let tokens: usize = embedder
+        .embed_documents(&texts)?
+        .iter()
+        .map(|e| e.tokens)
+        .sum();
     println!(
         "model {} ({precision}), provider {}, {threads} thread(s); {} texts, {:.0} tokens/text",
         spec.id,
@@ -98,7 +149,10 @@ pub fn run(cli: &crate::Cli, args: &BenchArgs) -> Result<()> {
         texts.len(),
         tokens as f64 / texts.len().max(1) as f64
     );
-    println!("{:>6} {:>12} {:>12} {:>8}", "batch", "texts/s", "raw ORT/s", "ratio");
+    println!(
+        "{:>6} {:>12} {:>12} {:>8}",
+        "batch", "texts/s", "raw ORT/s", "ratio"
+    );
     let mut rows = Vec::new();
     for batch in [1usize, 8, 32] {
         embedder.set_batch_size(batch);
@@ -114,7 +168,10 @@ pub fn run(cli: &crate::Cli, args: &BenchArgs) -> Result<()> {
             embedder.embed_documents(&texts)?;
             best_pipe = best_pipe.min(t.elapsed().as_secs_f64());
         }
-        let (pipe, raw) = (texts.len() as f64 / best_pipe, texts.len() as f64 / best_raw);
+        let (pipe, raw) = (
+            texts.len() as f64 / best_pipe,
+            texts.len() as f64 / best_raw,
+        );
         println!("{batch:>6} {pipe:>12.1} {raw:>12.1} {:>8.3}", pipe / raw);
         rows.push((batch, pipe, raw));
     }
@@ -122,7 +179,11 @@ pub fn run(cli: &crate::Cli, args: &BenchArgs) -> Result<()> {
     let mut lat = Vec::with_capacity(*queries);
     let mut raw_lat = Vec::with_capacity(*queries);
     for i in 0..*queries {
-        let q: String = texts[i % texts.len()].split_whitespace().take(12).collect::<Vec<_>>().join(" ");
+        let q: String = texts[i % texts.len()]
+            .split_whitespace()
+            .take(12)
+            .collect::<Vec<_>>()
+            .join(" ");
         let prepared = embedder.prepare_documents(&[q.as_str()])?;
         let t = Instant::now();
         embedder.forward(&prepared[0])?;

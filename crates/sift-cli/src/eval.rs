@@ -42,10 +42,19 @@ pub struct EvalArgs {
 pub fn run(cli: &crate::Cli, args: &EvalArgs) -> Result<()> {
     let dataset = Dataset::open(&args.dataset)?;
     let work_dir = args.work_dir.clone().unwrap_or_else(|| {
-        let name = args.dataset.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = args
+            .dataset
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         std::env::temp_dir().join(format!("sift-eval-{name}"))
     });
-    let mut config = crate::config(Some(&work_dir), cli.model_dir.as_deref(), cli.precision.as_deref(), cli.threads)?;
+    let mut config = crate::config(
+        Some(&work_dir),
+        cli.model_dir.as_deref(),
+        cli.precision.as_deref(),
+        cli.threads,
+    )?;
     if let Some(n) = args.chunk_tokens {
         config.chunk.max_tokens = n;
     }
@@ -58,26 +67,52 @@ pub fn run(cli: &crate::Cli, args: &EvalArgs) -> Result<()> {
     if let Some(w) = args.vector_weight {
         config.search.vector_weight = w;
     }
-    let engine = Engine::open(config).with_context(|| format!("opening the evaluation index in {}", work_dir.display()))?;
+    let engine = Engine::open(config)
+        .with_context(|| format!("opening the evaluation index in {}", work_dir.display()))?;
     engine.add_folder(&dataset.docs)?;
     let report = crate::index_with_progress(&engine)?;
-    let mut queries: Vec<_> = dataset.queries.iter().filter(|q| dataset.qrels.contains_key(&q.id)).collect();
+    let mut queries: Vec<_> = dataset
+        .queries
+        .iter()
+        .filter(|q| dataset.qrels.contains_key(&q.id))
+        .collect();
     if let Some(n) = args.max_queries {
         queries.truncate(n);
     }
     let mut rows = Vec::new();
-    for mode in args.modes.split(',').map(str::trim).filter(|m| !m.is_empty()) {
+    for mode in args
+        .modes
+        .split(',')
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+    {
         let mode: Mode = mode.parse()?;
-        let options = SearchOptions { limit: 100, mode, ..SearchOptions::default() };
+        let options = SearchOptions {
+            limit: 100,
+            mode,
+            ..SearchOptions::default()
+        };
         let mut run: Run = Run::new();
         let mut times = Vec::with_capacity(queries.len());
         for q in &queries {
             let started = Instant::now();
             let response = engine.search(&q.text, &options)?;
             times.push(started.elapsed().as_secs_f64() * 1000.0);
-            run.insert(q.id.clone(), response.results.iter().map(|h| eval::doc_id(&h.path)).collect());
+            run.insert(
+                q.id.clone(),
+                response
+                    .results
+                    .iter()
+                    .map(|h| eval::doc_id(&h.path))
+                    .collect(),
+            );
         }
-        let qrels = dataset.qrels.iter().filter(|(k, _)| run.contains_key(*k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+        let qrels = dataset
+            .qrels
+            .iter()
+            .filter(|(k, _)| run.contains_key(*k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         let (ndcg, recall, n) = eval::evaluate(&run, &qrels, 10, 100, Missing::Zero);
         times.sort_by(f64::total_cmp);
         let p50 = times.get(times.len() / 2).copied().unwrap_or(0.0);

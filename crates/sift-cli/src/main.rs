@@ -12,10 +12,16 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use sift_core::{Engine, EngineConfig, Filter, Mode, Phase, Progress, SearchOptions, SearchResponse};
+use sift_core::{
+    Engine, EngineConfig, Filter, Mode, Phase, Progress, SearchOptions, SearchResponse,
+};
 
 #[derive(Parser)]
-#[command(name = "sift", version, about = "On-device semantic search over your own files")]
+#[command(
+    name = "sift",
+    version,
+    about = "On-device semantic search over your own files"
+)]
 struct Cli {
     /// Where the index lives (default: the app's data directory).
     #[arg(long, global = true, env = "SIFT_DATA_DIR")]
@@ -39,9 +45,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Add folders (or files) to the index and index until caught up.
-    Index {
-        paths: Vec<PathBuf>,
-    },
+    Index { paths: Vec<PathBuf> },
     /// Search the index.
     Search {
         /// The query; words in "double quotes" must appear as an exact phrase.
@@ -71,9 +75,7 @@ enum Command {
         json: bool,
     },
     /// List files that were skipped or failed, with reasons.
-    Problems {
-        folder: Option<PathBuf>,
-    },
+    Problems { folder: Option<PathBuf> },
     /// Remove a folder and everything indexed under it.
     Remove { path: PathBuf },
     /// Index, then keep the index live as files change (Ctrl-C to stop).
@@ -93,7 +95,8 @@ fn main() {
     };
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SIFT_LOG").unwrap_or_else(|_| level.into()),
+            tracing_subscriber::EnvFilter::try_from_env("SIFT_LOG")
+                .unwrap_or_else(|_| level.into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -104,8 +107,15 @@ fn main() {
 }
 
 /// Builds the engine configuration from the data directory's settings and the command line.
-pub(crate) fn config(cli_data_dir: Option<&Path>, model_dir: Option<&Path>, precision: Option<&str>, threads: Option<usize>) -> Result<EngineConfig> {
-    let data_dir = cli_data_dir.map(Path::to_path_buf).unwrap_or_else(sift_core::paths::default_data_dir);
+pub(crate) fn config(
+    cli_data_dir: Option<&Path>,
+    model_dir: Option<&Path>,
+    precision: Option<&str>,
+    threads: Option<usize>,
+) -> Result<EngineConfig> {
+    let data_dir = cli_data_dir
+        .map(Path::to_path_buf)
+        .unwrap_or_else(sift_core::paths::default_data_dir);
     let mut config = EngineConfig::new(data_dir)?;
     if let Some(dir) = model_dir {
         config.model_dir = Some(dir.to_path_buf());
@@ -120,7 +130,12 @@ pub(crate) fn config(cli_data_dir: Option<&Path>, model_dir: Option<&Path>, prec
 }
 
 fn open(cli: &Cli) -> Result<Engine> {
-    let config = config(cli.data_dir.as_deref(), cli.model_dir.as_deref(), cli.precision.as_deref(), cli.threads)?;
+    let config = config(
+        cli.data_dir.as_deref(),
+        cli.model_dir.as_deref(),
+        cli.precision.as_deref(),
+        cli.threads,
+    )?;
     let dir = config.data_dir.clone();
     Engine::open(config).with_context(|| format!("opening the index in {}", dir.display()))
 }
@@ -136,14 +151,31 @@ fn run(cli: Cli) -> Result<()> {
             index_with_progress(&engine)?;
             Ok(())
         }
-        Command::Search { query, limit, json, stdin, folder, kinds, mode } => {
+        Command::Search {
+            query,
+            limit,
+            json,
+            stdin,
+            folder,
+            kinds,
+            mode,
+        } => {
             let engine = open(&cli)?;
             let mut filter = Filter::default();
             for f in folder {
-                filter.folders.push(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone()));
+                filter
+                    .folders
+                    .push(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone()));
             }
-            filter.kinds = kinds.iter().map(|k| k.trim_start_matches('.').to_ascii_lowercase()).collect();
-            let options = SearchOptions { limit: *limit, filter, mode: mode.parse::<Mode>()? };
+            filter.kinds = kinds
+                .iter()
+                .map(|k| k.trim_start_matches('.').to_ascii_lowercase())
+                .collect();
+            let options = SearchOptions {
+                limit: *limit,
+                filter,
+                mode: mode.parse::<Mode>()?,
+            };
             if *stdin {
                 let out = std::io::stdout();
                 let mut out = out.lock();
@@ -159,7 +191,10 @@ fn run(cli: Cli) -> Result<()> {
             let query = query.as_deref().context("give a query, or --stdin")?;
             let response = engine.search(query, &options)?;
             if *json {
-                println!("{}", serde_json::to_string_pretty(&json_response(&response))?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&json_response(&response))?
+                );
             } else {
                 print_results(&response);
             }
@@ -174,7 +209,10 @@ fn run(cli: Cli) -> Result<()> {
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
                 println!("data directory  {}", status.data_dir.display());
-                println!("model           {} ({}, {} dimensions)", status.model, status.precision, status.dim);
+                println!(
+                    "model           {} ({}, {} dimensions)",
+                    status.model, status.precision, status.dim
+                );
                 println!("provider        {}", status.provider);
                 println!("model files     {}", status.model_source);
                 if let Some(lib) = &status.runtime_library {
@@ -182,11 +220,18 @@ fn run(cli: Cli) -> Result<()> {
                 }
                 println!("folders         {}", status.counts.folders);
                 for f in &folders {
-                    println!("  {}  ({} files, {} skipped or failed)", f.path.display(), f.files, f.problems);
+                    println!(
+                        "  {}  ({} files, {} skipped or failed)",
+                        f.path.display(),
+                        f.files,
+                        f.problems
+                    );
                 }
                 println!(
                     "files           {} indexed, {} skipped, {} failed",
-                    status.counts.indexed_files, status.counts.skipped_files, status.counts.failed_files
+                    status.counts.indexed_files,
+                    status.counts.skipped_files,
+                    status.counts.failed_files
                 );
                 println!("chunks          {}", status.counts.chunks);
                 println!(
@@ -194,14 +239,18 @@ fn run(cli: Cli) -> Result<()> {
                     status.index_vectors,
                     status.index_dead,
                     status.index_bytes as f64 / 1e6,
-                    serde_json::to_value(status.index_source)?.as_str().unwrap_or("")
+                    serde_json::to_value(status.index_source)?
+                        .as_str()
+                        .unwrap_or("")
                 );
             }
             Ok(())
         }
         Command::Problems { folder } => {
             let engine = open(&cli)?;
-            let folder = folder.as_ref().map(|f| std::fs::canonicalize(f).unwrap_or_else(|_| f.clone()));
+            let folder = folder
+                .as_ref()
+                .map(|f| std::fs::canonicalize(f).unwrap_or_else(|_| f.clone()));
             for p in engine.problem_files(folder.as_deref())? {
                 println!("{}\t{}\t{}", p.status, p.path.display(), p.reason);
             }
@@ -226,7 +275,12 @@ fn run(cli: Cli) -> Result<()> {
             loop {
                 if let Some(paths) = watcher.next_batch(Duration::from_secs(3600)) {
                     let report = engine.index_containing(&paths, &mut |_| {}, &cancel)?;
-                    if report.files_indexed + report.files_removed + report.files_failed + report.files_skipped > 0 {
+                    if report.files_indexed
+                        + report.files_removed
+                        + report.files_failed
+                        + report.files_skipped
+                        > 0
+                    {
                         eprintln!(
                             "updated: {} indexed, {} removed, {} skipped/failed",
                             report.files_indexed,
@@ -246,15 +300,21 @@ fn run(cli: Cli) -> Result<()> {
 pub(crate) fn index_with_progress(engine: &Engine) -> Result<sift_core::IndexReport> {
     let bar = ProgressBar::new(0);
     bar.set_style(
-        ProgressStyle::with_template("{spinner} {msg:40!} [{bar:30}] {pos}/{len} files  {per_sec}  eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{spinner} {msg:40!} [{bar:30}] {pos}/{len} files  {per_sec}  eta {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
     );
     let cancel = AtomicBool::new(false);
     let mut on_progress = |p: &Progress| {
         bar.set_length(p.files_total);
         bar.set_position(p.files_done);
-        let name = p.folder.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = p
+            .folder
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         bar.set_message(match p.phase {
             Phase::Scanning => format!("scanning {name}"),
             Phase::Indexing => format!("indexing {name}"),
@@ -278,7 +338,10 @@ pub(crate) fn index_with_progress(engine: &Engine) -> Result<sift_core::IndexRep
         eprintln!("  skipped {}: {reason}", path.display());
     }
     if report.problems.len() > 50 {
-        eprintln!("  … and {} more (see `sift problems`)", report.problems.len() - 50);
+        eprintln!(
+            "  … and {} more (see `sift problems`)",
+            report.problems.len() - 50
+        );
     }
     Ok(report)
 }
@@ -309,11 +372,26 @@ fn print_results(r: &SearchResponse) {
         return;
     }
     for (i, hit) in r.results.iter().enumerate() {
-        println!("{:>2}. {}:{}  ({:.4})", i + 1, hit.path.display(), hit.passage.line, hit.score);
-        let snippet: String = hit.passage.text.split_whitespace().collect::<Vec<_>>().join(" ");
+        println!(
+            "{:>2}. {}:{}  ({:.4})",
+            i + 1,
+            hit.path.display(),
+            hit.passage.line,
+            hit.score
+        );
+        let snippet: String = hit
+            .passage
+            .text
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
         let snippet: String = snippet.chars().take(240).collect();
         println!("    {snippet}");
     }
-    let note = if r.catching_up { ", index still catching up" } else { "" };
+    let note = if r.catching_up {
+        ", index still catching up"
+    } else {
+        ""
+    };
     println!("{} results in {:.0} ms{note}", r.results.len(), r.took_ms);
 }

@@ -14,7 +14,11 @@ fn sift(data: &Path) -> Command {
 
 fn status(data: &Path) -> serde_json::Value {
     let out = sift(data).args(["status", "--json"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -22,15 +26,34 @@ fn status(data: &Path) -> serde_json::Value {
 fn index_then_search_stdin_json() {
     let files = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
-    std::fs::write(files.path().join("contract.txt"), "Either party may end this agreement early by giving ninety days written notice.").unwrap();
-    std::fs::write(files.path().join("recipe.md"), "# Pasta\n\nBoil water, cook spaghetti nine minutes, add tomato sauce.").unwrap();
-    std::fs::write(files.path().join("garden.txt"), "Tomatoes need six hours of sun and compost in spring.").unwrap();
+    std::fs::write(
+        files.path().join("contract.txt"),
+        "Either party may end this agreement early by giving ninety days written notice.",
+    )
+    .unwrap();
+    std::fs::write(
+        files.path().join("recipe.md"),
+        "# Pasta\n\nBoil water, cook spaghetti nine minutes, add tomato sauce.",
+    )
+    .unwrap();
+    std::fs::write(
+        files.path().join("garden.txt"),
+        "Tomatoes need six hours of sun and compost in spring.",
+    )
+    .unwrap();
     std::fs::write(files.path().join("image.png"), [0x89, b'P', b'N', b'G']).unwrap();
 
-    let out = sift(data.path()).arg("index").arg(files.path()).output().unwrap();
+    let out = sift(data.path())
+        .arg("index")
+        .arg(files.path())
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    assert!(stderr.contains("3 indexed") && stderr.contains("image.png"), "{stderr}");
+    assert!(
+        stderr.contains("3 indexed") && stderr.contains("image.png"),
+        "{stderr}"
+    );
 
     let mut child = sift(data.path())
         .args(["search", "--stdin", "--json", "--limit", "2"])
@@ -46,10 +69,16 @@ fn index_then_search_stdin_json() {
         .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
-    let lines: Vec<serde_json::Value> =
-        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 4, "one line per query, in order");
-    assert_eq!(lines[0]["query"], "how do I cancel the deal ahead of schedule");
+    assert_eq!(
+        lines[0]["query"],
+        "how do I cancel the deal ahead of schedule"
+    );
     let first = &lines[0]["results"][0];
     assert!(first["path"].as_str().unwrap().ends_with("contract.txt"));
     assert!(Path::new(first["path"].as_str().unwrap()).is_absolute());
@@ -61,9 +90,20 @@ fn index_then_search_stdin_json() {
     assert_eq!(passage["line"], 1);
     assert!(passage["page"].is_null());
     assert!(passage["end"].as_u64().unwrap() > 0);
-    assert_eq!(lines[1]["results"].as_array().unwrap().len(), 1, "exact phrase matches one file");
-    assert!(lines[1]["results"][0]["path"].as_str().unwrap().ends_with("recipe.md"));
-    assert_eq!(lines[3]["results"].as_array().unwrap().len(), 0, "empty query, no results");
+    assert_eq!(
+        lines[1]["results"].as_array().unwrap().len(),
+        1,
+        "exact phrase matches one file"
+    );
+    assert!(lines[1]["results"][0]["path"]
+        .as_str()
+        .unwrap()
+        .ends_with("recipe.md"));
+    assert_eq!(
+        lines[3]["results"].as_array().unwrap().len(),
+        0,
+        "empty query, no results"
+    );
 
     let s = status(data.path());
     assert_eq!(s["status"]["model"], "all-MiniLM-L6-v2");
@@ -77,17 +117,29 @@ fn index_then_search_stdin_json() {
 fn killed_indexing_leaves_a_consistent_database_that_resumes() {
     let files = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
-    let topics = ["rivers and lakes", "tax returns", "violin lessons", "kernel scheduling", "bread baking"];
+    let topics = [
+        "rivers and lakes",
+        "tax returns",
+        "violin lessons",
+        "kernel scheduling",
+        "bread baking",
+    ];
     let total = 400;
     for i in 0..total {
         let body = format!(
             "Note {i} about {}. {}",
             topics[i % topics.len()],
-            "This paragraph has enough words to need a little embedding work for every file. ".repeat(12)
+            "This paragraph has enough words to need a little embedding work for every file. "
+                .repeat(12)
         );
         std::fs::write(files.path().join(format!("note-{i:04}.txt")), body).unwrap();
     }
-    let mut child = sift(data.path()).args(["--threads", "1", "index"]).arg(files.path()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child = sift(data.path())
+        .args(["--threads", "1", "index"])
+        .arg(files.path())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     // Wait until some, not all, files are committed, then kill -9.
     let deadline = Instant::now() + Duration::from_secs(120);
     let db = data.path().join("index.sqlite");
@@ -95,9 +147,14 @@ fn killed_indexing_leaves_a_consistent_database_that_resumes() {
         assert!(Instant::now() < deadline, "indexing never started");
         std::thread::sleep(Duration::from_millis(150));
         if db.exists() {
-            let n = status(data.path())["status"]["counts"]["indexed_files"].as_u64().unwrap_or(0);
+            let n = status(data.path())["status"]["counts"]["indexed_files"]
+                .as_u64()
+                .unwrap_or(0);
             if n > 0 {
-                assert!(n < total as u64, "indexing finished before it could be killed; make the fixture larger");
+                assert!(
+                    n < total as u64,
+                    "indexing finished before it could be killed; make the fixture larger"
+                );
                 break;
             }
         }
@@ -109,18 +166,47 @@ fn killed_indexing_leaves_a_consistent_database_that_resumes() {
     let counts = &s["status"]["counts"];
     let done = counts["indexed_files"].as_u64().unwrap();
     assert!(done > 0 && done < total as u64);
-    assert_eq!(counts["chunks"], counts["vectors"], "every stored chunk has its vector");
-    assert_eq!(s["status"]["index_vectors"], counts["chunks"], "the vector index caught up from SQLite");
+    assert_eq!(
+        counts["chunks"], counts["vectors"],
+        "every stored chunk has its vector"
+    );
+    assert_eq!(
+        s["status"]["index_vectors"], counts["chunks"],
+        "the vector index caught up from SQLite"
+    );
 
     // Resume: only the rest is indexed.
-    let out = sift(data.path()).arg("index").arg(files.path()).output().unwrap();
+    let out = sift(data.path())
+        .arg("index")
+        .arg(files.path())
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    assert!(stderr.contains(&format!("{} indexed, {} unchanged", total as u64 - done, done)), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{} indexed, {} unchanged",
+            total as u64 - done,
+            done
+        )),
+        "{stderr}"
+    );
     let s = status(data.path());
     assert_eq!(s["status"]["counts"]["indexed_files"], total);
-    assert_eq!(s["status"]["index_vectors"], s["status"]["counts"]["chunks"]);
-    let out = sift(data.path()).args(["search", "--json", "--limit", "3", "playing a string instrument"]).output().unwrap();
+    assert_eq!(
+        s["status"]["index_vectors"],
+        s["status"]["counts"]["chunks"]
+    );
+    let out = sift(data.path())
+        .args([
+            "search",
+            "--json",
+            "--limit",
+            "3",
+            "playing a string instrument",
+        ])
+        .output()
+        .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let body = std::fs::read_to_string(v["results"][0]["path"].as_str().unwrap()).unwrap();
     assert!(body.contains("violin"), "{body}");

@@ -17,7 +17,10 @@ pub struct ChunkOptions {
 impl Default for ChunkOptions {
     fn default() -> Self {
         // Tuned on the SciFact dev split (docs/BENCHMARKS.md): close to MiniLM's 256-token window.
-        ChunkOptions { max_tokens: 240, overlap_tokens: 32 }
+        ChunkOptions {
+            max_tokens: 240,
+            overlap_tokens: 32,
+        }
     }
 }
 
@@ -52,7 +55,8 @@ impl Chunker {
     /// `tokenizer` should be the model's; its truncation is turned off here so sizes are measured in full.
     pub fn new(tokenizer: &Tokenizer, options: ChunkOptions) -> Result<Self> {
         let mut tok = tokenizer.clone();
-        tok.with_truncation(None).map_err(|e| Error::Invalid(e.to_string()))?;
+        tok.with_truncation(None)
+            .map_err(|e| Error::Invalid(e.to_string()))?;
         tok.with_padding(None);
         let config = |t: Tokenizer| {
             ChunkConfig::new(options.max_tokens.max(8))
@@ -60,7 +64,10 @@ impl Chunker {
                 .with_overlap(options.overlap_tokens.min(options.max_tokens / 2))
                 .map_err(|e| Error::Invalid(format!("chunk options: {e}")))
         };
-        Ok(Chunker { text: TextSplitter::new(config(tok.clone())?), markdown: MarkdownSplitter::new(config(tok)?) })
+        Ok(Chunker {
+            text: TextSplitter::new(config(tok.clone())?),
+            markdown: MarkdownSplitter::new(config(tok)?),
+        })
     }
 
     /// Splits `text`; chunks come in document order and never cut a UTF-8 character.
@@ -98,7 +105,10 @@ impl LineCounter {
             self.pos = 0;
             self.line = 0;
         }
-        self.line += text.as_bytes()[self.pos..offset].iter().filter(|&&b| b == b'\n').count();
+        self.line += text.as_bytes()[self.pos..offset]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
         self.pos = offset;
         self.line + 1
     }

@@ -29,7 +29,11 @@ pub struct EmbedOptions {
 
 impl Default for EmbedOptions {
     fn default() -> Self {
-        EmbedOptions { threads: runtime::default_threads(), batch_size: 32, accelerate: true }
+        EmbedOptions {
+            threads: runtime::default_threads(),
+            batch_size: 8,
+            accelerate: true,
+        }
     }
 }
 
@@ -88,20 +92,33 @@ impl Embedder {
     pub fn load(spec: &ModelSpec, files: &ModelFiles, options: &EmbedOptions) -> Result<Self> {
         let tokenizer = load_tokenizer(&files.tokenizer, spec.max_tokens)?;
         if !files.onnx.is_file() {
-            return Err(Error::ModelInvalid { path: files.onnx.clone(), reason: "file does not exist".into() });
+            return Err(Error::ModelInvalid {
+                path: files.onnx.clone(),
+                reason: "file does not exist".into(),
+            });
         }
         let env = runtime::environment()?;
         let threads = options.threads.max(1);
-        let mut attempts: Vec<Provider> =
-            if options.accelerate { runtime::accelerated_providers() } else { Vec::new() };
+        let mut attempts: Vec<Provider> = if options.accelerate {
+            runtime::accelerated_providers()
+        } else {
+            Vec::new()
+        };
         attempts.push(Provider::Cpu);
         let mut last_err = None;
         for provider in attempts {
             match build_session(env, &files.onnx, threads, provider) {
                 Ok(session) => {
-                    let outputs: Vec<String> = session.outputs().iter().map(|o| o.name().to_string()).collect();
+                    let outputs: Vec<String> = session
+                        .outputs()
+                        .iter()
+                        .map(|o| o.name().to_string())
+                        .collect();
                     let output_index = outputs.iter().position(|n| *n == spec.output).unwrap_or(0);
-                    let has_token_type_ids = session.inputs().iter().any(|i| i.name() == "token_type_ids");
+                    let has_token_type_ids = session
+                        .inputs()
+                        .iter()
+                        .any(|i| i.name() == "token_type_ids");
                     tracing::info!(model = %spec.id, precision = %files.precision, %provider, threads,
                         onnx = %files.onnx.display(), "embedding model loaded");
                     return Ok(Embedder {
@@ -161,10 +178,16 @@ impl Embedder {
     pub fn embed_query(&mut self, text: &str) -> Result<Vec<f32>> {
         let prefix = self.spec.query_prefix.clone();
         let mut v = self.embed_with_prefix(&prefix, &[text])?;
-        v.pop().map(|e| e.vector).ok_or_else(|| Error::Embed("no output".into()))
+        v.pop()
+            .map(|e| e.vector)
+            .ok_or_else(|| Error::Embed("no output".into()))
     }
 
-    fn embed_with_prefix<S: AsRef<str>>(&mut self, prefix: &str, texts: &[S]) -> Result<Vec<Embedding>> {
+    fn embed_with_prefix<S: AsRef<str>>(
+        &mut self,
+        prefix: &str,
+        texts: &[S],
+    ) -> Result<Vec<Embedding>> {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
@@ -188,13 +211,22 @@ impl Embedder {
         let mut out: Vec<Option<Embedding>> = vec![None; texts.len()];
         for batch in &batches {
             let vectors = self.run(batch)?;
-            for ((&i, v), (&tokens, &overflow)) in
-                batch.rows.iter().zip(vectors).zip(batch.tokens.iter().zip(&batch.overflowed))
+            for ((&i, v), (&tokens, &overflow)) in batch
+                .rows
+                .iter()
+                .zip(vectors)
+                .zip(batch.tokens.iter().zip(&batch.overflowed))
             {
-                out[i] = Some(Embedding { vector: v, tokens, truncated: precut[i] || overflow });
+                out[i] = Some(Embedding {
+                    vector: v,
+                    tokens,
+                    truncated: precut[i] || overflow,
+                });
             }
         }
-        out.into_iter().map(|e| e.ok_or_else(|| Error::Embed("missing output row".into()))).collect()
+        out.into_iter()
+            .map(|e| e.ok_or_else(|| Error::Embed("missing output row".into())))
+            .collect()
     }
 
     /// Tokenizes texts (already prefixed) into length-sorted batches padded to their longest member.
@@ -207,13 +239,23 @@ impl Embedder {
         order.sort_by_key(|&i| encodings[i].get_ids().len());
         let mut batches = Vec::new();
         for rows in order.chunks(self.batch_size) {
-            let seq = rows.iter().map(|&i| encodings[i].get_ids().len()).max().unwrap_or(0).max(1);
+            let seq = rows
+                .iter()
+                .map(|&i| encodings[i].get_ids().len())
+                .max()
+                .unwrap_or(0)
+                .max(1);
             let n = rows.len();
             let mut ids = vec![0i64; n * seq];
             let mut mask = vec![0i64; n * seq];
             for (row, &i) in rows.iter().enumerate() {
                 let enc = &encodings[i];
-                for (col, (&id, &m)) in enc.get_ids().iter().zip(enc.get_attention_mask()).enumerate() {
+                for (col, (&id, &m)) in enc
+                    .get_ids()
+                    .iter()
+                    .zip(enc.get_attention_mask())
+                    .enumerate()
+                {
                     ids[row * seq + col] = i64::from(id);
                     mask[row * seq + col] = i64::from(m);
                 }
@@ -224,7 +266,10 @@ impl Embedder {
                 ids,
                 mask,
                 tokens: rows.iter().map(|&i| encodings[i].get_ids().len()).collect(),
-                overflowed: rows.iter().map(|&i| !encodings[i].get_overflowing().is_empty()).collect(),
+                overflowed: rows
+                    .iter()
+                    .map(|&i| !encodings[i].get_overflowing().is_empty())
+                    .collect(),
             });
         }
         Ok(batches)
@@ -233,7 +278,12 @@ impl Embedder {
     /// Benchmark support: tokenizes `texts` into model-ready batches (the part [`Embedder::forward`] excludes).
     pub fn prepare_documents<S: AsRef<str>>(&self, texts: &[S]) -> Result<Vec<Batch>> {
         let prefix = &self.spec.document_prefix;
-        self.prepare(texts.iter().map(|t| format!("{prefix}{}", t.as_ref())).collect())
+        self.prepare(
+            texts
+                .iter()
+                .map(|t| format!("{prefix}{}", t.as_ref()))
+                .collect(),
+        )
     }
 
     /// Benchmark support: runs the ONNX session alone on a prepared batch — the limit the full pipeline is
@@ -258,13 +308,23 @@ impl Embedder {
                 .run(ort::inputs!["input_ids" => ids_t, "attention_mask" => mask_t, "token_type_ids" => types_t])
                 .map_err(err)?
         } else {
-            self.session.run(ort::inputs!["input_ids" => ids_t, "attention_mask" => mask_t]).map_err(err)?
+            self.session
+                .run(ort::inputs!["input_ids" => ids_t, "attention_mask" => mask_t])
+                .map_err(err)?
         };
-        let (shape, data) = outputs[self.output_index].try_extract_tensor::<f32>().map_err(err)?;
+        let (shape, data) = outputs[self.output_index]
+            .try_extract_tensor::<f32>()
+            .map_err(err)?;
         let dim = self.spec.dim;
         let dims: Vec<i64> = shape.iter().copied().collect();
-        if dims.len() != 3 || dims[0] as usize != n || dims[1] as usize != seq || dims[2] as usize != dim {
-            return Err(Error::Embed(format!("unexpected model output shape {dims:?}, wanted [{n}, {seq}, {dim}]")));
+        if dims.len() != 3
+            || dims[0] as usize != n
+            || dims[1] as usize != seq
+            || dims[2] as usize != dim
+        {
+            return Err(Error::Embed(format!(
+                "unexpected model output shape {dims:?}, wanted [{n}, {seq}, {dim}]"
+            )));
         }
         let mut result = Vec::with_capacity(n);
         for row in 0..n {
@@ -303,12 +363,18 @@ fn build_session(
     threads: usize,
     provider: Provider,
 ) -> Result<Session> {
-    let invalid = |e: String| Error::ModelInvalid { path: onnx.to_path_buf(), reason: e };
+    let invalid = |e: String| Error::ModelInvalid {
+        path: onnx.to_path_buf(),
+        reason: e,
+    };
     let mut builder = Session::builder(env)
         .map_err(|e| Error::Runtime(e.to_string()))?
         .with_optimization_level(GraphOptimizationLevel::Level3)
         .map_err(|e| Error::Runtime(e.to_string()))?
         .with_intra_threads(threads)
+        .map_err(|e| Error::Runtime(e.to_string()))?
+        // Every batch has its own shape (dynamic padding): memory patterns planned per shape only grow memory.
+        .with_memory_pattern(false)
         .map_err(|e| Error::Runtime(e.to_string()))?;
     match provider {
         Provider::Cpu => {}
@@ -325,21 +391,38 @@ fn build_session(
                 .map_err(|e| Error::Runtime(e.to_string()))?;
         }
         #[allow(unreachable_patterns)]
-        other => return Err(Error::Runtime(format!("{other} support is not compiled into this build"))),
+        other => {
+            return Err(Error::Runtime(format!(
+                "{other} support is not compiled into this build"
+            )))
+        }
     }
-    builder.commit_from_file(onnx).map_err(|e| invalid(e.to_string()))
+    builder
+        .commit_from_file(onnx)
+        .map_err(|e| invalid(e.to_string()))
 }
 
 /// Loads `tokenizer.json`, truncating at the model's window and without padding (Sift pads per batch).
 pub fn load_tokenizer(path: &Path, max_tokens: usize) -> Result<Tokenizer> {
     if !path.is_file() {
-        return Err(Error::ModelInvalid { path: path.to_path_buf(), reason: "tokenizer file does not exist".into() });
+        return Err(Error::ModelInvalid {
+            path: path.to_path_buf(),
+            reason: "tokenizer file does not exist".into(),
+        });
     }
-    let mut tok = Tokenizer::from_file(path)
-        .map_err(|e| Error::ModelInvalid { path: path.to_path_buf(), reason: e.to_string() })?;
+    let mut tok = Tokenizer::from_file(path).map_err(|e| Error::ModelInvalid {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
     tok.with_padding(None);
-    tok.with_truncation(Some(TruncationParams { max_length: max_tokens, ..Default::default() }))
-        .map_err(|e| Error::ModelInvalid { path: path.to_path_buf(), reason: e.to_string() })?;
+    tok.with_truncation(Some(TruncationParams {
+        max_length: max_tokens,
+        ..Default::default()
+    }))
+    .map_err(|e| Error::ModelInvalid {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
     Ok(tok)
 }
 
@@ -404,10 +487,16 @@ mod tests {
     #[test]
     fn missing_tokenizer_is_a_clear_error() {
         let err = load_tokenizer(Path::new("/nonexistent/tokenizer.json"), 256).unwrap_err();
-        assert!(err.to_string().contains("tokenizer file does not exist"), "{err}");
+        assert!(
+            err.to_string().contains("tokenizer file does not exist"),
+            "{err}"
+        );
         let dir = tempfile::tempdir().unwrap();
         let bad = dir.path().join("tokenizer.json");
         std::fs::write(&bad, b"{ not json").unwrap();
-        assert!(matches!(load_tokenizer(&bad, 256), Err(Error::ModelInvalid { .. })));
+        assert!(matches!(
+            load_tokenizer(&bad, 256),
+            Err(Error::ModelInvalid { .. })
+        ));
     }
 }

@@ -33,7 +33,12 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { model: model::default_model_id(), precision: None, threads: 0, excludes: crate::scan::default_excludes() }
+        Settings {
+            model: model::default_model_id(),
+            precision: None,
+            threads: 0,
+            excludes: crate::scan::default_excludes(),
+        }
     }
 }
 
@@ -43,8 +48,12 @@ impl Settings {
     pub fn load(data_dir: &Path) -> Result<Settings> {
         let path = data_dir.join("settings.json");
         match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|e| Error::Invalid(format!("{} is not valid settings JSON: {e}", path.display()))),
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                Error::Invalid(format!(
+                    "{} is not valid settings JSON: {e}",
+                    path.display()
+                ))
+            }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Settings::default()),
             Err(e) => Err(Error::io(format!("reading {}", path.display()), e)),
         }
@@ -52,11 +61,14 @@ impl Settings {
 
     /// Writes `settings.json` atomically.
     pub fn save(&self, data_dir: &Path) -> Result<()> {
-        std::fs::create_dir_all(data_dir).map_err(|e| Error::io(format!("creating {}", data_dir.display()), e))?;
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| Error::io(format!("creating {}", data_dir.display()), e))?;
         let tmp = data_dir.join("settings.json.tmp");
         let json = serde_json::to_vec_pretty(self).map_err(|e| Error::Invalid(e.to_string()))?;
-        std::fs::write(&tmp, json).map_err(|e| Error::io(format!("writing {}", tmp.display()), e))?;
-        std::fs::rename(&tmp, data_dir.join("settings.json")).map_err(|e| Error::io("saving settings", e))
+        std::fs::write(&tmp, json)
+            .map_err(|e| Error::io(format!("writing {}", tmp.display()), e))?;
+        std::fs::rename(&tmp, data_dir.join("settings.json"))
+            .map_err(|e| Error::io("saving settings", e))
     }
 }
 
@@ -142,7 +154,11 @@ pub struct SearchOptions {
 
 impl Default for SearchOptions {
     fn default() -> Self {
-        SearchOptions { limit: 10, filter: Filter::default(), mode: Mode::Hybrid }
+        SearchOptions {
+            limit: 10,
+            filter: Filter::default(),
+            mode: Mode::Hybrid,
+        }
     }
 }
 
@@ -187,13 +203,20 @@ impl Engine {
         let (mut index, index_source) =
             match VectorIndex::load(&dir, &model_key, spec.dim, &live, config.hnsw) {
                 Some(idx) => (idx, IndexSource::Loaded),
-                None => (VectorIndex::new(&model_key, spec.dim, live.len(), config.hnsw), IndexSource::Rebuilt),
+                None => (
+                    VectorIndex::new(&model_key, spec.dim, live.len(), config.hnsw),
+                    IndexSource::Rebuilt,
+                ),
             };
         let watermark = index.watermark();
         let mut pending = Vec::new();
         writer.for_each_vector(&model_key, watermark, |id, v| pending.push((id, v)))?;
         if !pending.is_empty() {
-            tracing::info!(vectors = pending.len(), ?index_source, "adding vectors to the index");
+            tracing::info!(
+                vectors = pending.len(),
+                ?index_source,
+                "adding vectors to the index"
+            );
             for batch in pending.chunks(4096) {
                 index.insert(batch);
             }
@@ -245,14 +268,20 @@ impl Engine {
         self.indexing.load(Ordering::Relaxed)
     }
 
-    pub(crate) fn with_doc_embedder<T>(&self, f: impl FnOnce(&mut Embedder) -> Result<T>) -> Result<T> {
+    pub(crate) fn with_doc_embedder<T>(
+        &self,
+        f: impl FnOnce(&mut Embedder) -> Result<T>,
+    ) -> Result<T> {
         let mut guard = lock(&self.doc_embedder);
         if guard.is_none() {
             let threads = match self.config.settings.threads {
                 0 => crate::runtime::default_threads(),
                 n => n,
             };
-            let options = EmbedOptions { threads, ..EmbedOptions::default() };
+            let options = EmbedOptions {
+                threads,
+                ..EmbedOptions::default()
+            };
             *guard = Some(Embedder::load(&self.spec, &self.files, &options)?);
         }
         match guard.as_mut() {
@@ -264,7 +293,11 @@ impl Engine {
     fn with_query_embedder<T>(&self, f: impl FnOnce(&mut Embedder) -> Result<T>) -> Result<T> {
         let mut guard = lock(&self.query_embedder);
         if guard.is_none() {
-            let options = EmbedOptions { threads: 1, batch_size: 1, ..EmbedOptions::default() };
+            let options = EmbedOptions {
+                threads: 1,
+                batch_size: 1,
+                ..EmbedOptions::default()
+            };
             *guard = Some(Embedder::load(&self.spec, &self.files, &options)?);
         }
         match guard.as_mut() {
@@ -290,7 +323,10 @@ impl Engine {
                 other => other?,
             }
         };
-        self.index.write().unwrap_or_else(|e| e.into_inner()).remove(&removed);
+        self.index
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&removed);
         self.save_index()
     }
 
@@ -301,7 +337,11 @@ impl Engine {
             .into_iter()
             .map(|f| {
                 let (files, problems) = r.folder_counts(f.id)?;
-                Ok(FolderStatus { path: f.path, files, problems })
+                Ok(FolderStatus {
+                    path: f.path,
+                    files,
+                    problems,
+                })
             })
             .collect()
     }
@@ -319,7 +359,10 @@ impl Engine {
     /// Saves the vector index next to the database.
     pub fn save_index(&self) -> Result<()> {
         let dir = hnsw_dir(&self.config.data_dir, &self.model_key());
-        self.index.read().unwrap_or_else(|e| e.into_inner()).save(&dir)
+        self.index
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .save(&dir)
     }
 
     /// Rebuilds the vector index from the database (drops tombstones).
@@ -345,7 +388,10 @@ impl Engine {
             idx.insert(&batch);
             idx
         };
-        std::mem::swap(&mut *self.index.write().unwrap_or_else(|e| e.into_inner()), &mut fresh);
+        std::mem::swap(
+            &mut *self.index.write().unwrap_or_else(|e| e.into_inner()),
+            &mut fresh,
+        );
         self.save_index()
     }
 
@@ -357,11 +403,18 @@ impl Engine {
             return Ok(());
         }
         *seen = version;
-        let watermark = self.index.read().unwrap_or_else(|e| e.into_inner()).watermark();
+        let watermark = self
+            .index
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .watermark();
         let mut pending = Vec::new();
         reader.for_each_vector(&self.model_key(), watermark, |id, v| pending.push((id, v)))?;
         if !pending.is_empty() {
-            self.index.write().unwrap_or_else(|e| e.into_inner()).insert(&pending);
+            self.index
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(&pending);
         }
         Ok(())
     }
@@ -371,7 +424,12 @@ impl Engine {
         let started = Instant::now();
         let parsed = search::parse_query(query);
         let catching_up = self.is_indexing();
-        let empty = |took: f64| SearchResponse { query: query.to_string(), took_ms: took, catching_up, results: Vec::new() };
+        let empty = |took: f64| SearchResponse {
+            query: query.to_string(),
+            took_ms: took,
+            catching_up,
+            results: Vec::new(),
+        };
         if parsed.semantic.trim().is_empty() || options.limit == 0 {
             return Ok(empty(started.elapsed().as_secs_f64() * 1000.0));
         }
@@ -387,7 +445,12 @@ impl Engine {
         // Chunks allowed by filters and exact phrases, when restricted.
         let mut allowed: Option<HashSet<i64>> = None;
         if !options.filter.is_empty() {
-            allowed = Some(reader.filtered_chunk_ids(&options.filter)?.into_iter().collect());
+            allowed = Some(
+                reader
+                    .filtered_chunk_ids(&options.filter)?
+                    .into_iter()
+                    .collect(),
+            );
         }
         if let Some(expr) = search::phrase_expression(&parsed) {
             let ids: HashSet<i64> = reader.fts_ids(&expr)?.into_iter().collect();
@@ -414,19 +477,32 @@ impl Engine {
                 Some(a) => {
                     let allow = |id: i64| a.contains(&id);
                     let idx = self.index.read().unwrap_or_else(|e| e.into_inner());
-                    idx.search(qv, depth, Some(&allow)).into_iter().map(|x| x.0).collect()
+                    idx.search(qv, depth, Some(&allow))
+                        .into_iter()
+                        .map(|x| x.0)
+                        .collect()
                 }
                 None => {
                     let idx = self.index.read().unwrap_or_else(|e| e.into_inner());
-                    idx.search(qv, depth, None).into_iter().map(|x| x.0).collect()
+                    idx.search(qv, depth, None)
+                        .into_iter()
+                        .map(|x| x.0)
+                        .collect()
                 }
             },
         };
         let keyword_ids: Vec<i64> = match (options.mode, search::fts_expression(&parsed)) {
             (Mode::Vector, _) | (_, None) => Vec::new(),
-            (_, Some(expr)) => reader.fts(&expr, depth, &options.filter)?.into_iter().map(|x| x.0).collect(),
+            (_, Some(expr)) => reader
+                .fts(&expr, depth, &options.filter)?
+                .into_iter()
+                .map(|x| x.0)
+                .collect(),
         };
-        let fused = search::rrf(&[(&vector_ids, params.vector_weight), (&keyword_ids, 1.0)], params.rrf_k);
+        let fused = search::rrf(
+            &[(&vector_ids, params.vector_weight), (&keyword_ids, 1.0)],
+            params.rrf_k,
+        );
         let ids: Vec<i64> = fused.iter().map(|x| x.0).collect();
         let records = reader.chunks(&ids)?;
         drop(reader);
@@ -468,7 +544,11 @@ impl Engine {
         let idx = self.index.read().unwrap_or_else(|e| e.into_inner());
         let dir = hnsw_dir(&self.config.data_dir, &self.model_key());
         let index_bytes = std::fs::read_dir(&dir)
-            .map(|rd| rd.filter_map(|e| e.ok()?.metadata().ok()).map(|m| m.len()).sum())
+            .map(|rd| {
+                rd.filter_map(|e| e.ok()?.metadata().ok())
+                    .map(|m| m.len())
+                    .sum()
+            })
             .unwrap_or(0);
         Ok(Status {
             data_dir: self.config.data_dir.clone(),

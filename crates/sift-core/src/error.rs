@@ -31,11 +31,19 @@ pub enum Error {
 
     /// The database was written by a newer Sift.
     #[error("the index at {path} was created by a newer version of Sift (schema {found}, this build knows {known}); upgrade Sift or choose another data directory")]
-    SchemaTooNew { path: PathBuf, found: i64, known: i64 },
+    SchemaTooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
 
     /// A filesystem operation failed.
     #[error("{context}: {source}")]
-    Io { context: String, #[source] source: std::io::Error },
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
 
     /// A path the user named is not usable (missing, not indexed, ...).
     #[error("{0}")]
@@ -60,6 +68,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// Wraps an I/O error with what was being done, e.g. "reading /a/b".
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
-        Error::Io { context: context.into(), source }
+        Error::Io {
+            context: context.into(),
+            source,
+        }
     }
 }

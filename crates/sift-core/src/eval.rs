@@ -15,7 +15,8 @@ pub type Run = HashMap<String, Vec<String>>;
 
 /// Reads a BEIR `qrels.tsv` (header `query-id  corpus-id  score`).
 pub fn read_qrels(path: &Path) -> Result<Qrels> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
     let mut qrels: Qrels = HashMap::new();
     for (n, line) in text.lines().enumerate() {
         let cols: Vec<&str> = line.split('\t').collect();
@@ -26,9 +27,17 @@ pub fn read_qrels(path: &Path) -> Result<Qrels> {
             if n == 0 {
                 continue; // header
             }
-            return Err(Error::Invalid(format!("{}:{}: bad score `{}`", path.display(), n + 1, cols[2])));
+            return Err(Error::Invalid(format!(
+                "{}:{}: bad score `{}`",
+                path.display(),
+                n + 1,
+                cols[2]
+            )));
         };
-        qrels.entry(cols[0].to_string()).or_default().insert(cols[1].to_string(), grade.max(0) as u32);
+        qrels
+            .entry(cols[0].to_string())
+            .or_default()
+            .insert(cols[1].to_string(), grade.max(0) as u32);
     }
     Ok(qrels)
 }
@@ -42,17 +51,21 @@ pub struct Query {
 
 /// Reads `queries.jsonl` (`{"_id": ..., "text": ...}` per line).
 pub fn read_queries(path: &Path) -> Result<Vec<Query>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
     text.lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
-            let v: serde_json::Value =
-                serde_json::from_str(l).map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
+            let v: serde_json::Value = serde_json::from_str(l)
+                .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
             let id = match &v["_id"] {
                 serde_json::Value::String(s) => s.clone(),
                 other => other.to_string(),
             };
-            Ok(Query { id, text: v["text"].as_str().unwrap_or_default().to_string() })
+            Ok(Query {
+                id,
+                text: v["text"].as_str().unwrap_or_default().to_string(),
+            })
         })
         .collect()
 }
@@ -68,15 +81,24 @@ impl Dataset {
     pub fn open(dir: &Path) -> Result<Dataset> {
         let docs = dir.join("docs");
         if !docs.is_dir() {
-            return Err(Error::Invalid(format!("{} has no docs/ folder", dir.display())));
+            return Err(Error::Invalid(format!(
+                "{} has no docs/ folder",
+                dir.display()
+            )));
         }
-        Ok(Dataset { docs, queries: read_queries(&dir.join("queries.jsonl"))?, qrels: read_qrels(&dir.join("qrels.tsv"))? })
+        Ok(Dataset {
+            docs,
+            queries: read_queries(&dir.join("queries.jsonl"))?,
+            qrels: read_qrels(&dir.join("qrels.tsv"))?,
+        })
     }
 }
 
 /// The document id of a result path: its file stem.
 pub fn doc_id(path: &Path) -> String {
-    path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// nDCG@k of one ranked list.
@@ -89,7 +111,12 @@ pub fn ndcg_at(ranked: &[String], judged: &HashMap<String, u32>, k: usize) -> f6
         .sum();
     let mut ideal: Vec<u32> = judged.values().copied().filter(|&g| g > 0).collect();
     ideal.sort_unstable_by(|a, b| b.cmp(a));
-    let idcg: f64 = ideal.iter().take(k).enumerate().map(|(i, &g)| g as f64 / ((i + 2) as f64).log2()).sum();
+    let idcg: f64 = ideal
+        .iter()
+        .take(k)
+        .enumerate()
+        .map(|(i, &g)| g as f64 / ((i + 2) as f64).log2())
+        .sum();
     if idcg == 0.0 {
         0.0
     } else {
@@ -103,7 +130,11 @@ pub fn recall_at(ranked: &[String], judged: &HashMap<String, u32>, k: usize) -> 
     if relevant == 0 {
         return 0.0;
     }
-    let found = ranked.iter().take(k).filter(|d| judged.get(*d).is_some_and(|&g| g > 0)).count();
+    let found = ranked
+        .iter()
+        .take(k)
+        .filter(|d| judged.get(*d).is_some_and(|&g| g > 0))
+        .count();
     found as f64 / relevant as f64
 }
 
@@ -117,7 +148,13 @@ pub enum Missing {
 }
 
 /// Mean nDCG@k and Recall@r over the judged queries that have a relevant document.
-pub fn evaluate(run: &Run, qrels: &Qrels, k: usize, r: usize, missing: Missing) -> (f64, f64, usize) {
+pub fn evaluate(
+    run: &Run,
+    qrels: &Qrels,
+    k: usize,
+    r: usize,
+    missing: Missing,
+) -> (f64, f64, usize) {
     let (mut ndcg, mut recall, mut n) = (0.0, 0.0, 0usize);
     let mut ids: Vec<&String> = qrels.keys().collect();
     ids.sort();
@@ -153,12 +190,19 @@ mod tests {
 
     fn run_from_jsonl(path: &Path) -> Run {
         let mut scored: HashMap<String, Vec<(String, f64)>> = HashMap::new();
-        for line in std::fs::read_to_string(path).unwrap().lines().filter(|l| !l.is_empty()) {
+        for line in std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.is_empty())
+        {
             let v: serde_json::Value = serde_json::from_str(line).unwrap();
             scored
                 .entry(v["qid"].as_str().unwrap().into())
                 .or_default()
-                .push((v["docid"].as_str().unwrap().into(), v["score"].as_f64().unwrap()));
+                .push((
+                    v["docid"].as_str().unwrap().into(),
+                    v["score"].as_f64().unwrap(),
+                ));
         }
         scored
             .into_iter()
@@ -187,7 +231,10 @@ mod tests {
 
         let missing = read_qrels(&dir.join("qrels_missing.tsv")).unwrap();
         let (n0, r0, _) = evaluate(&run, &missing, 10, 100, Missing::Zero);
-        assert!((n0 - 0.39938).abs() < 1e-5 && (r0 - 0.66667).abs() < 1e-5, "{n0} {r0}");
+        assert!(
+            (n0 - 0.39938).abs() < 1e-5 && (r0 - 0.66667).abs() < 1e-5,
+            "{n0} {r0}"
+        );
         let (ns, rs, _) = evaluate(&run, &missing, 10, 100, Missing::Skip);
         assert!((ns - 0.59907).abs() < 1e-5 && (rs - 1.0).abs() < 1e-9);
     }

@@ -40,35 +40,121 @@ pub struct ExtractOptions {
 
 impl Default for ExtractOptions {
     fn default() -> Self {
-        ExtractOptions { max_file_bytes: 32 * 1024 * 1024 }
+        ExtractOptions {
+            max_file_bytes: 32 * 1024 * 1024,
+        }
     }
 }
 
 const MARKDOWN: &[&str] = &["md", "markdown", "mdx", "rst", "org", "adoc"];
 const PLAIN: &[&str] = &[
-    "txt", "text", "log", "csv", "tsv", "tex", "bib", "json", "jsonl", "yaml", "yml", "toml", "ini", "cfg", "conf",
-    "xml", "html", "htm", "svg", "srt", "vtt", "eml", "ics", "vcf", "properties", "env",
+    "txt",
+    "text",
+    "log",
+    "csv",
+    "tsv",
+    "tex",
+    "bib",
+    "json",
+    "jsonl",
+    "yaml",
+    "yml",
+    "toml",
+    "ini",
+    "cfg",
+    "conf",
+    "xml",
+    "html",
+    "htm",
+    "svg",
+    "srt",
+    "vtt",
+    "eml",
+    "ics",
+    "vcf",
+    "properties",
+    "env",
 ];
 const CODE: &[&str] = &[
-    "rs", "py", "js", "mjs", "cjs", "ts", "tsx", "jsx", "java", "kt", "kts", "scala", "c", "h", "cc", "cpp", "cxx",
-    "hpp", "hh", "m", "mm", "go", "rb", "php", "swift", "cs", "fs", "vb", "sh", "bash", "zsh", "fish", "ps1",
-    "bat", "sql", "r", "jl", "lua", "pl", "pm", "dart", "ex", "exs", "erl", "hs", "ml", "mli", "clj", "cljs",
-    "el", "lisp", "scm", "vue", "svelte", "css", "scss", "sass", "less", "gradle", "cmake", "mk", "nix", "zig",
-    "v", "sv", "vhd", "proto", "graphql", "tf", "ipynb",
+    "rs", "py", "js", "mjs", "cjs", "ts", "tsx", "jsx", "java", "kt", "kts", "scala", "c", "h",
+    "cc", "cpp", "cxx", "hpp", "hh", "m", "mm", "go", "rb", "php", "swift", "cs", "fs", "vb", "sh",
+    "bash", "zsh", "fish", "ps1", "bat", "sql", "r", "jl", "lua", "pl", "pm", "dart", "ex", "exs",
+    "erl", "hs", "ml", "mli", "clj", "cljs", "el", "lisp", "scm", "vue", "svelte", "css", "scss",
+    "sass", "less", "gradle", "cmake", "mk", "nix", "zig", "v", "sv", "vhd", "proto", "graphql",
+    "tf", "ipynb",
 ];
 /// Formats we know are not plain text; reported as skipped without reading them.
 const KNOWN_BINARY: &[&str] = &[
-    "png", "jpg", "jpeg", "gif", "bmp", "tiff", "tif", "webp", "heic", "ico", "icns", "psd", "mp3", "wav", "flac",
-    "ogg", "m4a", "aac", "mp4", "mov", "avi", "mkv", "webm", "zip", "gz", "tgz", "bz2", "xz", "7z", "rar", "zst",
-    "tar", "iso", "dmg", "exe", "dll", "so", "dylib", "o", "a", "class", "jar", "wasm", "pyc", "bin", "dat", "db",
-    "sqlite", "ttf", "otf", "woff", "woff2", "onnx", "safetensors", "pt", "npy", "parquet",
+    "png",
+    "jpg",
+    "jpeg",
+    "gif",
+    "bmp",
+    "tiff",
+    "tif",
+    "webp",
+    "heic",
+    "ico",
+    "icns",
+    "psd",
+    "mp3",
+    "wav",
+    "flac",
+    "ogg",
+    "m4a",
+    "aac",
+    "mp4",
+    "mov",
+    "avi",
+    "mkv",
+    "webm",
+    "zip",
+    "gz",
+    "tgz",
+    "bz2",
+    "xz",
+    "7z",
+    "rar",
+    "zst",
+    "tar",
+    "iso",
+    "dmg",
+    "exe",
+    "dll",
+    "so",
+    "dylib",
+    "o",
+    "a",
+    "class",
+    "jar",
+    "wasm",
+    "pyc",
+    "bin",
+    "dat",
+    "db",
+    "sqlite",
+    "ttf",
+    "otf",
+    "woff",
+    "woff2",
+    "onnx",
+    "safetensors",
+    "pt",
+    "npy",
+    "parquet",
 ];
 /// Document formats that need their own extractor (a later step); reported so the user knows why.
-const DOCUMENTS: &[&str] = &["pdf", "docx", "doc", "odt", "rtf", "pptx", "ppt", "xlsx", "xls", "ods", "epub", "pages", "key", "numbers"];
+const DOCUMENTS: &[&str] = &[
+    "pdf", "docx", "doc", "odt", "rtf", "pptx", "ppt", "xlsx", "xls", "ods", "epub", "pages",
+    "key", "numbers",
+];
 
 /// Lower-cased extension of a path ("" when none).
 pub fn extension(path: &Path) -> String {
-    path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).unwrap_or_default()
+    path.extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default()
 }
 
 /// Whether a file with this path is worth reading at all (cheap, by name).
@@ -81,7 +167,9 @@ pub fn classify(path: &Path) -> Result<TextKind, ExtractError> {
     } else if PLAIN.contains(&ext.as_str()) || ext.is_empty() {
         Ok(TextKind::Plain)
     } else if DOCUMENTS.contains(&ext.as_str()) {
-        Err(ExtractError::Skipped(format!(".{ext} documents are not supported yet")))
+        Err(ExtractError::Skipped(format!(
+            ".{ext} documents are not supported yet"
+        )))
     } else if KNOWN_BINARY.contains(&ext.as_str()) {
         Err(ExtractError::Skipped(format!("not a text file (.{ext})")))
     } else {
@@ -141,7 +229,10 @@ pub fn decode(bytes: &[u8]) -> Result<String, ExtractError> {
         }
         Err(_) => {
             // Not UTF-8: legacy 8-bit text (Windows-1252 is the common case). Reject if it looks binary.
-            let controls = head.iter().filter(|&&b| b < 0x09 || (0x0e..0x20).contains(&b)).count();
+            let controls = head
+                .iter()
+                .filter(|&&b| b < 0x09 || (0x0e..0x20).contains(&b))
+                .count();
             if controls * 20 > head.len().max(1) {
                 return Err(ExtractError::Skipped("binary content".into()));
             }
@@ -170,8 +261,13 @@ mod tests {
     fn binary_is_skipped_with_a_reason() {
         let err = decode(&[0x7f, b'E', b'L', b'F', 0, 0, 1]).unwrap_err();
         assert_eq!(err, ExtractError::Skipped("binary content".into()));
-        assert!(matches!(classify(Path::new("a.PNG")), Err(ExtractError::Skipped(_))));
-        assert!(matches!(classify(Path::new("a.pdf")), Err(ExtractError::Skipped(r)) if r.contains("pdf")));
+        assert!(matches!(
+            classify(Path::new("a.PNG")),
+            Err(ExtractError::Skipped(_))
+        ));
+        assert!(
+            matches!(classify(Path::new("a.pdf")), Err(ExtractError::Skipped(r)) if r.contains("pdf"))
+        );
         assert_eq!(classify(Path::new("README")).unwrap(), TextKind::Plain);
         assert_eq!(classify(Path::new("x.md")).unwrap(), TextKind::Markdown);
     }
@@ -181,9 +277,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("big.txt");
         std::fs::write(&p, vec![b'a'; 2048]).unwrap();
-        let err = extract(&p, &ExtractOptions { max_file_bytes: 1024 }).unwrap_err();
-        assert!(matches!(err, ExtractError::Skipped(ref r) if r.contains("too large")), "{err:?}");
+        let err = extract(
+            &p,
+            &ExtractOptions {
+                max_file_bytes: 1024,
+            },
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, ExtractError::Skipped(ref r) if r.contains("too large")),
+            "{err:?}"
+        );
         let gone = extract(&dir.path().join("gone.txt"), &ExtractOptions::default()).unwrap_err();
-        assert!(matches!(gone, ExtractError::Failed(ref r) if r.contains("disappeared")), "{gone:?}");
+        assert!(
+            matches!(gone, ExtractError::Failed(ref r) if r.contains("disappeared")),
+            "{gone:?}"
+        );
     }
 }

@@ -34,7 +34,11 @@ pub struct HnswParams {
 
 impl Default for HnswParams {
     fn default() -> Self {
-        HnswParams { max_connections: 16, ef_construction: 200, ef_search: 128 }
+        HnswParams {
+            max_connections: 16,
+            ef_construction: 200,
+            ef_search: 128,
+        }
     }
 }
 
@@ -102,14 +106,31 @@ pub struct VectorIndex {
 impl VectorIndex {
     /// An empty index for vectors of `model` with `dim` dimensions.
     pub fn new(model: &str, dim: usize, capacity_hint: usize, params: HnswParams) -> Self {
-        let hnsw = Hnsw::new(params.max_connections, capacity_hint.max(1024), MAX_LAYER, params.ef_construction, UnitCosine);
-        VectorIndex { model: model.to_string(), dim, params, hnsw, live: LiveSet::default(), watermark: 0, points: 0 }
+        let hnsw = Hnsw::new(
+            params.max_connections,
+            capacity_hint.max(1024),
+            MAX_LAYER,
+            params.ef_construction,
+            UnitCosine,
+        );
+        VectorIndex {
+            model: model.to_string(),
+            dim,
+            params,
+            hnsw,
+            live: LiveSet::default(),
+            watermark: 0,
+            points: 0,
+        }
     }
 
     /// Adds vectors (all of this index's dimension, unit length). Ids must be new.
     pub fn insert(&mut self, items: &[(i64, Vec<f32>)]) {
-        let valid: Vec<(&Vec<f32>, usize)> =
-            items.iter().filter(|(id, v)| *id > 0 && v.len() == self.dim).map(|(id, v)| (v, *id as usize)).collect();
+        let valid: Vec<(&Vec<f32>, usize)> = items
+            .iter()
+            .filter(|(id, v)| *id > 0 && v.len() == self.dim)
+            .map(|(id, v)| (v, *id as usize))
+            .collect();
         if valid.len() > 64 {
             self.hnsw.parallel_insert(&valid);
         } else {
@@ -168,7 +189,12 @@ impl VectorIndex {
 
     /// The `k` nearest live chunks to `query`, as (chunk id, cosine similarity), best first.
     /// `allow` restricts results further (folder / type filters, exact phrases).
-    pub fn search(&self, query: &[f32], k: usize, allow: Option<&dyn Fn(i64) -> bool>) -> Vec<(i64, f32)> {
+    pub fn search(
+        &self,
+        query: &[f32],
+        k: usize,
+        allow: Option<&dyn Fn(i64) -> bool>,
+    ) -> Vec<(i64, f32)> {
         if self.live.count == 0 || query.len() != self.dim || k == 0 {
             return Vec::new();
         }
@@ -187,8 +213,11 @@ impl VectorIndex {
     pub fn save(&self, dir: &Path) -> Result<()> {
         let tmp = dir.with_extension("tmp");
         let _ = std::fs::remove_dir_all(&tmp);
-        std::fs::create_dir_all(&tmp).map_err(|e| Error::io(format!("creating {}", tmp.display()), e))?;
-        self.hnsw.file_dump(&tmp, BASENAME).map_err(|e| Error::Index(format!("saving the vector index: {e}")))?;
+        std::fs::create_dir_all(&tmp)
+            .map_err(|e| Error::io(format!("creating {}", tmp.display()), e))?;
+        self.hnsw
+            .file_dump(&tmp, BASENAME)
+            .map_err(|e| Error::Index(format!("saving the vector index: {e}")))?;
         let meta = IndexMeta {
             format: FORMAT,
             model: self.model.clone(),
@@ -197,13 +226,16 @@ impl VectorIndex {
             points: self.points,
         };
         let meta_json = serde_json::to_vec(&meta).map_err(|e| Error::Index(e.to_string()))?;
-        std::fs::write(tmp.join("meta.json"), meta_json).map_err(|e| Error::io("writing index meta", e))?;
+        std::fs::write(tmp.join("meta.json"), meta_json)
+            .map_err(|e| Error::io("writing index meta", e))?;
         let old = dir.with_extension("old");
         let _ = std::fs::remove_dir_all(&old);
         if dir.exists() {
-            std::fs::rename(dir, &old).map_err(|e| Error::io(format!("replacing {}", dir.display()), e))?;
+            std::fs::rename(dir, &old)
+                .map_err(|e| Error::io(format!("replacing {}", dir.display()), e))?;
         }
-        std::fs::rename(&tmp, dir).map_err(|e| Error::io(format!("replacing {}", dir.display()), e))?;
+        std::fs::rename(&tmp, dir)
+            .map_err(|e| Error::io(format!("replacing {}", dir.display()), e))?;
         let _ = std::fs::remove_dir_all(&old);
         Ok(())
     }
@@ -217,7 +249,13 @@ impl VectorIndex {
     /// Loads a saved graph if it is for `model`/`dim`. `live_ids` are the chunk ids the database holds vectors
     /// for (ids at or below the saved watermark that are missing from it become tombstones). Returns `None` when
     /// the saved graph is missing, unreadable or for something else — the caller then rebuilds.
-    pub fn load(dir: &Path, model: &str, dim: usize, live_ids: &[i64], params: HnswParams) -> Option<Self> {
+    pub fn load(
+        dir: &Path,
+        model: &str,
+        dim: usize,
+        live_ids: &[i64],
+        params: HnswParams,
+    ) -> Option<Self> {
         let meta = Self::saved_meta(dir)?;
         if meta.format != FORMAT || meta.model != model || meta.dim != dim {
             tracing::info!(?meta, "saved vector index is for another model; rebuilding");
@@ -273,7 +311,11 @@ pub struct ExactIndex {
 
 impl ExactIndex {
     pub fn new(dim: usize) -> Self {
-        ExactIndex { dim, ids: Vec::new(), data: Vec::new() }
+        ExactIndex {
+            dim,
+            ids: Vec::new(),
+            data: Vec::new(),
+        }
     }
 
     pub fn insert(&mut self, id: i64, v: &[f32]) {
@@ -296,8 +338,12 @@ impl ExactIndex {
         if query.len() != self.dim || self.dim == 0 {
             return Vec::new();
         }
-        let mut scored: Vec<(i64, f32)> =
-            self.ids.iter().zip(self.data.chunks_exact(self.dim)).map(|(&id, v)| (id, dot(query, v))).collect();
+        let mut scored: Vec<(i64, f32)> = self
+            .ids
+            .iter()
+            .zip(self.data.chunks_exact(self.dim))
+            .map(|(&id, v)| (id, dot(query, v)))
+            .collect();
         let k = k.min(scored.len());
         if k == 0 {
             return Vec::new();
@@ -330,7 +376,9 @@ mod tests {
     fn hnsw_recall_against_exact_and_tombstones() {
         let dim = 64;
         let mut seed = 42u64;
-        let items: Vec<(i64, Vec<f32>)> = (1..=3000).map(|id| (id, random_unit(&mut seed, dim))).collect();
+        let items: Vec<(i64, Vec<f32>)> = (1..=3000)
+            .map(|id| (id, random_unit(&mut seed, dim)))
+            .collect();
         let mut hnsw = VectorIndex::new("m", dim, 3000, HnswParams::default());
         hnsw.insert(&items);
         let mut exact = ExactIndex::new(dim);
@@ -366,14 +414,18 @@ mod tests {
         for q in queries.iter().take(10) {
             assert_eq!(loaded.search(q, 5, None), hnsw.search(q, 5, None));
         }
-        assert!(VectorIndex::load(&path, "other-model", dim, &live, HnswParams::default()).is_none());
+        assert!(
+            VectorIndex::load(&path, "other-model", dim, &live, HnswParams::default()).is_none()
+        );
     }
 
     #[test]
     fn corrupt_saved_index_is_rejected_not_a_crash() {
         let dim = 8;
         let mut seed = 7u64;
-        let items: Vec<(i64, Vec<f32>)> = (1..=50).map(|id| (id, random_unit(&mut seed, dim))).collect();
+        let items: Vec<(i64, Vec<f32>)> = (1..=50)
+            .map(|id| (id, random_unit(&mut seed, dim)))
+            .collect();
         let mut idx = VectorIndex::new("m", dim, 50, HnswParams::default());
         idx.insert(&items);
         let dir = tempfile::tempdir().unwrap();
@@ -393,7 +445,9 @@ mod tests {
     fn filter_restricts_results() {
         let dim = 16;
         let mut seed = 3u64;
-        let items: Vec<(i64, Vec<f32>)> = (1..=200).map(|id| (id, random_unit(&mut seed, dim))).collect();
+        let items: Vec<(i64, Vec<f32>)> = (1..=200)
+            .map(|id| (id, random_unit(&mut seed, dim)))
+            .collect();
         let mut idx = VectorIndex::new("m", dim, 200, HnswParams::default());
         idx.insert(&items);
         let even = |id: i64| id % 2 == 0;

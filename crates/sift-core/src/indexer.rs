@@ -60,15 +60,30 @@ pub struct IndexReport {
 }
 
 enum Prepared {
-    Document { scanned: ScannedFile, hash: String, chunks: Vec<Chunk> },
-    Unchanged { scanned: ScannedFile, file_id: i64 },
-    Problem { scanned: ScannedFile, status: &'static str, reason: String },
+    Document {
+        scanned: ScannedFile,
+        hash: String,
+        chunks: Vec<Chunk>,
+    },
+    Unchanged {
+        scanned: ScannedFile,
+        file_id: i64,
+    },
+    Problem {
+        scanned: ScannedFile,
+        status: &'static str,
+        reason: String,
+    },
 }
 
 impl Engine {
     /// Indexes every root until caught up. `cancel` stops it after the current batch (pause); the next run
     /// resumes. Progress events go to `progress`.
-    pub fn index(&self, progress: &mut dyn FnMut(&Progress), cancel: &AtomicBool) -> Result<IndexReport> {
+    pub fn index(
+        &self,
+        progress: &mut dyn FnMut(&Progress),
+        cancel: &AtomicBool,
+    ) -> Result<IndexReport> {
         let folders = self.writer_store(|s| s.folders())?;
         self.index_roots(&folders, progress, cancel)
     }
@@ -93,7 +108,12 @@ impl Engine {
         f(&mut guard)
     }
 
-    fn index_roots(&self, folders: &[Folder], progress: &mut dyn FnMut(&Progress), cancel: &AtomicBool) -> Result<IndexReport> {
+    fn index_roots(
+        &self,
+        folders: &[Folder],
+        progress: &mut dyn FnMut(&Progress),
+        cancel: &AtomicBool,
+    ) -> Result<IndexReport> {
         struct Flag<'a>(&'a AtomicBool);
         impl Drop for Flag<'_> {
             fn drop(&mut self) {
@@ -112,7 +132,11 @@ impl Engine {
             changed |= self.index_root(folder, progress, cancel, &mut report)?;
         }
         if changed {
-            let compact = self.index.read().unwrap_or_else(|e| e.into_inner()).needs_compaction();
+            let compact = self
+                .index
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .needs_compaction();
             if compact {
                 self.rebuild_index()?;
             } else {
@@ -142,7 +166,8 @@ impl Engine {
         };
         progress(&event);
         let model_key = self.model_key();
-        let mut known: HashMap<PathBuf, FileRow> = self.writer_store(|s| s.files_in_folder(folder.id))?;
+        let mut known: HashMap<PathBuf, FileRow> =
+            self.writer_store(|s| s.files_in_folder(folder.id))?;
         let mut todo: Vec<(ScannedFile, Option<FileRow>)> = Vec::new();
         let mut problems: Vec<(ScannedFile, String)> = Vec::new();
         let scanned = if folder.path.exists() {
@@ -161,7 +186,8 @@ impl Engine {
                     let unchanged = row.as_ref().is_some_and(|r| {
                         r.size == file.size
                             && r.mtime_ns == file.mtime_ns
-                            && (r.status != "indexed" || r.model.as_deref() == Some(model_key.as_str()))
+                            && (r.status != "indexed"
+                                || r.model.as_deref() == Some(model_key.as_str()))
                     });
                     if unchanged {
                         report.files_unchanged += 1;
@@ -172,7 +198,14 @@ impl Engine {
                 Err((path, reason)) => {
                     known.remove(&path);
                     if path != folder.path {
-                        problems.push((ScannedFile { path, size: 0, mtime_ns: 0 }, reason));
+                        problems.push((
+                            ScannedFile {
+                                path,
+                                size: 0,
+                                mtime_ns: 0,
+                            },
+                            reason,
+                        ));
                     }
                 }
             }
@@ -182,12 +215,17 @@ impl Engine {
         if !known.is_empty() {
             let ids: Vec<i64> = known.values().map(|r| r.id).collect();
             let removed = self.writer_store(|s| s.delete_files(&ids))?;
-            self.index.write().unwrap_or_else(|e| e.into_inner()).remove(&removed);
+            self.index
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&removed);
             report.files_removed += ids.len() as u64;
             changed = true;
         }
         for (file, reason) in problems {
-            self.writer_store(|s| s.record_problem(folder.id, &file.path, 0, 0, "failed", &reason))?;
+            self.writer_store(|s| {
+                s.record_problem(folder.id, &file.path, 0, 0, "failed", &reason)
+            })?;
             report.files_failed += 1;
             report.problems.push((file.path, reason));
         }
@@ -227,20 +265,40 @@ impl Engine {
                 }
                 event.files_done += 1;
                 match item {
-                    Prepared::Document { scanned, hash, chunks } => {
+                    Prepared::Document {
+                        scanned,
+                        hash,
+                        chunks,
+                    } => {
                         event.current = Some(scanned.path.clone());
                         batch_chunks += chunks.len();
                         batch.push((scanned, hash, chunks));
                     }
                     Prepared::Unchanged { scanned, file_id } => {
-                        self.writer_store(|s| s.touch_file(file_id, scanned.size, scanned.mtime_ns))?;
+                        self.writer_store(|s| {
+                            s.touch_file(file_id, scanned.size, scanned.mtime_ns)
+                        })?;
                         report.files_unchanged += 1;
                     }
-                    Prepared::Problem { scanned, status, reason } => {
+                    Prepared::Problem {
+                        scanned,
+                        status,
+                        reason,
+                    } => {
                         let removed = self.writer_store(|s| {
-                            s.record_problem(folder.id, &scanned.path, scanned.size, scanned.mtime_ns, status, &reason)
+                            s.record_problem(
+                                folder.id,
+                                &scanned.path,
+                                scanned.size,
+                                scanned.mtime_ns,
+                                status,
+                                &reason,
+                            )
                         })?;
-                        self.index.write().unwrap_or_else(|e| e.into_inner()).remove(&removed);
+                        self.index
+                            .write()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .remove(&removed);
                         if status == "skipped" {
                             report.files_skipped += 1;
                         } else {
@@ -279,8 +337,16 @@ impl Engine {
     }
 
     /// Embeds and stores a batch of documents in one transaction; returns (files, chunks) written.
-    fn write_batch(&self, folder_id: i64, batch: Vec<(ScannedFile, String, Vec<Chunk>)>, model_key: &str) -> Result<(u64, u64)> {
-        let texts: Vec<&str> = batch.iter().flat_map(|(_, _, chunks)| chunks.iter().map(|c| c.text.as_str())).collect();
+    fn write_batch(
+        &self,
+        folder_id: i64,
+        batch: Vec<(ScannedFile, String, Vec<Chunk>)>,
+        model_key: &str,
+    ) -> Result<(u64, u64)> {
+        let texts: Vec<&str> = batch
+            .iter()
+            .flat_map(|(_, _, chunks)| chunks.iter().map(|c| c.text.as_str()))
+            .collect();
         let embeddings = self.with_doc_embedder(|e| e.embed_documents(&texts))?;
         let n_chunks = embeddings.len() as u64;
         self.embedded_total.fetch_add(n_chunks, Ordering::Relaxed);
@@ -310,20 +376,47 @@ impl Engine {
     }
 }
 
-fn prepare(scanned: ScannedFile, row: Option<FileRow>, chunker: &Chunker, options: &extract::ExtractOptions) -> Prepared {
+fn prepare(
+    scanned: ScannedFile,
+    row: Option<FileRow>,
+    chunker: &Chunker,
+    options: &extract::ExtractOptions,
+) -> Prepared {
     match extract::extract(&scanned.path, options) {
         Ok(doc) => {
             let hash = blake3::hash(doc.text.as_bytes()).to_hex().to_string();
-            if let Some(r) = row.as_ref().filter(|r| r.status == "indexed" && r.hash.as_deref() == Some(hash.as_str())) {
-                return Prepared::Unchanged { scanned, file_id: r.id };
+            if let Some(r) = row
+                .as_ref()
+                .filter(|r| r.status == "indexed" && r.hash.as_deref() == Some(hash.as_str()))
+            {
+                return Prepared::Unchanged {
+                    scanned,
+                    file_id: r.id,
+                };
             }
             let chunks = chunker.chunk(&doc.text, doc.kind);
             if chunks.is_empty() {
-                return Prepared::Problem { scanned, status: "skipped", reason: "no text".into() };
+                return Prepared::Problem {
+                    scanned,
+                    status: "skipped",
+                    reason: "no text".into(),
+                };
             }
-            Prepared::Document { scanned, hash, chunks }
+            Prepared::Document {
+                scanned,
+                hash,
+                chunks,
+            }
         }
-        Err(ExtractError::Skipped(reason)) => Prepared::Problem { scanned, status: "skipped", reason },
-        Err(ExtractError::Failed(reason)) => Prepared::Problem { scanned, status: "failed", reason },
+        Err(ExtractError::Skipped(reason)) => Prepared::Problem {
+            scanned,
+            status: "skipped",
+            reason,
+        },
+        Err(ExtractError::Failed(reason)) => Prepared::Problem {
+            scanned,
+            status: "failed",
+            reason,
+        },
     }
 }

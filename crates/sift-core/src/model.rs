@@ -49,7 +49,9 @@ impl std::str::FromStr for Precision {
         match s.to_ascii_lowercase().as_str() {
             "fp32" | "f32" | "float32" => Ok(Precision::Fp32),
             "int8" | "i8" | "q8" => Ok(Precision::Int8),
-            other => Err(Error::Invalid(format!("unknown precision `{other}` (use fp32 or int8)"))),
+            other => Err(Error::Invalid(format!(
+                "unknown precision `{other}` (use fp32 or int8)"
+            ))),
         }
     }
 }
@@ -141,7 +143,11 @@ fn local_onnx_name(precision: Precision) -> &'static str {
 
 /// Looks for the files of `spec` at `precision` in a user folder (if given), the setup cache and the
 /// Hugging Face cache. Never touches the network.
-pub fn locate(spec: &ModelSpec, precision: Precision, user_dir: Option<&Path>) -> Result<ModelFiles> {
+pub fn locate(
+    spec: &ModelSpec,
+    precision: Precision,
+    user_dir: Option<&Path>,
+) -> Result<ModelFiles> {
     locate_in(spec, precision, user_dir, &HubOptions::default())
 }
 
@@ -162,7 +168,12 @@ pub fn locate_in(
         let onnx = dir.join(local_onnx_name(precision));
         let tokenizer = dir.join("tokenizer.json");
         if onnx.is_file() && tokenizer.is_file() {
-            return Ok(ModelFiles { onnx, tokenizer, precision, source });
+            return Ok(ModelFiles {
+                onnx,
+                tokenizer,
+                precision,
+                source,
+            });
         }
         tried.push(dir.display().to_string());
     }
@@ -173,8 +184,14 @@ pub fn locate_in(
             hf_hub::RepoType::Model,
             spec.revision.clone(),
         ));
-        if let (Some(onnx), Some(tokenizer)) = (repo.get(hub_file), repo.get(&spec.files.tokenizer)) {
-            return Ok(ModelFiles { onnx, tokenizer, precision, source: "Hugging Face cache" });
+        if let (Some(onnx), Some(tokenizer)) = (repo.get(hub_file), repo.get(&spec.files.tokenizer))
+        {
+            return Ok(ModelFiles {
+                onnx,
+                tokenizer,
+                precision,
+                source: "Hugging Face cache",
+            });
         }
         tried.push(format!("{} (Hugging Face cache)", cache.path().display()));
     }
@@ -227,11 +244,19 @@ impl hf_hub::api::Progress for ProgressAdapter<'_> {
         self.file = filename.to_string();
         self.total = Some(size as u64);
         self.bytes = 0;
-        (self.report)(DownloadProgress { file: self.file.clone(), bytes: 0, total: self.total });
+        (self.report)(DownloadProgress {
+            file: self.file.clone(),
+            bytes: 0,
+            total: self.total,
+        });
     }
     fn update(&mut self, size: usize) {
         self.bytes += size as u64;
-        (self.report)(DownloadProgress { file: self.file.clone(), bytes: self.bytes, total: self.total });
+        (self.report)(DownloadProgress {
+            file: self.file.clone(),
+            bytes: self.bytes,
+            total: self.total,
+        });
     }
     fn finish(&mut self) {}
 }
@@ -257,7 +282,10 @@ pub fn download(
         .with_progress(false)
         .with_retries(2)
         .build()
-        .map_err(|e| Error::ModelMissing { model: spec.id.clone(), reason: e.to_string() })?;
+        .map_err(|e| Error::ModelMissing {
+            model: spec.id.clone(),
+            reason: e.to_string(),
+        })?;
     let repo = api.repo(hf_hub::Repo::with_revision(
         spec.hf_repo.clone(),
         hf_hub::RepoType::Model,
@@ -265,20 +293,35 @@ pub fn download(
     ));
     let mut fetch = |name: &str| -> Result<PathBuf> {
         let cached = cache
-            .repo(hf_hub::Repo::with_revision(spec.hf_repo.clone(), hf_hub::RepoType::Model, spec.revision.clone()))
+            .repo(hf_hub::Repo::with_revision(
+                spec.hf_repo.clone(),
+                hf_hub::RepoType::Model,
+                spec.revision.clone(),
+            ))
             .get(name);
         if let Some(path) = cached {
             return Ok(path);
         }
-        let adapter = ProgressAdapter { file: name.to_string(), bytes: 0, total: None, report: &mut *report };
-        repo.download_with_progress(name, adapter).map_err(|e| Error::ModelMissing {
-            model: spec.id.clone(),
-            reason: format!("downloading {name} from huggingface.co failed: {e}"),
-        })
+        let adapter = ProgressAdapter {
+            file: name.to_string(),
+            bytes: 0,
+            total: None,
+            report: &mut *report,
+        };
+        repo.download_with_progress(name, adapter)
+            .map_err(|e| Error::ModelMissing {
+                model: spec.id.clone(),
+                reason: format!("downloading {name} from huggingface.co failed: {e}"),
+            })
     };
     let tokenizer = fetch(&spec.files.tokenizer)?;
     let onnx = fetch(onnx_name)?;
-    Ok(ModelFiles { onnx, tokenizer, precision, source: "Hugging Face download" })
+    Ok(ModelFiles {
+        onnx,
+        tokenizer,
+        precision,
+        source: "Hugging Face download",
+    })
 }
 
 #[cfg(test)]
@@ -304,7 +347,9 @@ mod tests {
     fn locate_prefers_user_folder_and_reports_where_it_looked() {
         let dir = tempfile::tempdir().unwrap();
         let s = spec("bge-small-en-v1.5").unwrap();
-        let err = locate(&s, Precision::Fp32, Some(dir.path())).unwrap_err().to_string();
+        let err = locate(&s, Precision::Fp32, Some(dir.path()))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains(&dir.path().display().to_string()), "{err}");
         assert!(err.contains("setup.sh"), "{err}");
         std::fs::write(dir.path().join("model.onnx"), b"x").unwrap();
@@ -319,13 +364,19 @@ mod tests {
     #[test]
     fn download_fails_clearly_when_the_hub_is_unreachable() {
         let cache = tempfile::tempdir().unwrap();
-        let hub = HubOptions { endpoint: Some("http://127.0.0.1:9".into()), cache_dir: Some(cache.path().into()) };
+        let hub = HubOptions {
+            endpoint: Some("http://127.0.0.1:9".into()),
+            cache_dir: Some(cache.path().into()),
+        };
         let s = spec(&default_model_id()).unwrap();
         let mut events = 0;
         let err = download(&s, Precision::Fp32, &hub, &mut |_| events += 1).unwrap_err();
         assert!(matches!(err, Error::ModelMissing { .. }), "{err:?}");
         let msg = err.to_string();
-        assert!(msg.contains("tokenizer.json") && msg.contains("setup.sh"), "{msg}");
+        assert!(
+            msg.contains("tokenizer.json") && msg.contains("setup.sh"),
+            "{msg}"
+        );
         assert_eq!(events, 0);
     }
 
@@ -340,7 +391,10 @@ mod tests {
         std::fs::create_dir_all(snap.join("onnx")).unwrap();
         std::fs::write(snap.join("onnx/model.onnx"), b"x").unwrap();
         std::fs::write(snap.join("tokenizer.json"), b"{}").unwrap();
-        let hub = HubOptions { endpoint: None, cache_dir: Some(cache.path().into()) };
+        let hub = HubOptions {
+            endpoint: None,
+            cache_dir: Some(cache.path().into()),
+        };
         let s = spec("bge-small-en-v1.5").unwrap();
         let f = locate_in(&s, Precision::Fp32, None, &hub).unwrap();
         assert_eq!(f.source, "Hugging Face cache");

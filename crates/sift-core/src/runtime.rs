@@ -28,7 +28,11 @@ fn library_names() -> &'static [&'static str] {
     } else if cfg!(windows) {
         &["onnxruntime.dll"]
     } else {
-        &["libonnxruntime.so", "libonnxruntime.so.1.31.1", "libonnxruntime.so.1"]
+        &[
+            "libonnxruntime.so",
+            "libonnxruntime.so.1.31.1",
+            "libonnxruntime.so.1",
+        ]
     }
 }
 
@@ -39,7 +43,10 @@ pub fn candidate_paths() -> Vec<PathBuf> {
         out.push(PathBuf::from(p));
     }
     let mut dirs: Vec<PathBuf> = Vec::new();
-    if let Some(exe_dir) = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf)) {
+    if let Some(exe_dir) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_path_buf))
+    {
         dirs.push(exe_dir.join("resources"));
         dirs.push(exe_dir.join("onnxruntime"));
         dirs.push(exe_dir.join("../lib/sift"));
@@ -63,7 +70,10 @@ pub fn find_library() -> Result<PathBuf> {
         return if p.is_file() {
             Ok(p)
         } else {
-            Err(Error::Runtime(format!("ORT_DYLIB_PATH points to {}, which does not exist", p.display())))
+            Err(Error::Runtime(format!(
+                "ORT_DYLIB_PATH points to {}, which does not exist",
+                p.display()
+            )))
         };
     }
     candidates.into_iter().find(|p| p.is_file()).ok_or_else(|| {
@@ -90,7 +100,12 @@ pub fn environment() -> Result<&'static ort::environment::Environment> {
         .with_name("sift")
         .with_telemetry(false)
         .build()
-        .map_err(|e| Error::Runtime(format!("starting ONNX Runtime from {} failed: {e}", library.display())))?;
+        .map_err(|e| {
+            Error::Runtime(format!(
+                "starting ONNX Runtime from {} failed: {e}",
+                library.display()
+            ))
+        })?;
     tracing::info!(library = %library.display(), "ONNX Runtime loaded");
     let _ = ENV.set((env, RuntimeInfo { library }));
     ENV.get()
@@ -137,5 +152,9 @@ pub fn accelerated_providers() -> Vec<Provider> {
 
 /// Default number of intra-op threads: all cores but one (left for the UI), at least one.
 pub fn default_threads() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).saturating_sub(1).max(1)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .saturating_sub(1)
+        .max(1)
 }

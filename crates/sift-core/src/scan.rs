@@ -21,16 +21,29 @@ pub struct ScannedFile {
 
 /// Patterns excluded by default (gitignore syntax); users edit the list in settings.
 pub fn default_excludes() -> Vec<String> {
-    ["node_modules/", "target/", "__pycache__/", ".venv/", "venv/", "*.min.js", "*.map", "*.lock"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
+    [
+        "node_modules/",
+        "target/",
+        "__pycache__/",
+        ".venv/",
+        "venv/",
+        "*.min.js",
+        "*.map",
+        "*.lock",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
 }
 
 /// Stat a path into a [`ScannedFile`].
 pub fn stat(path: &Path) -> std::io::Result<ScannedFile> {
     let meta = std::fs::metadata(path)?;
-    Ok(ScannedFile { path: path.to_path_buf(), size: meta.len(), mtime_ns: mtime_ns(&meta) })
+    Ok(ScannedFile {
+        path: path.to_path_buf(),
+        size: meta.len(),
+        mtime_ns: mtime_ns(&meta),
+    })
 }
 
 fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
@@ -43,7 +56,10 @@ fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
 
 /// Walks `root` (a folder or a single file). Unreadable entries are returned as `Err` items so the caller
 /// can record them; the walk goes on.
-pub fn scan(root: &Path, excludes: &[String]) -> Result<Vec<std::result::Result<ScannedFile, (PathBuf, String)>>> {
+pub fn scan(
+    root: &Path,
+    excludes: &[String],
+) -> Result<Vec<std::result::Result<ScannedFile, (PathBuf, String)>>> {
     let mut overrides = OverrideBuilder::new(root);
     for pattern in excludes {
         let pattern = pattern.trim();
@@ -54,7 +70,9 @@ pub fn scan(root: &Path, excludes: &[String]) -> Result<Vec<std::result::Result<
             .add(&format!("!{pattern}"))
             .map_err(|e| Error::Invalid(format!("excluded pattern `{pattern}`: {e}")))?;
     }
-    let overrides = overrides.build().map_err(|e| Error::Invalid(format!("excluded patterns: {e}")))?;
+    let overrides = overrides
+        .build()
+        .map_err(|e| Error::Invalid(format!("excluded patterns: {e}")))?;
     let walker = WalkBuilder::new(root)
         .hidden(true)
         .git_ignore(true)
@@ -114,7 +132,14 @@ mod tests {
         let found: Vec<String> = scan(root, &default_excludes())
             .unwrap()
             .into_iter()
-            .map(|r| r.unwrap().path.strip_prefix(root).unwrap().to_string_lossy().into_owned())
+            .map(|r| {
+                r.unwrap()
+                    .path
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+            })
             .collect();
         let mut found = found;
         found.sort();

@@ -22,10 +22,11 @@ pub struct ParsedQuery {
 }
 
 const STOP_WORDS: &[&str] = &[
-    "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "from", "has", "have", "how", "i", "if", "in",
-    "into", "is", "it", "its", "me", "my", "no", "not", "of", "on", "or", "our", "so", "such", "that", "the",
-    "their", "then", "there", "these", "they", "this", "to", "was", "we", "were", "what", "when", "where",
-    "which", "who", "why", "will", "with", "you", "your", "about", "did", "do", "does",
+    "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "from", "has", "have", "how",
+    "i", "if", "in", "into", "is", "it", "its", "me", "my", "no", "not", "of", "on", "or", "our",
+    "so", "such", "that", "the", "their", "then", "there", "these", "they", "this", "to", "was",
+    "we", "were", "what", "when", "where", "which", "who", "why", "will", "with", "you", "your",
+    "about", "did", "do", "does",
 ];
 
 /// Splits text into words: runs of letters and digits (any script).
@@ -52,19 +53,38 @@ pub fn parse_query(input: &str) -> ParsedQuery {
     let mut phrases = Vec::new();
     let mut all_words = Vec::new();
     for (i, part) in input.split('"').enumerate() {
-        let ws: Vec<String> = words(part).into_iter().map(|(_, w)| w.to_lowercase()).collect();
+        let ws: Vec<String> = words(part)
+            .into_iter()
+            .map(|(_, w)| w.to_lowercase())
+            .collect();
         if i % 2 == 1 && !ws.is_empty() {
             phrases.push(ws.clone());
         }
         all_words.extend(ws);
     }
     let mut seen = HashSet::new();
-    let mut terms: Vec<String> =
-        all_words.iter().filter(|w| !STOP_WORDS.contains(&w.as_str())).filter(|w| seen.insert((*w).clone())).cloned().collect();
+    let mut terms: Vec<String> = all_words
+        .iter()
+        .filter(|w| !STOP_WORDS.contains(&w.as_str()))
+        .filter(|w| seen.insert((*w).clone()))
+        .cloned()
+        .collect();
     if terms.is_empty() {
-        terms = all_words.iter().filter(|w| seen.insert((*w).clone())).cloned().collect();
+        terms = all_words
+            .iter()
+            .filter(|w| seen.insert((*w).clone()))
+            .cloned()
+            .collect();
     }
-    ParsedQuery { semantic: input.replace('"', " ").split_whitespace().collect::<Vec<_>>().join(" "), phrases, terms }
+    ParsedQuery {
+        semantic: input
+            .replace('"', " ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" "),
+        phrases,
+        terms,
+    }
 }
 
 fn quote(word: &str) -> String {
@@ -77,7 +97,12 @@ pub fn fts_expression(q: &ParsedQuery) -> Option<String> {
     if q.terms.is_empty() && q.phrases.is_empty() {
         return None;
     }
-    let any = q.terms.iter().map(|t| quote(t)).collect::<Vec<_>>().join(" OR ");
+    let any = q
+        .terms
+        .iter()
+        .map(|t| quote(t))
+        .collect::<Vec<_>>()
+        .join(" OR ");
     match phrase_expression(q) {
         Some(p) if any.is_empty() => Some(p),
         Some(p) => Some(format!("{p} AND ({any})")),
@@ -90,7 +115,13 @@ pub fn phrase_expression(q: &ParsedQuery) -> Option<String> {
     if q.phrases.is_empty() {
         return None;
     }
-    Some(q.phrases.iter().map(|p| quote(&p.join(" "))).collect::<Vec<_>>().join(" AND "))
+    Some(
+        q.phrases
+            .iter()
+            .map(|p| quote(&p.join(" ")))
+            .collect::<Vec<_>>()
+            .join(" AND "),
+    )
 }
 
 /// Reciprocal-rank fusion of ranked lists of ids: `Σ weight / (k + rank)`, rank from 1.
@@ -210,7 +241,9 @@ impl std::str::FromStr for Mode {
             "hybrid" => Ok(Mode::Hybrid),
             "vector" => Ok(Mode::Vector),
             "keyword" | "bm25" => Ok(Mode::Keyword),
-            o => Err(crate::Error::Invalid(format!("unknown search mode `{o}` (hybrid, vector, keyword)"))),
+            o => Err(crate::Error::Invalid(format!(
+                "unknown search mode `{o}` (hybrid, vector, keyword)"
+            ))),
         }
     }
 }
@@ -230,17 +263,28 @@ pub struct SearchParams {
 impl Default for SearchParams {
     fn default() -> Self {
         // Tuned on the SciFact dev split (docs/BENCHMARKS.md).
-        SearchParams { depth: 100, rrf_k: 20.0, vector_weight: 0.8, mode: Mode::Hybrid }
+        SearchParams {
+            depth: 100,
+            rrf_k: 20.0,
+            vector_weight: 0.8,
+            mode: Mode::Hybrid,
+        }
     }
 }
 
 /// Groups fused chunk scores by file: a file's score is its best chunk's, its passage that chunk.
 /// Returns (file id, best chunk id, score) in rank order.
-pub fn group_by_file(fused: &[(i64, f64)], file_of: &HashMap<i64, i64>, limit: usize) -> Vec<(i64, i64, f64)> {
+pub fn group_by_file(
+    fused: &[(i64, f64)],
+    file_of: &HashMap<i64, i64>,
+    limit: usize,
+) -> Vec<(i64, i64, f64)> {
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     for &(chunk, score) in fused {
-        let Some(&file) = file_of.get(&chunk) else { continue };
+        let Some(&file) = file_of.get(&chunk) else {
+            continue;
+        };
         if seen.insert(file) {
             out.push((file, chunk, score));
             if out.len() == limit {
@@ -258,19 +302,41 @@ mod tests {
     #[test]
     fn parses_phrases_and_terms() {
         let q = parse_query(r#"the "early termination" clause"#);
-        assert_eq!(q.phrases, vec![vec!["early".to_string(), "termination".to_string()]]);
+        assert_eq!(
+            q.phrases,
+            vec![vec!["early".to_string(), "termination".to_string()]]
+        );
         assert_eq!(q.terms, vec!["early", "termination", "clause"]);
         assert_eq!(q.semantic, "the early termination clause");
-        assert_eq!(fts_expression(&q).unwrap(), r#""early termination" AND ("early" OR "termination" OR "clause")"#);
+        assert_eq!(
+            fts_expression(&q).unwrap(),
+            r#""early termination" AND ("early" OR "termination" OR "clause")"#
+        );
     }
 
     #[test]
     fn hostile_input_never_produces_raw_syntax() {
-        for input in ["", "\"", "\"\"", "*", "NEAR(a b)", "-x", "a:b", "^start", "(", "foo AND", "ünïcödé 日本語", "'; DROP TABLE"] {
+        for input in [
+            "",
+            "\"",
+            "\"\"",
+            "*",
+            "NEAR(a b)",
+            "-x",
+            "a:b",
+            "^start",
+            "(",
+            "foo AND",
+            "ünïcödé 日本語",
+            "'; DROP TABLE",
+        ] {
             let q = parse_query(input);
             if let Some(expr) = fts_expression(&q) {
                 // Every token is a quoted string joined by OR/AND.
-                assert!(!expr.contains('*') && !expr.contains('(') || expr.contains("AND ("), "{expr}");
+                assert!(
+                    !expr.contains('*') && !expr.contains('(') || expr.contains("AND ("),
+                    "{expr}"
+                );
             }
         }
         assert_eq!(fts_expression(&parse_query("")), None);
@@ -304,6 +370,9 @@ mod tests {
     fn grouping_keeps_best_chunk_per_file() {
         let fused = vec![(10, 0.9), (11, 0.8), (20, 0.7), (30, 0.6)];
         let file_of: HashMap<i64, i64> = [(10, 1), (11, 1), (20, 2), (30, 3)].into_iter().collect();
-        assert_eq!(group_by_file(&fused, &file_of, 2), vec![(1, 10, 0.9), (2, 20, 0.7)]);
+        assert_eq!(
+            group_by_file(&fused, &file_of, 2),
+            vec![(1, 10, 0.9), (2, 20, 0.7)]
+        );
     }
 }

@@ -161,8 +161,15 @@ impl Filter {
             cond.push(format!("({})", ors.join(" OR ")));
         }
         if !self.kinds.is_empty() {
-            cond.push(format!("f.ext IN ({})", vec!["?"; self.kinds.len()].join(",")));
-            params.extend(self.kinds.iter().map(|k| k.trim_start_matches('.').to_ascii_lowercase()));
+            cond.push(format!(
+                "f.ext IN ({})",
+                vec!["?"; self.kinds.len()].join(",")
+            ));
+            params.extend(
+                self.kinds
+                    .iter()
+                    .map(|k| k.trim_start_matches('.').to_ascii_lowercase()),
+            );
         }
         if cond.is_empty() {
             ("1".into(), params)
@@ -196,29 +203,41 @@ pub fn vector_to_blob(v: &[f32]) -> Vec<u8> {
 
 /// Inverse of [`vector_to_blob`].
 pub fn blob_to_vector(b: &[u8]) -> Vec<f32> {
-    b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+    b.chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
 }
 
 impl Store {
     /// Opens (creating and migrating as needed) the database at `path`.
     pub fn open(path: &Path) -> Result<Store> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
         }
         let conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        let mut store = Store { conn, path: path.to_path_buf() };
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
         store.migrate()?;
         Ok(store)
     }
 
     fn migrate(&mut self) -> Result<()> {
-        let version: i64 = self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let version: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?;
         if version > SCHEMA_VERSION {
-            return Err(Error::SchemaTooNew { path: self.path.clone(), found: version, known: SCHEMA_VERSION });
+            return Err(Error::SchemaTooNew {
+                path: self.path.clone(),
+                found: version,
+                known: SCHEMA_VERSION,
+            });
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             let tx = self.conn.transaction()?;
@@ -237,12 +256,17 @@ impl Store {
 
     /// A counter that changes whenever another connection commits (SQLite's `data_version`).
     pub fn data_version(&self) -> Result<i64> {
-        Ok(self.conn.pragma_query_value(None, "data_version", |r| r.get(0))?)
+        Ok(self
+            .conn
+            .pragma_query_value(None, "data_version", |r| r.get(0))?)
     }
 
     /// Reads a `meta` value.
     pub fn meta(&self, key: &str) -> Result<Option<String>> {
-        Ok(self.conn.query_row("SELECT value FROM meta WHERE key = ?", [key], |r| r.get(0)).optional()?)
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?", [key], |r| r.get(0))
+            .optional()?)
     }
 
     /// Writes a `meta` value.
@@ -262,29 +286,48 @@ impl Store {
             return Ok(existing.clone());
         }
         let tx = self.conn.transaction()?;
-        tx.execute("INSERT INTO folders(path, added_at) VALUES (?1, ?2)", params![path_str(path), now_secs()])?;
+        tx.execute(
+            "INSERT INTO folders(path, added_at) VALUES (?1, ?2)",
+            params![path_str(path), now_secs()],
+        )?;
         let id = tx.last_insert_rowid();
         for child in folders.iter().filter(|f| f.path.starts_with(path)) {
-            tx.execute("UPDATE files SET folder_id = ?1 WHERE folder_id = ?2", params![id, child.id])?;
+            tx.execute(
+                "UPDATE files SET folder_id = ?1 WHERE folder_id = ?2",
+                params![id, child.id],
+            )?;
             tx.execute("DELETE FROM folders WHERE id = ?1", [child.id])?;
         }
         tx.commit()?;
-        Ok(Folder { id, path: path.to_path_buf() })
+        Ok(Folder {
+            id,
+            path: path.to_path_buf(),
+        })
     }
 
     /// Removes a root and everything indexed under it; returns the removed chunk ids.
     pub fn remove_folder(&mut self, path: &Path) -> Result<Vec<i64>> {
         let tx = self.conn.transaction()?;
-        let id: Option<i64> =
-            tx.query_row("SELECT id FROM folders WHERE path = ?", [path_str(path)], |r| r.get(0)).optional()?;
+        let id: Option<i64> = tx
+            .query_row(
+                "SELECT id FROM folders WHERE path = ?",
+                [path_str(path)],
+                |r| r.get(0),
+            )
+            .optional()?;
         let Some(id) = id else {
-            return Err(Error::InvalidPath(format!("{} is not an indexed folder", path.display())));
+            return Err(Error::InvalidPath(format!(
+                "{} is not an indexed folder",
+                path.display()
+            )));
         };
         let chunk_ids = {
             let mut stmt = tx.prepare(
                 "SELECT c.id FROM chunks c JOIN files f ON f.id = c.file_id WHERE f.folder_id = ?",
             )?;
-            let ids = stmt.query_map([id], |r| r.get(0))?.collect::<rusqlite::Result<Vec<i64>>>()?;
+            let ids = stmt
+                .query_map([id], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<i64>>>()?;
             ids
         };
         tx.execute("DELETE FROM folders WHERE id = ?", [id])?;
@@ -294,9 +337,16 @@ impl Store {
 
     /// All roots.
     pub fn folders(&self) -> Result<Vec<Folder>> {
-        let mut stmt = self.conn.prepare_cached("SELECT id, path FROM folders ORDER BY path")?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, path FROM folders ORDER BY path")?;
         let rows = stmt
-            .query_map([], |r| Ok(Folder { id: r.get(0)?, path: PathBuf::from(r.get::<_, String>(1)?) }))?
+            .query_map([], |r| {
+                Ok(Folder {
+                    id: r.get(0)?,
+                    path: PathBuf::from(r.get::<_, String>(1)?),
+                })
+            })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
@@ -332,7 +382,10 @@ impl Store {
             let mut sel = tx.prepare_cached("SELECT id FROM chunks WHERE file_id = ?")?;
             let mut del = tx.prepare_cached("DELETE FROM files WHERE id = ?")?;
             for &id in file_ids {
-                removed.extend(sel.query_map([id], |r| r.get::<_, i64>(0))?.collect::<rusqlite::Result<Vec<_>>>()?);
+                removed.extend(
+                    sel.query_map([id], |r| r.get::<_, i64>(0))?
+                        .collect::<rusqlite::Result<Vec<_>>>()?,
+                );
                 del.execute([id])?;
             }
         }
@@ -376,13 +429,20 @@ impl Store {
 
     /// Updates size and mtime of a file whose content hash did not change (touched, copied back, ...).
     pub fn touch_file(&self, id: i64, size: u64, mtime_ns: i64) -> Result<()> {
-        self.conn.execute("UPDATE files SET size = ?1, mtime_ns = ?2 WHERE id = ?3", params![size as i64, mtime_ns, id])?;
+        self.conn.execute(
+            "UPDATE files SET size = ?1, mtime_ns = ?2 WHERE id = ?3",
+            params![size as i64, mtime_ns, id],
+        )?;
         Ok(())
     }
 
     /// Writes indexed documents in one transaction: replaces each file's chunks and vectors.
     /// Returns (removed chunk ids, added (chunk id, vector index in the input) pairs per document).
-    pub fn write_documents(&mut self, docs: &[DocumentWrite], model: &str) -> Result<(Vec<i64>, Vec<Vec<i64>>)> {
+    pub fn write_documents(
+        &mut self,
+        docs: &[DocumentWrite],
+        model: &str,
+    ) -> Result<(Vec<i64>, Vec<Vec<i64>>)> {
         let tx = self.conn.transaction()?;
         let mut removed = Vec::new();
         let mut added = Vec::with_capacity(docs.len());
@@ -405,13 +465,19 @@ impl Store {
                     now_secs()
                 ],
             )?;
-            let file_id: i64 = tx.query_row("SELECT id FROM files WHERE path = ?", [path_str(&doc.path)], |r| r.get(0))?;
+            let file_id: i64 = tx.query_row(
+                "SELECT id FROM files WHERE path = ?",
+                [path_str(&doc.path)],
+                |r| r.get(0),
+            )?;
             let mut ids = Vec::with_capacity(doc.chunks.len());
             {
                 let mut ins = tx.prepare_cached(
                     "INSERT INTO chunks(file_id, ordinal, text, start, end, line, page) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 )?;
-                let mut vec_ins = tx.prepare_cached("INSERT INTO vectors(chunk_id, model, vector) VALUES (?1, ?2, ?3)")?;
+                let mut vec_ins = tx.prepare_cached(
+                    "INSERT INTO vectors(chunk_id, model, vector) VALUES (?1, ?2, ?3)",
+                )?;
                 for (ordinal, (chunk, vector)) in doc.chunks.iter().zip(&doc.vectors).enumerate() {
                     ins.execute(params![
                         file_id,
@@ -484,22 +550,35 @@ impl Store {
 
     /// Ids of chunks whose text matches an FTS expression (for exact-phrase restriction).
     pub fn fts_ids(&self, match_expr: &str) -> Result<Vec<i64>> {
-        let mut stmt = self.conn.prepare_cached("SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?")?;
-        let rows = stmt.query_map([match_expr], |r| r.get(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?")?;
+        let rows = stmt
+            .query_map([match_expr], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
 
     /// Ids of chunks that pass a filter.
     pub fn filtered_chunk_ids(&self, filter: &Filter) -> Result<Vec<i64>> {
         let (cond, fparams) = filter.sql();
-        let sql = format!("SELECT c.id FROM chunks c JOIN files f ON f.id = c.file_id WHERE {cond} ORDER BY c.id");
+        let sql = format!(
+            "SELECT c.id FROM chunks c JOIN files f ON f.id = c.file_id WHERE {cond} ORDER BY c.id"
+        );
         let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map(params_from_iter(fparams.iter()), |r| r.get(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+        let rows = stmt
+            .query_map(params_from_iter(fparams.iter()), |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
 
     /// Calls `f` for every stored vector of `model` with chunk id > `after`, in id order.
-    pub fn for_each_vector(&self, model: &str, after: i64, mut f: impl FnMut(i64, Vec<f32>)) -> Result<()> {
+    pub fn for_each_vector(
+        &self,
+        model: &str,
+        after: i64,
+        mut f: impl FnMut(i64, Vec<f32>),
+    ) -> Result<()> {
         let mut stmt =
             self.conn.prepare_cached("SELECT chunk_id, vector FROM vectors WHERE model = ?1 AND chunk_id > ?2 ORDER BY chunk_id")?;
         let mut rows = stmt.query(params![model, after])?;
@@ -513,10 +592,15 @@ impl Store {
 
     /// Vectors of the given chunks for `model`.
     pub fn vectors(&self, model: &str, ids: &[i64]) -> Result<Vec<(i64, Vec<f32>)>> {
-        let mut stmt = self.conn.prepare_cached("SELECT vector FROM vectors WHERE model = ?1 AND chunk_id = ?2")?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT vector FROM vectors WHERE model = ?1 AND chunk_id = ?2")?;
         let mut out = Vec::with_capacity(ids.len());
         for &id in ids {
-            if let Some(blob) = stmt.query_row(params![model, id], |r| r.get::<_, Vec<u8>>(0)).optional()? {
+            if let Some(blob) = stmt
+                .query_row(params![model, id], |r| r.get::<_, Vec<u8>>(0))
+                .optional()?
+            {
                 out.push((id, blob_to_vector(&blob)));
             }
         }
@@ -525,8 +609,12 @@ impl Store {
 
     /// Ids of all chunks that have a vector of `model`.
     pub fn vector_ids(&self, model: &str) -> Result<Vec<i64>> {
-        let mut stmt = self.conn.prepare_cached("SELECT chunk_id FROM vectors WHERE model = ? ORDER BY chunk_id")?;
-        let rows = stmt.query_map([model], |r| r.get(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT chunk_id FROM vectors WHERE model = ? ORDER BY chunk_id")?;
+        let rows = stmt
+            .query_map([model], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
     }
 
@@ -534,14 +622,20 @@ impl Store {
     pub fn max_chunk_id(&self) -> Result<i64> {
         let seq: Option<i64> = self
             .conn
-            .query_row("SELECT seq FROM sqlite_sequence WHERE name = 'chunks'", [], |r| r.get(0))
+            .query_row(
+                "SELECT seq FROM sqlite_sequence WHERE name = 'chunks'",
+                [],
+                |r| r.get(0),
+            )
             .optional()?;
         Ok(seq.unwrap_or(0))
     }
 
     /// Counts for status displays.
     pub fn counts(&self) -> Result<Counts> {
-        let one = |sql: &str| -> Result<u64> { Ok(self.conn.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64) };
+        let one = |sql: &str| -> Result<u64> {
+            Ok(self.conn.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64)
+        };
         Ok(Counts {
             folders: one("SELECT count(*) FROM folders")?,
             files: one("SELECT count(*) FROM files")?,
@@ -570,7 +664,11 @@ impl Store {
         )?;
         let rows = stmt
             .query_map([folder.map(path_str)], |r| {
-                Ok(ProblemFile { path: PathBuf::from(r.get::<_, String>(0)?), status: r.get(1)?, reason: r.get(2)? })
+                Ok(ProblemFile {
+                    path: PathBuf::from(r.get::<_, String>(0)?),
+                    status: r.get(1)?,
+                    reason: r.get(2)?,
+                })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
@@ -595,10 +693,17 @@ fn file_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FileRow> {
 }
 
 fn delete_chunks_of(tx: &rusqlite::Transaction<'_>, path: &Path) -> Result<Vec<i64>> {
-    let mut sel = tx.prepare_cached("SELECT c.id FROM chunks c JOIN files f ON f.id = c.file_id WHERE f.path = ?")?;
-    let ids = sel.query_map([path_str(path)], |r| r.get::<_, i64>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut sel = tx.prepare_cached(
+        "SELECT c.id FROM chunks c JOIN files f ON f.id = c.file_id WHERE f.path = ?",
+    )?;
+    let ids = sel
+        .query_map([path_str(path)], |r| r.get::<_, i64>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
     if !ids.is_empty() {
-        tx.execute("DELETE FROM chunks WHERE file_id = (SELECT id FROM files WHERE path = ?)", [path_str(path)])?;
+        tx.execute(
+            "DELETE FROM chunks WHERE file_id = (SELECT id FROM files WHERE path = ?)",
+            [path_str(path)],
+        )?;
     }
     Ok(ids)
 }

@@ -21,29 +21,42 @@ impl Watcher {
     /// Watches `roots` recursively; changes arrive in batches after `debounce` of quiet.
     pub fn new(roots: &[PathBuf], debounce: Duration) -> Result<Watcher> {
         let (tx, rx) = mpsc::channel();
-        let mut debouncer = new_debouncer(debounce, None, move |result: DebounceEventResult| match result {
-            Ok(events) => {
-                let mut paths: Vec<PathBuf> = events.into_iter().flat_map(|e| e.event.paths).collect();
-                paths.sort();
-                paths.dedup();
-                if !paths.is_empty() {
-                    let _ = tx.send(paths);
-                }
-            }
-            Err(errors) => {
-                for e in errors {
-                    tracing::warn!(error = %e, "file watcher error");
-                }
-            }
-        })
-        .map_err(|e| Error::Invalid(format!("starting the file watcher: {e}")))?;
+        let mut debouncer =
+            new_debouncer(
+                debounce,
+                None,
+                move |result: DebounceEventResult| match result {
+                    Ok(events) => {
+                        let mut paths: Vec<PathBuf> =
+                            events.into_iter().flat_map(|e| e.event.paths).collect();
+                        paths.sort();
+                        paths.dedup();
+                        if !paths.is_empty() {
+                            let _ = tx.send(paths);
+                        }
+                    }
+                    Err(errors) => {
+                        for e in errors {
+                            tracing::warn!(error = %e, "file watcher error");
+                        }
+                    }
+                },
+            )
+            .map_err(|e| Error::Invalid(format!("starting the file watcher: {e}")))?;
         for root in roots {
-            let mode = if root.is_dir() { RecursiveMode::Recursive } else { RecursiveMode::NonRecursive };
+            let mode = if root.is_dir() {
+                RecursiveMode::Recursive
+            } else {
+                RecursiveMode::NonRecursive
+            };
             if let Err(e) = debouncer.watch(root, mode) {
                 tracing::warn!(root = %root.display(), error = %e, "cannot watch folder");
             }
         }
-        Ok(Watcher { _debouncer: debouncer, rx })
+        Ok(Watcher {
+            _debouncer: debouncer,
+            rx,
+        })
     }
 
     /// Waits up to `timeout` for the next batch of changed paths.

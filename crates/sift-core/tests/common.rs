@@ -17,7 +17,16 @@ pub fn embedder(precision: Precision, batch_size: usize) -> Embedder {
     let spec = model::spec("all-MiniLM-L6-v2").unwrap();
     let files = model::locate(&spec, precision, None)
         .expect("the model is installed by scripts/setup.sh (run it first)");
-    Embedder::load(&spec, &files, &EmbedOptions { threads: 2, batch_size, accelerate: false }).unwrap()
+    Embedder::load(
+        &spec,
+        &files,
+        &EmbedOptions {
+            threads: 2,
+            batch_size,
+            accelerate: false,
+        },
+    )
+    .unwrap()
 }
 
 pub fn cosine(a: &[f32], b: &[f32]) -> f32 {

@@ -3,8 +3,8 @@
 mod common;
 
 use common::{cosine, embedder, shared_dir};
-use sift_core::model::{self, ModelFiles, Precision};
 use sift_core::embed::{EmbedOptions, Embedder};
+use sift_core::model::{self, ModelFiles, Precision};
 
 struct Reference {
     texts: Vec<String>,
@@ -14,14 +14,28 @@ struct Reference {
 
 fn reference() -> Reference {
     let path = shared_dir().join("models/minilm-reference-vectors.json");
-    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).expect("reference vectors")).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("reference vectors")).unwrap();
     let items = json["items"].as_array().unwrap();
     Reference {
-        texts: items.iter().map(|i| i["text"].as_str().unwrap().to_string()).collect(),
-        tokens: items.iter().map(|i| i["tokens_incl_special"].as_u64().unwrap() as usize).collect(),
+        texts: items
+            .iter()
+            .map(|i| i["text"].as_str().unwrap().to_string())
+            .collect(),
+        tokens: items
+            .iter()
+            .map(|i| i["tokens_incl_special"].as_u64().unwrap() as usize)
+            .collect(),
         vectors: items
             .iter()
-            .map(|i| i["embedding"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect())
+            .map(|i| {
+                i["embedding"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_f64().unwrap() as f32)
+                    .collect()
+            })
             .collect(),
     }
 }
@@ -37,11 +51,18 @@ fn fp32_matches_sentence_transformers() {
         assert!(c >= 0.9999, "item {i} {:?}: cosine {c}", r.texts[i]);
         assert_eq!(g.tokens, r.tokens[i].min(256), "token count of item {i}");
         // The reference counts tokens after truncation: 256 means the text filled (and overflowed) the window.
-        assert_eq!(g.truncated, r.tokens[i] >= 256, "truncation flag of item {i}");
+        assert_eq!(
+            g.truncated,
+            r.tokens[i] >= 256,
+            "truncation flag of item {i}"
+        );
         let norm: f32 = g.vector.iter().map(|x| x * x).sum::<f32>().sqrt();
         assert!((norm - 1.0).abs() < 1e-4);
     }
-    assert!(got.iter().any(|g| g.truncated), "the reference set has one text over the window");
+    assert!(
+        got.iter().any(|g| g.truncated),
+        "the reference set has one text over the window"
+    );
 }
 
 #[test]
@@ -49,7 +70,11 @@ fn int8_is_close_to_sentence_transformers() {
     let r = reference();
     let mut e = embedder(Precision::Int8, 32);
     let got = e.embed_documents(&r.texts).unwrap();
-    let cos: Vec<f32> = got.iter().zip(&r.vectors).map(|(g, w)| cosine(&g.vector, w)).collect();
+    let cos: Vec<f32> = got
+        .iter()
+        .zip(&r.vectors)
+        .map(|(g, w)| cosine(&g.vector, w))
+        .collect();
     let mean = cos.iter().sum::<f32>() / cos.len() as f32;
     let min = cos.iter().cloned().fold(f32::MAX, f32::min);
     eprintln!("int8 vs reference: mean cosine {mean:.4}, min {min:.4}");
@@ -93,7 +118,10 @@ fn edge_inputs_have_defined_results() {
     assert!(got.truncated);
     assert_eq!(got.tokens, 256);
     let head = e.embed_documents(&[&big[..4000]]).unwrap().remove(0);
-    assert!(cosine(&got.vector, &head.vector) > 0.9999, "a long text embeds as its first window");
+    assert!(
+        cosine(&got.vector, &head.vector) > 0.9999,
+        "a long text embeds as its first window"
+    );
     eprintln!("10 MB text embedded in {:?}", started.elapsed());
     // Queries use the query prefix (none for MiniLM) and are unit vectors.
     let q = e.embed_query("early termination clause").unwrap();
@@ -107,13 +135,30 @@ fn invalid_model_and_missing_tokenizer_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let bad_onnx = dir.path().join("model.onnx");
     std::fs::write(&bad_onnx, b"this is not an onnx graph").unwrap();
-    let files = ModelFiles { onnx: bad_onnx.clone(), tokenizer: good.tokenizer.clone(), precision: Precision::Fp32, source: "test" };
-    let err = Embedder::load(&spec, &files, &EmbedOptions::default()).err().expect("invalid model must fail");
+    let files = ModelFiles {
+        onnx: bad_onnx.clone(),
+        tokenizer: good.tokenizer.clone(),
+        precision: Precision::Fp32,
+        source: "test",
+    };
+    let err = Embedder::load(&spec, &files, &EmbedOptions::default())
+        .err()
+        .expect("invalid model must fail");
     let msg = err.to_string();
-    assert!(msg.contains("model.onnx") && msg.contains("invalid"), "{msg}");
+    assert!(
+        msg.contains("model.onnx") && msg.contains("invalid"),
+        "{msg}"
+    );
 
-    let files = ModelFiles { onnx: good.onnx.clone(), tokenizer: dir.path().join("tokenizer.json"), precision: Precision::Int8, source: "test" };
-    let err = Embedder::load(&spec, &files, &EmbedOptions::default()).err().expect("missing tokenizer must fail");
+    let files = ModelFiles {
+        onnx: good.onnx.clone(),
+        tokenizer: dir.path().join("tokenizer.json"),
+        precision: Precision::Int8,
+        source: "test",
+    };
+    let err = Embedder::load(&spec, &files, &EmbedOptions::default())
+        .err()
+        .expect("missing tokenizer must fail");
     assert!(err.to_string().contains("tokenizer"), "{err}");
 }
 

@@ -47,17 +47,27 @@ fn open(data: &Path) -> Engine {
 
 fn index(engine: &Engine) -> sift_core::IndexReport {
     let mut events = 0;
-    let report = engine.index(&mut |_| events += 1, &AtomicBool::new(false)).unwrap();
+    let report = engine
+        .index(&mut |_| events += 1, &AtomicBool::new(false))
+        .unwrap();
     assert!(events > 0, "progress events are emitted");
     report
 }
 
 fn top(engine: &Engine, query: &str) -> Option<PathBuf> {
-    engine.search(query, &SearchOptions::default()).unwrap().results.first().map(|h| h.path.clone())
+    engine
+        .search(query, &SearchOptions::default())
+        .unwrap()
+        .results
+        .first()
+        .map(|h| h.path.clone())
 }
 
 fn name(p: &Option<PathBuf>) -> String {
-    p.as_ref().and_then(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    p.as_ref()
+        .and_then(|p| p.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 #[test]
@@ -66,7 +76,11 @@ fn finds_by_meaning_updates_and_survives_restart() {
     let data = tempfile::tempdir().unwrap();
     let root = files.path().canonicalize().unwrap();
     write_fixture(&root);
-    std::fs::write(root.join("photo.png"), [0x89, b'P', b'N', b'G', 0, 0, 0, 13]).unwrap();
+    std::fs::write(
+        root.join("photo.png"),
+        [0x89, b'P', b'N', b'G', 0, 0, 0, 13],
+    )
+    .unwrap();
     std::fs::write(root.join("data.bin2"), [0u8, 1, 2, 3, 0, 0, 7, 9, 0]).unwrap();
 
     let engine = open(data.path());
@@ -74,14 +88,26 @@ fn finds_by_meaning_updates_and_survives_restart() {
     let report = index(&engine);
     assert_eq!(report.files_indexed, 5);
     assert_eq!(report.files_skipped, 2, "{:?}", report.problems);
-    assert!(engine.problem_files(None).unwrap().iter().any(|p| p.path.ends_with("data.bin2") && p.reason.contains("binary")));
+    assert!(engine
+        .problem_files(None)
+        .unwrap()
+        .iter()
+        .any(|p| p.path.ends_with("data.bin2") && p.reason.contains("binary")));
 
     // By meaning: no query word appears in the answer.
-    assert_eq!(name(&top(&engine, "how can I cancel the deal ahead of schedule")), "contract.txt");
+    assert_eq!(
+        name(&top(&engine, "how can I cancel the deal ahead of schedule")),
+        "contract.txt"
+    );
     assert_eq!(name(&top(&engine, "italian dinner idea")), "recipe.md");
-    assert_eq!(name(&top(&engine, "vacation in asia fall foliage")), "japan.txt");
+    assert_eq!(
+        name(&top(&engine, "vacation in asia fall foliage")),
+        "japan.txt"
+    );
     // Best passage and highlighted span.
-    let r = engine.search("tombstones", &SearchOptions::default()).unwrap();
+    let r = engine
+        .search("tombstones", &SearchOptions::default())
+        .unwrap();
     let hit = &r.results[0];
     assert!(hit.path.ends_with("bugs.md"));
     let (s, e) = hit.passage.highlights[0];
@@ -89,15 +115,38 @@ fn finds_by_meaning_updates_and_survives_restart() {
     assert_eq!(hit.passage.line, 1);
 
     // Exact phrase: only files that contain it, even when another file is semantically close.
-    let r = engine.search("\"tomato sauce\"", &SearchOptions::default()).unwrap();
+    let r = engine
+        .search("\"tomato sauce\"", &SearchOptions::default())
+        .unwrap();
     assert_eq!(r.results.len(), 1);
     assert!(r.results[0].path.ends_with("recipe.md"));
-    assert!(engine.search("\"sauce tomato\"", &SearchOptions::default()).unwrap().results.is_empty());
+    assert!(engine
+        .search("\"sauce tomato\"", &SearchOptions::default())
+        .unwrap()
+        .results
+        .is_empty());
 
     // Filters by type and folder.
-    let md = SearchOptions { filter: Filter { kinds: vec!["md".into()], ..Filter::default() }, ..SearchOptions::default() };
-    assert!(engine.search("cancel the deal", &md).unwrap().results.iter().all(|h| h.path.extension().unwrap() == "md"));
-    let garden = SearchOptions { filter: Filter { folders: vec![root.join("garden")], ..Filter::default() }, ..SearchOptions::default() };
+    let md = SearchOptions {
+        filter: Filter {
+            kinds: vec!["md".into()],
+            ..Filter::default()
+        },
+        ..SearchOptions::default()
+    };
+    assert!(engine
+        .search("cancel the deal", &md)
+        .unwrap()
+        .results
+        .iter()
+        .all(|h| h.path.extension().unwrap() == "md"));
+    let garden = SearchOptions {
+        filter: Filter {
+            folders: vec![root.join("garden")],
+            ..Filter::default()
+        },
+        ..SearchOptions::default()
+    };
     let r = engine.search("cancel the deal", &garden).unwrap();
     assert_eq!(r.results.len(), 1);
     assert!(r.results[0].path.ends_with("garden/notes.txt"));
@@ -117,16 +166,38 @@ fn finds_by_meaning_updates_and_survives_restart() {
     assert_eq!(touched.chunks_embedded, 0, "{touched:?}");
 
     // Edit and delete.
-    std::fs::write(root.join("garden/notes.txt"), "Quarterly revenue grew twelve percent; the board approved the budget.").unwrap();
+    std::fs::write(
+        root.join("garden/notes.txt"),
+        "Quarterly revenue grew twelve percent; the board approved the budget.",
+    )
+    .unwrap();
     std::fs::remove_file(root.join("travel/japan.txt")).unwrap();
     let changed = index(&engine);
     assert_eq!(changed.files_indexed, 1);
     assert_eq!(changed.files_removed, 1);
     assert!(changed.chunks_embedded >= 1);
-    let r = engine.search("Kyoto maple leaves", &SearchOptions { limit: 10, ..SearchOptions::default() }).unwrap();
-    assert!(r.results.iter().all(|h| !h.path.ends_with("japan.txt")), "deleted file must not come back");
-    assert!(engine.search("\"six hours of sun\"", &SearchOptions::default()).unwrap().results.is_empty());
-    assert_eq!(name(&top(&engine, "company earnings and finances")), "notes.txt");
+    let r = engine
+        .search(
+            "Kyoto maple leaves",
+            &SearchOptions {
+                limit: 10,
+                ..SearchOptions::default()
+            },
+        )
+        .unwrap();
+    assert!(
+        r.results.iter().all(|h| !h.path.ends_with("japan.txt")),
+        "deleted file must not come back"
+    );
+    assert!(engine
+        .search("\"six hours of sun\"", &SearchOptions::default())
+        .unwrap()
+        .results
+        .is_empty());
+    assert_eq!(
+        name(&top(&engine, "company earnings and finances")),
+        "notes.txt"
+    );
     let status = engine.status().unwrap();
     assert_eq!(status.index_vectors as u64, status.counts.chunks);
     assert!(status.index_dead >= 2);
@@ -138,24 +209,37 @@ fn finds_by_meaning_updates_and_survives_restart() {
     assert_eq!(status.index_source, sift_core::engine::IndexSource::Loaded);
     assert_eq!(status.provider, "CPU");
     assert_eq!(name(&top(&engine, "italian dinner idea")), "recipe.md");
-    assert!(engine.is_indexed_file(&root.join("kitchen/recipe.md")).unwrap());
+    assert!(engine
+        .is_indexed_file(&root.join("kitchen/recipe.md"))
+        .unwrap());
     assert!(!engine.is_indexed_file(Path::new("/etc/passwd")).unwrap());
 
     // A missing graph file is rebuilt from SQLite.
     drop(engine);
     for entry in std::fs::read_dir(data.path()).unwrap() {
         let p = entry.unwrap().path();
-        if p.file_name().unwrap().to_string_lossy().starts_with("hnsw-") {
+        if p.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("hnsw-")
+        {
             std::fs::remove_dir_all(&p).unwrap();
         }
     }
     let engine = open(data.path());
-    assert_eq!(engine.status().unwrap().index_source, sift_core::engine::IndexSource::Rebuilt);
+    assert_eq!(
+        engine.status().unwrap().index_source,
+        sift_core::engine::IndexSource::Rebuilt
+    );
     assert_eq!(name(&top(&engine, "italian dinner idea")), "recipe.md");
 
     // Removing the folder removes everything.
     engine.remove_folder(&root).unwrap();
-    assert!(engine.search("pasta", &SearchOptions::default()).unwrap().results.is_empty());
+    assert!(engine
+        .search("pasta", &SearchOptions::default())
+        .unwrap()
+        .results
+        .is_empty());
     assert_eq!(engine.status().unwrap().counts.chunks, 0);
 }
 
@@ -168,15 +252,43 @@ fn any_user_text_is_a_safe_query() {
     engine.add_folder(files.path()).unwrap();
     index(&engine);
     for q in [
-        "", " ", "\"", "\"\"", "\"unterminated phrase", "*", "NEAR(", "NEAR(a b, 3)", "-", "-pasta", "a OR", "AND",
-        "col:value", "^start", "(((", "'; DROP TABLE chunks; --", "ünïcödé 漢字 🙂", "\u{0}", "{}[]", "pasta*",
+        "",
+        " ",
+        "\"",
+        "\"\"",
+        "\"unterminated phrase",
+        "*",
+        "NEAR(",
+        "NEAR(a b, 3)",
+        "-",
+        "-pasta",
+        "a OR",
+        "AND",
+        "col:value",
+        "^start",
+        "(((",
+        "'; DROP TABLE chunks; --",
+        "ünïcödé 漢字 🙂",
+        "\u{0}",
+        "{}[]",
+        "pasta*",
     ] {
         for mode in [Mode::Hybrid, Mode::Keyword, Mode::Vector] {
-            let r = engine.search(q, &SearchOptions { mode, ..SearchOptions::default() });
+            let r = engine.search(
+                q,
+                &SearchOptions {
+                    mode,
+                    ..SearchOptions::default()
+                },
+            );
             assert!(r.is_ok(), "query {q:?} in {mode:?}: {r:?}");
         }
     }
-    assert!(engine.search("", &SearchOptions::default()).unwrap().results.is_empty());
+    assert!(engine
+        .search("", &SearchOptions::default())
+        .unwrap()
+        .results
+        .is_empty());
 }
 
 #[test]
