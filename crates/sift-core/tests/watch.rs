@@ -51,7 +51,7 @@ fn watcher_keeps_the_index_live() {
     engine.add_folder(&root).unwrap();
     engine.index(&mut |_| {}, &AtomicBool::new(false)).unwrap();
 
-    let watcher = Watcher::new(&[root.clone()], Duration::from_millis(200)).unwrap();
+    let watcher = Watcher::new(std::slice::from_ref(&root), Duration::from_millis(200)).unwrap();
     std::fs::create_dir_all(root.join("trips")).unwrap();
     std::fs::write(
         root.join("trips/iceland.md"),
