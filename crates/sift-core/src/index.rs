@@ -198,9 +198,18 @@ impl VectorIndex {
         if self.live.count == 0 || query.len() != self.dim || k == 0 {
             return Vec::new();
         }
+        let ef = self.params.ef_search.max(k);
+        if allow.is_none() && self.dead() == 0 {
+            // Nothing to filter: the plain search avoids a filter call per visited node.
+            return self
+                .hnsw
+                .search(query, k, ef)
+                .into_iter()
+                .map(|n| (n.d_id as i64, 1.0 - n.distance))
+                .collect();
+        }
         let live = &self.live;
         let filter = |id: &usize| live.contains(*id) && allow.is_none_or(|f| f(*id as i64));
-        let ef = self.params.ef_search.max(k);
         self.hnsw
             .search_filter(query, k, ef, Some(&filter))
             .into_iter()
