@@ -34,6 +34,9 @@ pub struct EvalArgs {
     /// Weight of the vector ranking in the fusion (keyword ranking has weight 1).
     #[arg(long)]
     vector_weight: Option<f64>,
+    /// Drop vector hits below this cosine similarity.
+    #[arg(long)]
+    min_similarity: Option<f32>,
     /// Print the results as JSON.
     #[arg(long)]
     json: bool,
@@ -63,6 +66,9 @@ pub fn run(cli: &crate::Cli, args: &EvalArgs) -> Result<()> {
     }
     if let Some(k) = args.rrf_k {
         config.search.rrf_k = k;
+    }
+    if let Some(m) = args.min_similarity {
+        config.search.min_similarity = m;
     }
     if let Some(w) = args.vector_weight {
         config.search.vector_weight = w;

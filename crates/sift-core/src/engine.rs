@@ -463,7 +463,7 @@ impl Engine {
             return Ok(empty(started.elapsed().as_secs_f64() * 1000.0));
         }
         let model_key = self.model_key();
-        let vector_ids: Vec<i64> = match &query_vector {
+        let vector_hits: Vec<(i64, f32)> = match &query_vector {
             None => Vec::new(),
             Some(qv) => match &allowed {
                 Some(a) if a.len() <= EXACT_FILTER_LIMIT => {
@@ -472,25 +472,25 @@ impl Engine {
                     for (id, v) in reader.vectors(&model_key, &ids)? {
                         exact.insert(id, &v);
                     }
-                    exact.search(qv, depth).into_iter().map(|x| x.0).collect()
+                    exact.search(qv, depth)
                 }
                 Some(a) => {
                     let allow = |id: i64| a.contains(&id);
                     let idx = self.index.read().unwrap_or_else(|e| e.into_inner());
                     idx.search(qv, depth, Some(&allow))
-                        .into_iter()
-                        .map(|x| x.0)
-                        .collect()
                 }
                 None => {
                     let idx = self.index.read().unwrap_or_else(|e| e.into_inner());
                     idx.search(qv, depth, None)
-                        .into_iter()
-                        .map(|x| x.0)
-                        .collect()
                 }
             },
         };
+        // Passages barely related to the query are left out, unless the keyword side also finds them.
+        let vector_ids: Vec<i64> = vector_hits
+            .into_iter()
+            .filter(|&(_, sim)| sim >= params.min_similarity)
+            .map(|x| x.0)
+            .collect();
         let keyword_ids: Vec<i64> = match (options.mode, search::fts_expression(&parsed)) {
             (Mode::Vector, _) | (_, None) => Vec::new(),
             (_, Some(expr)) => reader

@@ -257,6 +257,8 @@ pub struct SearchParams {
     pub rrf_k: f64,
     /// Weight of the vector list in the fusion (keyword list has weight 1).
     pub vector_weight: f64,
+    /// Vector hits below this cosine similarity are dropped (they would only pad the list with noise).
+    pub min_similarity: f32,
     pub mode: Mode,
 }
 
@@ -267,6 +269,7 @@ impl Default for SearchParams {
             depth: 100,
             rrf_k: 20.0,
             vector_weight: 0.8,
+            min_similarity: 0.1,
             mode: Mode::Hybrid,
         }
     }
