@@ -4,6 +4,8 @@
 # a real SQLite file, CLI, Tauri commands through the mock runtime), the UI unit tests, and the end-to-end
 # test of the real app in a WebKit window under Xvfb.
 #
+# The UI is built first: the app crate embeds ui/dist when it compiles.
+#
 # Usage: scripts/test.sh [--no-setup] [--no-e2e]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -26,14 +28,14 @@ if [ "$setup" = 1 ]; then
   bash scripts/setup.sh --test-tools
 fi
 
+step "UI: npm ci, typecheck, unit tests, build"
+(cd ui && npm ci --no-audit --no-fund && npm test && npm run build)
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
-
-step "UI: npm ci, typecheck, unit tests, build"
-(cd ui && npm ci --no-audit --no-fund && npm test && npm run build)
 
 step "cargo test (engine, CLI, app commands)"
 cargo test --workspace

@@ -1,0 +1,229 @@
+//! The JSON shapes of the UI contract (`ui/src/api.ts`), field for field. Only conversions live here: the
+//! commands in `lib.rs` build these from `sift_core` types.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// `Status` in api.ts.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Status {
+    pub model: String,
+    pub dim: usize,
+    /// "CPU", "CoreML" or "CUDA".
+    pub provider: String,
+    pub folders: u64,
+    /// Indexed files.
+    pub files: u64,
+    pub chunks: u64,
+    /// Skipped or failed files.
+    pub failed: u64,
+    pub indexing: bool,
+    pub paused: bool,
+}
+
+/// `FolderState` in api.ts.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum FolderState {
+    Queued,
+    Indexing,
+    Idle,
+    Paused,
+}
+
+/// `FolderInfo` in api.ts.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct FolderInfo {
+    pub path: String,
+    pub files_total: u64,
+    pub files_done: u64,
+    pub failed: u64,
+    pub state: FolderState,
+    pub eta_secs: Option<u64>,
+}
+
+/// `Passage` in api.ts. `highlights` are `[start, end)` UTF-8 byte offsets into `text`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Passage {
+    pub text: String,
+    pub start: usize,
+    pub end: usize,
+    pub line: usize,
+    pub page: Option<usize>,
+    pub highlights: Vec<(usize, usize)>,
+}
+
+/// `SearchResult` in api.ts.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchResult {
+    pub path: String,
+    pub file_name: String,
+    pub folder: String,
+    pub score: f64,
+    pub passage: Passage,
+}
+
+/// `SearchResponse` in api.ts.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchResponse {
+    pub query: String,
+    pub took_ms: f64,
+    pub catching_up: bool,
+    pub results: Vec<SearchResult>,
+}
+
+impl From<sift_core::SearchResponse> for SearchResponse {
+    fn from(r: sift_core::SearchResponse) -> Self {
+        SearchResponse {
+            query: r.query,
+            took_ms: r.took_ms,
+            catching_up: r.catching_up,
+            results: r
+                .results
+                .into_iter()
+                .map(|hit| SearchResult {
+                    file_name: file_name(&hit.path),
+                    path: path_string(&hit.path),
+                    folder: path_string(&hit.folder),
+                    score: hit.score,
+                    passage: Passage {
+                        text: hit.passage.text,
+                        start: hit.passage.start,
+                        end: hit.passage.end,
+                        line: hit.passage.line,
+                        page: hit.passage.page,
+                        highlights: hit.passage.highlights,
+                    },
+                })
+                .collect(),
+        }
+    }
+}
+
+/// `FailedFile` in api.ts.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct FailedFile {
+    pub path: String,
+    pub reason: String,
+}
+
+/// `ModelInfo` in api.ts.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelInfo {
+    pub id: String,
+    pub name: String,
+    pub dim: usize,
+    pub installed: bool,
+}
+
+/// `Settings` in api.ts. `threads` is never 0 here: "automatic" is shown as the number it stands for.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Settings {
+    pub model: String,
+    #[serde(default)]
+    pub models: Vec<ModelInfo>,
+    pub threads: usize,
+    #[serde(default)]
+    pub max_threads: usize,
+    #[serde(default)]
+    pub excludes: Vec<String>,
+}
+
+/// `ProgressEvent` in api.ts (event `sift://progress`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ProgressEvent {
+    pub folder: String,
+    pub files_done: u64,
+    pub files_total: u64,
+    pub failed: u64,
+    pub current_file: Option<String>,
+    pub done: bool,
+}
+
+/// `ModelDownloadEvent` in api.ts (event `sift://model-download`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelDownloadEvent {
+    pub file: String,
+    pub bytes: u64,
+    pub total: Option<u64>,
+}
+
+impl From<sift_core::model::DownloadProgress> for ModelDownloadEvent {
+    fn from(p: sift_core::model::DownloadProgress) -> Self {
+        ModelDownloadEvent {
+            file: p.file,
+            bytes: p.bytes,
+            total: p.total,
+        }
+    }
+}
+
+/// A path as the UI sees it (lossy on non-UTF-8 names, which the engine stores the same way).
+pub fn path_string(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path_string(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_names_match_api_ts() {
+        let f = FolderInfo {
+            path: "/a".into(),
+            files_total: 3,
+            files_done: 1,
+            failed: 0,
+            state: FolderState::Indexing,
+            eta_secs: Some(4),
+        };
+        assert_eq!(
+            serde_json::to_value(&f).unwrap(),
+            serde_json::json!({"path": "/a", "filesTotal": 3, "filesDone": 1, "failed": 0, "state": "indexing", "etaSecs": 4})
+        );
+        let p = Passage {
+            text: "t".into(),
+            start: 0,
+            end: 1,
+            line: 1,
+            page: None,
+            highlights: vec![(0, 1)],
+        };
+        assert_eq!(
+            serde_json::to_value(&p).unwrap(),
+            serde_json::json!({"text": "t", "start": 0, "end": 1, "line": 1, "page": null, "highlights": [[0, 1]]})
+        );
+        let e = ProgressEvent {
+            folder: "/a".into(),
+            files_done: 1,
+            files_total: 2,
+            failed: 0,
+            current_file: None,
+            done: false,
+        };
+        let v = serde_json::to_value(&e).unwrap();
+        assert!(v.get("currentFile").is_some() && v.get("filesTotal").is_some());
+        let s: Settings = serde_json::from_value(serde_json::json!({
+            "model": "m", "models": [], "threads": 2, "maxThreads": 4, "excludes": ["*.log"]
+        }))
+        .unwrap();
+        assert_eq!(s.max_threads, 4);
+    }
+}
