@@ -231,8 +231,26 @@ impl Core {
 
     // ---------- worker ----------
 
+    /// Opens the engine; on a first run without the model installed, downloads it from the Hugging Face Hub
+    /// (with `sift://model-download` progress) and tries again.
+    fn open_or_download(&self) -> Result<Engine, String> {
+        let first = EngineConfig::new(&self.data_dir).and_then(Engine::open);
+        let Err(missing @ sift_core::Error::ModelMissing { .. }) = first else {
+            return first.map_err(|e| e.to_string());
+        };
+        let settings = sift_core::Settings::load(&self.data_dir).map_err(|e| e.to_string())?;
+        let spec = model::spec(&settings.model).map_err(|e| e.to_string())?;
+        let precision = settings.precision.unwrap_or(spec.default_precision);
+        tracing::info!(model = %spec.id, "first run: downloading the model");
+        model::download(&spec, precision, &HubOptions::default(), &mut |p| {
+            self.emit(AppEvent::ModelDownload(p.into()))
+        })
+        .map_err(|e| format!("{missing} ({e})"))?;
+        open_engine(&self.data_dir, None)
+    }
+
     fn worker_main(self: Arc<Self>) {
-        let slot = match open_engine(&self.data_dir, None) {
+        let slot = match self.open_or_download() {
             Ok(engine) => {
                 let has_folders = engine.folders().map(|f| !f.is_empty()).unwrap_or(false);
                 if has_folders {

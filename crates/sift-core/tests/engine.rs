@@ -151,7 +151,11 @@ fn finds_by_meaning_updates_and_survives_restart() {
     assert_eq!(r.results.len(), 1);
     assert!(r.results[0].path.ends_with("garden/notes.txt"));
     // Nothing in that folder is about contracts: unrelated passages are not padded in.
-    assert!(engine.search("cancel the deal", &garden).unwrap().results.is_empty());
+    assert!(engine
+        .search("cancel the deal", &garden)
+        .unwrap()
+        .results
+        .is_empty());
 
     // Unchanged files are not re-embedded.
     let before = engine.embedded_chunks();
