@@ -384,7 +384,7 @@ fn build_session(
                 .with_execution_providers([ort::ep::CUDA::default().build().error_on_failure()])
                 .map_err(|e| Error::Runtime(e.to_string()))?;
         }
-        #[cfg(all(feature = "coreml", target_os = "macos"))]
+        #[cfg(target_os = "macos")]
         Provider::CoreMl => {
             builder = builder
                 .with_execution_providers([ort::ep::CoreML::default().build().error_on_failure()])

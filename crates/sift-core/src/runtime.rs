@@ -145,7 +145,7 @@ pub fn accelerated_providers() -> Vec<Provider> {
     let mut v = Vec::new();
     #[cfg(feature = "cuda")]
     v.push(Provider::Cuda);
-    #[cfg(all(feature = "coreml", target_os = "macos"))]
+    #[cfg(target_os = "macos")]
     v.push(Provider::CoreMl);
     v
 }
