@@ -211,3 +211,46 @@ fn killed_indexing_leaves_a_consistent_database_that_resumes() {
     let body = std::fs::read_to_string(v["results"][0]["path"].as_str().unwrap()).unwrap();
     assert!(body.contains("violin"), "{body}");
 }
+
+#[test]
+fn committed_fixture_folder_is_searchable_by_meaning() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/notes");
+    let data = tempfile::tempdir().unwrap();
+    let out = sift(data.path())
+        .arg("index")
+        .arg(&fixtures)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("4 indexed") && stderr.contains("1 skipped"),
+        "{stderr}"
+    );
+    for (query, expected) in [
+        (
+            "how can I get out of the contract early",
+            "service-agreement.txt",
+        ),
+        (
+            "what should I cook for dinner tonight",
+            "weeknight-pasta.md",
+        ),
+        (
+            "where did I write about the nearest neighbour search bug",
+            "hnsw-notes.md",
+        ),
+        ("japanese temples in the fall", "kyoto.txt"),
+    ] {
+        let out = sift(data.path())
+            .args(["search", "--json", query])
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let top = v["results"][0]["path"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(top.ends_with(expected), "{query:?} → {top}");
+    }
+}
