@@ -251,6 +251,8 @@ export function mountApp(root: HTMLElement, api: SiftApi, opts: AppOptions = {})
 
   // ---------- status ----------
   function renderStatus(s: Status): void {
+    statusLine.classList.remove("status-error");
+    statusLine.removeAttribute("title");
     const items: (string | Node)[] = [];
     const sep = () => h("span", { class: "sep", text: "·", attrs: { "aria-hidden": "true" } });
     items.push(h("span", { class: "status-model", text: s.model, title: `Embedding model (${s.dim} dimensions)` }));
@@ -278,7 +280,10 @@ export function mountApp(root: HTMLElement, api: SiftApi, opts: AppOptions = {})
       renderStatus(status);
       updateMain();
     } catch (err) {
-      statusLine.textContent = `Engine unavailable: ${errorText(err)}`;
+      const message = `Engine unavailable: ${errorText(err)}`;
+      statusLine.textContent = message;
+      statusLine.title = message;
+      statusLine.classList.add("status-error");
     }
   }
 

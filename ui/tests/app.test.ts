@@ -164,6 +164,19 @@ describe("status line", () => {
     expect(text).toContain("Indexing");
   });
 
+  it("shows an engine error as one cut-off line with the full text in its tooltip", async () => {
+    const api = createFakeApi({ folders: [makeFolder()] });
+    const long = "model `all-MiniLM-L6-v2 (int8)` is not installed: " + "looked in /very/long/path, ".repeat(20);
+    api.status.mockRejectedValue(new Error(long));
+    const root = document.body.appendChild(document.createElement("div"));
+    app = mountApp(root, api, { pollMs: 0 });
+    await app.ready;
+    const line = q(root, "#status-line");
+    await vi.waitFor(() => expect(line.classList.contains("status-error")).toBe(true));
+    expect(line.textContent).toContain("Engine unavailable");
+    expect(line.title).toContain("looked in /very/long/path");
+  });
+
   it("shows model download progress", async () => {
     const { api, root } = await mount({ folders: [makeFolder()] });
     api.emitDownload({ file: "models/e5/model.onnx", bytes: 5 * 1024 * 1024, total: 10 * 1024 * 1024 });
