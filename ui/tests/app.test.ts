@@ -167,7 +167,7 @@ describe("status line", () => {
   it("shows an engine error as one cut-off line with the full text in its tooltip", async () => {
     const api = createFakeApi({ folders: [makeFolder()] });
     const long = "model `all-MiniLM-L6-v2 (int8)` is not installed: " + "looked in /very/long/path, ".repeat(20);
-    api.status.mockRejectedValue(new Error(long));
+    vi.mocked(api.status).mockRejectedValue(new Error(long));
     const root = document.body.appendChild(document.createElement("div"));
     app = mountApp(root, api, { pollMs: 0 });
     await app.ready;
