@@ -22,7 +22,11 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 use sift_core::engine::FolderStatus;
 use sift_core::model::{self, HubOptions};
+use sift_core::watch::Watcher;
 use sift_core::{Engine, EngineConfig, Phase, Progress, SearchOptions};
+
+/// Quiet time after the last change before the watcher reports a batch.
+const WATCH_DEBOUNCE: Duration = Duration::from_millis(500);
 
 use crate::dto::{self, FolderState};
 use crate::opener::{Action, Opener};
@@ -199,6 +203,68 @@ impl Core {
                 "could not start the indexing thread: {e}"
             )));
         }
+        let watcher = Arc::clone(self);
+        if let Err(e) = std::thread::Builder::new()
+            .name("sift-watcher".into())
+            .spawn(move || watcher.watch_main())
+        {
+            tracing::error!(error = %e, "could not start the file watcher; folders are indexed on demand only");
+        }
+    }
+
+    /// Keeps the index live: watches every root and queues an indexing pass when something under a root
+    /// changes (the pass skips unchanged files, so this is cheap). Follows folders being added and removed.
+    fn watch_main(self: Arc<Self>) {
+        let mut roots: Vec<PathBuf> = Vec::new();
+        let mut watcher: Option<Watcher> = None;
+        loop {
+            if lock(&self.ctl).shutdown {
+                return;
+            }
+            let current: Vec<PathBuf> = match self.engine() {
+                Ok(engine) => engine
+                    .folders()
+                    .map(|f| f.into_iter().map(|f| f.path).collect())
+                    .unwrap_or_default(),
+                Err(_) => Vec::new(),
+            };
+            if current != roots {
+                watcher = match Watcher::new(&current, WATCH_DEBOUNCE) {
+                    Ok(w) if !current.is_empty() => Some(w),
+                    Ok(_) => None,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot watch folders");
+                        None
+                    }
+                };
+                roots = current;
+            }
+            match &watcher {
+                Some(w) => {
+                    if let Some(paths) = w.next_batch(Duration::from_secs(1)) {
+                        if paths.iter().any(|p| self.is_content_change(p, &roots)) {
+                            self.queue_pass();
+                        }
+                    }
+                }
+                None => std::thread::sleep(Duration::from_secs(1)),
+            }
+        }
+    }
+
+    /// Whether a watcher event is about the user's files, not Sift's own database (a root may contain the data
+    /// directory) or hidden files, which indexing skips anyway.
+    fn is_content_change(&self, path: &Path, roots: &[PathBuf]) -> bool {
+        if path.starts_with(&self.data_dir) {
+            return false;
+        }
+        let inside = roots
+            .iter()
+            .find_map(|r| path.strip_prefix(r).ok())
+            .unwrap_or(path);
+        !inside
+            .components()
+            .any(|c| c.as_os_str().to_string_lossy().starts_with('.'))
     }
 
     fn emit(&self, event: AppEvent) {

@@ -403,3 +403,48 @@ fn starts_without_an_engine_and_recovers_through_settings() {
     let s = h.wait_until_indexed(3);
     assert_eq!((s.files, s.failed), (3, 0));
 }
+
+#[test]
+fn watched_folders_stay_live() {
+    let h = harness(None);
+    h.ok::<Value>("add_folders", json!({"paths": [h.root.to_string_lossy()]}));
+    let before = h.wait_until_indexed(3);
+    // A file written after indexing is picked up by the watcher, with no command from the UI.
+    std::fs::write(
+        h.root.join("hiking/iceland.md"),
+        "We drove the ring road past glaciers, black sand beaches and geysers.",
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let r = h.search("nordic volcanic island road trip", &[]);
+        if r.results
+            .first()
+            .is_some_and(|hit| hit.path.ends_with("iceland.md"))
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the new file never showed up: {r:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let after = h.wait_until_indexed(before.files + 1);
+    assert_eq!(after.files, before.files + 1);
+    // And a deleted one disappears.
+    std::fs::remove_file(h.root.join("hiking/iceland.md")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while h
+        .search("nordic volcanic island road trip", &[])
+        .results
+        .iter()
+        .any(|hit| hit.path.ends_with("iceland.md"))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the deleted file stayed in the results"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
