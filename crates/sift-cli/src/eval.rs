@@ -37,6 +37,9 @@ pub struct EvalArgs {
     /// Drop vector hits below this cosine similarity.
     #[arg(long)]
     min_similarity: Option<f32>,
+    /// Drop vector hits this much less similar than the best one.
+    #[arg(long)]
+    max_similarity_gap: Option<f32>,
     /// Print the results as JSON.
     #[arg(long)]
     json: bool,
@@ -66,6 +69,9 @@ pub fn run(cli: &crate::Cli, args: &EvalArgs) -> Result<()> {
     }
     if let Some(k) = args.rrf_k {
         config.search.rrf_k = k;
+    }
+    if let Some(g) = args.max_similarity_gap {
+        config.search.max_similarity_gap = g;
     }
     if let Some(m) = args.min_similarity {
         config.search.min_similarity = m;

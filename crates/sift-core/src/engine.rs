@@ -486,9 +486,12 @@ impl Engine {
             },
         };
         // Passages barely related to the query are left out, unless the keyword side also finds them.
+        // Hits far below the best one are noise next to it (another topic altogether).
+        let best = vector_hits.first().map_or(0.0, |h| h.1);
+        let floor = params.min_similarity.max(best - params.max_similarity_gap);
         let vector_ids: Vec<i64> = vector_hits
             .into_iter()
-            .filter(|&(_, sim)| sim >= params.min_similarity)
+            .filter(|&(_, sim)| sim >= floor)
             .map(|x| x.0)
             .collect();
         let keyword_ids: Vec<i64> = match (options.mode, search::fts_expression(&parsed)) {

@@ -259,6 +259,8 @@ pub struct SearchParams {
     pub vector_weight: f64,
     /// Vector hits below this cosine similarity are dropped (they would only pad the list with noise).
     pub min_similarity: f32,
+    /// Vector hits more than this much less similar than the best hit are dropped.
+    pub max_similarity_gap: f32,
     pub mode: Mode,
 }
 
@@ -270,6 +272,7 @@ impl Default for SearchParams {
             rrf_k: 20.0,
             vector_weight: 0.8,
             min_similarity: 0.1,
+            max_similarity_gap: 0.2,
             mode: Mode::Hybrid,
         }
     }
