@@ -6,16 +6,20 @@
 #
 # The UI is built first: the app crate embeds ui/dist when it compiles.
 #
-# Usage: scripts/test.sh [--no-setup] [--no-e2e]
+# Last, the .deb/.rpm are built and the .deb installed and tested (scripts/package.sh).
+#
+# Usage: scripts/test.sh [--no-setup] [--no-e2e] [--no-package]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 setup=1
 e2e=1
+package=1
 for arg in "$@"; do
   case "$arg" in
     --no-setup) setup=0 ;;
     --no-e2e) e2e=0 ;;
+    --no-package) package=0 ;;
     *) echo "unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -43,6 +47,11 @@ cargo test --workspace
 if [ "$e2e" = 1 ] && [ -f scripts/e2e.sh ]; then
   step "end-to-end: the real app under Xvfb"
   bash scripts/e2e.sh
+fi
+
+if [ "$package" = 1 ]; then
+  step "packages: build the .deb and .rpm, install and test the .deb"
+  bash scripts/package.sh
 fi
 
 printf '\nall test layers passed in %ss\n' "$(( $(date +%s) - started ))"
