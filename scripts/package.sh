@@ -22,9 +22,11 @@ deb=$(ls -t target/release/bundle/deb/*.deb | head -n 1)
 rpm=$(ls -t target/release/bundle/rpm/*.rpm | head -n 1)
 step "checking $deb"
 dpkg-deb --info "$deb" | sed -n '1,20p'
-dpkg-deb --field "$deb" Package Version Description | grep -q 'Package: sift'
-dpkg-deb --contents "$deb" | grep -q './usr/bin/sift-app'
-dpkg-deb --contents "$deb" | grep -q '\.desktop$'
+# (Output is captured before grep -q: an early-exiting grep would SIGPIPE dpkg-deb under pipefail.)
+[ "$(dpkg-deb --field "$deb" Package)" = "sift" ] || { echo "unexpected package name" >&2; exit 1; }
+contents=$(dpkg-deb --contents "$deb")
+grep -Eq ' (\./)?usr/bin/sift-app$' <<<"$contents" || { echo "no /usr/bin/sift-app in the package" >&2; exit 1; }
+grep -q '\.desktop$' <<<"$contents" || { echo "no .desktop entry in the package" >&2; exit 1; }
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 dpkg-deb -x "$deb" "$scratch"
