@@ -12,6 +12,14 @@ fn sift(data: &Path) -> Command {
     c
 }
 
+/// Runs `sift index DIR`, asserts it succeeded, and returns its stderr (the summary and the skipped files).
+fn index(data: &Path, dir: &Path) -> String {
+    let out = sift(data).arg("index").arg(dir).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    stderr
+}
+
 fn status(data: &Path) -> serde_json::Value {
     let out = sift(data).args(["status", "--json"]).output().unwrap();
     assert!(
@@ -43,13 +51,7 @@ fn index_then_search_stdin_json() {
     .unwrap();
     std::fs::write(files.path().join("image.png"), [0x89, b'P', b'N', b'G']).unwrap();
 
-    let out = sift(data.path())
-        .arg("index")
-        .arg(files.path())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    let stderr = index(data.path(), files.path());
     assert!(
         stderr.contains("3 indexed") && stderr.contains("image.png"),
         "{stderr}"
@@ -176,13 +178,7 @@ fn killed_indexing_leaves_a_consistent_database_that_resumes() {
     );
 
     // Resume: only the rest is indexed.
-    let out = sift(data.path())
-        .arg("index")
-        .arg(files.path())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    let stderr = index(data.path(), files.path());
     assert!(
         stderr.contains(&format!(
             "{} indexed, {} unchanged",
@@ -216,13 +212,7 @@ fn killed_indexing_leaves_a_consistent_database_that_resumes() {
 fn committed_fixture_folder_is_searchable_by_meaning() {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/notes");
     let data = tempfile::tempdir().unwrap();
-    let out = sift(data.path())
-        .arg("index")
-        .arg(&fixtures)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    let stderr = index(data.path(), &fixtures);
     assert!(
         stderr.contains("4 indexed") && stderr.contains("1 skipped"),
         "{stderr}"
