@@ -221,7 +221,7 @@ impl Engine {
                 index.insert(batch);
             }
             if index_source == IndexSource::Rebuilt || pending.len() > 1000 {
-                if let Err(e) = index.save(&dir) {
+                if let Err(e) = save_locked(&config.data_dir, &dir, &index) {
                     tracing::warn!(error = %e, "could not save the vector index");
                 }
             }
@@ -359,10 +359,8 @@ impl Engine {
     /// Saves the vector index next to the database.
     pub fn save_index(&self) -> Result<()> {
         let dir = hnsw_dir(&self.config.data_dir, &self.model_key());
-        self.index
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .save(&dir)
+        let index = self.index.read().unwrap_or_else(|e| e.into_inner());
+        save_locked(&self.config.data_dir, &dir, &index)
     }
 
     /// Rebuilds the vector index from the database (drops tombstones).
@@ -570,6 +568,23 @@ impl Engine {
             indexing: self.is_indexing(),
         })
     }
+}
+
+/// Saves the graph while holding `index.lock` in the data directory: the app and the CLI may share a data
+/// directory, and only one of them may write the graph files at a time.
+fn save_locked(data_dir: &Path, dir: &Path, index: &VectorIndex) -> Result<()> {
+    let lock_path = data_dir.join("index.lock");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| Error::io(format!("opening {}", lock_path.display()), e))?;
+    lock.lock()
+        .map_err(|e| Error::io(format!("locking {}", lock_path.display()), e))?;
+    let saved = index.save(dir);
+    let _ = lock.unlock();
+    saved
 }
 
 fn model_key(spec: &ModelSpec, precision: Precision) -> String {
