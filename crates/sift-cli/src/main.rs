@@ -393,5 +393,6 @@ fn print_results(r: &SearchResponse) {
     } else {
         ""
     };
-    println!("{} results in {:.0} ms{note}", r.results.len(), r.took_ms);
+    let noun = if r.results.len() == 1 { "result" } else { "results" };
+    println!("{} {noun} in {:.0} ms{note}", r.results.len(), r.took_ms);
 }
