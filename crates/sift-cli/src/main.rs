@@ -393,6 +393,10 @@ fn print_results(r: &SearchResponse) {
     } else {
         ""
     };
-    let noun = if r.results.len() == 1 { "result" } else { "results" };
+    let noun = if r.results.len() == 1 {
+        "result"
+    } else {
+        "results"
+    };
     println!("{} {noun} in {:.0} ms{note}", r.results.len(), r.took_ms);
 }
