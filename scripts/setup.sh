@@ -44,7 +44,7 @@ APT_PACKAGES=(
 )
 # Extra tools for running the app headless and the end-to-end tests.
 APT_TEST_PACKAGES=(
-  xvfb xauth webkit2gtk-driver imagemagick x11-utils xdotool python3-gi gir1.2-gtk-3.0
+  xvfb xauth webkit2gtk-driver imagemagick x11-utils xdotool strace python3-gi gir1.2-gtk-3.0
 )
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -20,9 +20,9 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
-use sift_core::engine::FolderStatus;
 use sift_core::model::{self, HubOptions};
 use sift_core::watch::Watcher;
+use sift_core::FolderStatus;
 use sift_core::{Engine, EngineConfig, Phase, Progress, SearchOptions};
 
 /// Quiet time after the last change before the watcher reports a batch.
@@ -399,7 +399,7 @@ impl Core {
             t.state = match p.phase {
                 Phase::Scanning => TrackState::Scanning,
                 Phase::Indexing => TrackState::Indexing,
-                Phase::Done => TrackState::Done,
+                Phase::Done | Phase::Offline => TrackState::Done,
             };
             if t.state == TrackState::Indexing && t.started.is_none() {
                 t.started = Some(now);
@@ -420,7 +420,7 @@ impl Core {
                 files_total: p.files_total,
                 failed: p.failed,
                 current_file: p.current.as_deref().map(dto::path_string),
-                done: p.phase == Phase::Done,
+                done: matches!(p.phase, Phase::Done | Phase::Offline),
             }
         };
         // The database's counts are the ones list_folders reports; use them so the two agree.
@@ -607,7 +607,7 @@ impl Core {
             .map(|f| dto::FailedFile {
                 path: dto::path_string(&f.path),
                 reason: if f.reason.is_empty() {
-                    f.status
+                    f.status.to_string()
                 } else {
                     f.reason
                 },
@@ -790,6 +790,7 @@ mod tests {
             path: PathBuf::from("/r"),
             files,
             problems,
+            offline: false,
         }
     }
 

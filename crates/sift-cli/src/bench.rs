@@ -252,7 +252,7 @@ fn embed(
 }
 
 fn index(n: usize, dim: usize, queries: usize, db: Option<&std::path::Path>) -> Result<()> {
-    use sift_core::index::{ExactIndex, HnswParams, VectorIndex};
+    use sift_core::{ExactIndex, HnswParams, VectorIndex};
     let mut seed = 0x9E37_79B9_7F4A_7C15u64;
     let mut unit = || {
         let mut v: Vec<f32> = (0..dim)
@@ -268,7 +268,7 @@ fn index(n: usize, dim: usize, queries: usize, db: Option<&std::path::Path>) -> 
     };
     let (items, qs, dim) = match db {
         Some(path) => {
-            let store = sift_core::store::Store::open(path)?;
+            let store = sift_core::Store::open(path)?;
             let key = format!("{}/int8", model::default_model_id());
             let mut all = Vec::new();
             store.for_each_vector(&key, 0, |id, v| all.push((id, v)))?;
@@ -288,7 +288,7 @@ fn index(n: usize, dim: usize, queries: usize, db: Option<&std::path::Path>) -> 
     };
     let n = items.len();
     let t = Instant::now();
-    let mut hnsw = VectorIndex::new("bench", dim, n, HnswParams::default());
+    let mut hnsw = VectorIndex::new("bench", dim, "bench", n, HnswParams::default());
     for batch in items.chunks(4096) {
         hnsw.insert(batch);
     }

@@ -13,7 +13,8 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use sift_core::{
-    Engine, EngineConfig, Filter, Mode, Phase, Progress, SearchOptions, SearchResponse,
+    Engine, EngineConfig, Filter, MeaningSearch, Mode, Phase, Progress, SearchOptions,
+    SearchResponse,
 };
 
 #[derive(Parser)]
@@ -87,6 +88,8 @@ enum Command {
 }
 
 fn main() {
+    // Before any thread starts and before ONNX Runtime loads: Sift never sends anything off the machine.
+    sift_core::runtime::disable_telemetry();
     let cli = Cli::parse();
     let level = match cli.verbose {
         0 => "warn",
@@ -221,10 +224,15 @@ fn run(cli: Cli) -> Result<()> {
                 println!("folders         {}", status.counts.folders);
                 for f in &folders {
                     println!(
-                        "  {}  ({} files, {} skipped or failed)",
+                        "  {}  ({} files, {} skipped or failed){}",
                         f.path.display(),
                         f.files,
-                        f.problems
+                        f.problems,
+                        if f.offline {
+                            "  OFFLINE: not reachable, its index is kept"
+                        } else {
+                            ""
+                        }
                     );
                 }
                 println!(
@@ -234,6 +242,16 @@ fn run(cli: Cli) -> Result<()> {
                     status.counts.failed_files
                 );
                 println!("chunks          {}", status.counts.chunks);
+                match status.meaning {
+                    MeaningSearch::Ready => println!("meaning search  ready"),
+                    MeaningSearch::Rebuilding {
+                        with_vectors,
+                        passages,
+                    } => println!(
+                        "meaning search  REBUILDING: {with_vectors} of {passages} passages have vectors \
+                         for this model; run `sift index` to finish (the rest is found by its words only)"
+                    ),
+                }
                 println!(
                     "vector index    {} vectors, {} deleted, {:.1} MB on disk ({})",
                     status.index_vectors,
@@ -318,6 +336,7 @@ pub(crate) fn index_with_progress(engine: &Engine) -> Result<sift_core::IndexRep
         bar.set_message(match p.phase {
             Phase::Scanning => format!("scanning {name}"),
             Phase::Indexing => format!("indexing {name}"),
+            Phase::Offline => format!("offline {name}"),
             Phase::Done => format!("done {name}"),
         });
     };
@@ -334,6 +353,18 @@ pub(crate) fn index_with_progress(engine: &Engine) -> Result<sift_core::IndexRep
         report.chunks_embedded,
         report.seconds
     );
+    for root in &report.roots_offline {
+        eprintln!(
+            "  offline: {} is not reachable (unmounted or empty); its index is kept",
+            root.display()
+        );
+    }
+    for root in &report.roots_busy {
+        eprintln!(
+            "  {} is being indexed by another Sift process; left to it",
+            root.display()
+        );
+    }
     for (path, reason) in report.problems.iter().take(50) {
         eprintln!("  skipped {}: {reason}", path.display());
     }
@@ -351,6 +382,7 @@ fn json_response(r: &SearchResponse) -> serde_json::Value {
     serde_json::json!({
         "query": r.query,
         "took_ms": r.took_ms,
+        "meaning": r.meaning,
         "results": r.results.iter().map(|h| serde_json::json!({
             "path": h.path.to_string_lossy(),
             "score": h.score,
@@ -388,10 +420,12 @@ fn print_results(r: &SearchResponse) {
         let snippet: String = snippet.chars().take(240).collect();
         println!("    {snippet}");
     }
-    let note = if r.catching_up {
-        ", index still catching up"
-    } else {
-        ""
+    let note = match (r.catching_up, r.meaning) {
+        (_, MeaningSearch::Rebuilding { with_vectors, passages }) => format!(
+            "; meaning search covers {with_vectors} of {passages} passages until indexing finishes (run `sift index`)"
+        ),
+        (true, _) => ", index still catching up".to_string(),
+        _ => String::new(),
     };
     let noun = if r.results.len() == 1 {
         "result"

@@ -1,21 +1,23 @@
 //! The engine facade: one open index (database + vector index + models) that the CLI and the desktop app
 //! drive. Safe to share between threads: searches run while a background thread indexes.
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, RwLock};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+use crate::catalog::{Catalog, IndexSource};
 use crate::chunk::ChunkOptions;
 use crate::embed::{EmbedOptions, Embedder};
 use crate::error::{Error, Result};
 use crate::extract::ExtractOptions;
-use crate::index::{ExactIndex, HnswParams, VectorIndex};
+use crate::index::HnswParams;
+use crate::indexer::{IndexReport, Indexer, Progress, Scope};
 use crate::model::{self, ModelFiles, ModelSpec, Precision};
-use crate::search::{self, Mode, Passage, SearchHit, SearchParams, SearchResponse};
+use crate::retrieve::Retrieval;
+use crate::search::{self, MeaningSearch, Mode, SearchParams, SearchResponse};
 use crate::store::{Counts, Filter, Folder, ProblemFile, Store};
 
 /// User settings that persist in `settings.json` in the data directory (the app's settings screen edits them;
@@ -113,16 +115,8 @@ pub struct FolderStatus {
     pub files: u64,
     /// Of those, skipped or failed.
     pub problems: u64,
-}
-
-/// Where the vector index came from when the engine opened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum IndexSource {
-    /// Loaded from the saved file (then caught up with newer vectors).
-    Loaded,
-    /// Rebuilt from the database.
-    Rebuilt,
+    /// Unreachable at the last pass (unmounted drive, empty mount point): its index is kept and searchable.
+    pub offline: bool,
 }
 
 /// Status of the engine, for `sift status` and the app's status line.
@@ -136,12 +130,17 @@ pub struct Status {
     pub provider: String,
     pub model_source: String,
     pub runtime_library: Option<PathBuf>,
+    /// `counts.vectors` are the active model's.
     pub counts: Counts,
+    /// Whether every passage can be found by meaning.
+    pub meaning: MeaningSearch,
     pub index_vectors: usize,
     pub index_dead: usize,
     pub index_bytes: u64,
     pub index_source: IndexSource,
     pub indexing: bool,
+    /// Roots that are offline (their index is kept).
+    pub offline_folders: Vec<PathBuf>,
 }
 
 /// Options of one search.
@@ -164,82 +163,44 @@ impl Default for SearchOptions {
 
 /// An open Sift index.
 pub struct Engine {
-    pub(crate) config: EngineConfig,
-    pub(crate) spec: ModelSpec,
-    pub(crate) files: ModelFiles,
-    /// Connection used by the indexer (writes).
-    pub(crate) writer: Mutex<Store>,
+    config: EngineConfig,
+    spec: ModelSpec,
+    files: ModelFiles,
+    /// The only writer of chunks, vectors and the graph.
+    catalog: Catalog,
     /// Connection used by searches, so they never wait for an indexing transaction.
     reader: Mutex<Store>,
-    pub(crate) index: RwLock<VectorIndex>,
-    index_source: IndexSource,
     query_embedder: Mutex<Option<Embedder>>,
-    pub(crate) doc_embedder: Mutex<Option<Embedder>>,
-    pub(crate) indexing: AtomicBool,
-    pub(crate) embedded_total: AtomicU64,
-    seen_data_version: Mutex<i64>,
+    doc_embedder: Mutex<Option<Embedder>>,
+    indexing: AtomicBool,
+    embedded_total: AtomicU64,
 }
-
-/// Below this many allowed chunks, filtered searches scan vectors exactly instead of walking the graph.
-const EXACT_FILTER_LIMIT: usize = 20_000;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Engine {
-    /// Opens (creating if needed) the index in `config.data_dir` and loads or rebuilds the vector index.
+    /// Opens (creating if needed) the index in `config.data_dir` and loads or rebuilds the vector graph.
     /// Fails with a clear error when the model files are not installed.
     pub fn open(config: EngineConfig) -> Result<Engine> {
         let spec = model::spec(&config.settings.model)?;
         let precision = config.settings.precision.unwrap_or(spec.default_precision);
         let files = model::locate(&spec, precision, config.model_dir.as_deref())?;
-        let db_path = config.data_dir.join("index.sqlite");
-        let writer = Store::open(&db_path)?;
-        let reader = Store::open(&db_path)?;
         let model_key = model_key(&spec, precision);
-        let live = writer.vector_ids(&model_key)?;
-        let dir = hnsw_dir(&config.data_dir, &model_key);
-        let (mut index, index_source) =
-            match VectorIndex::load(&dir, &model_key, spec.dim, &live, config.hnsw) {
-                Some(idx) => (idx, IndexSource::Loaded),
-                None => (
-                    VectorIndex::new(&model_key, spec.dim, live.len(), config.hnsw),
-                    IndexSource::Rebuilt,
-                ),
-            };
-        let watermark = index.watermark();
-        let mut pending = Vec::new();
-        writer.for_each_vector(&model_key, watermark, |id, v| pending.push((id, v)))?;
-        if !pending.is_empty() {
-            tracing::info!(
-                vectors = pending.len(),
-                ?index_source,
-                "adding vectors to the index"
-            );
-            for batch in pending.chunks(4096) {
-                index.insert(batch);
-            }
-            if index_source == IndexSource::Rebuilt || pending.len() > 1000 {
-                if let Err(e) = save_locked(&config.data_dir, &dir, &index) {
-                    tracing::warn!(error = %e, "could not save the vector index");
-                }
-            }
-        }
-        let version = reader.data_version()?;
+        let catalog = Catalog::open(&config.data_dir, &model_key, spec.dim, config.hnsw)?;
+        let reader = Store::open(&config.data_dir.join("index.sqlite"))?;
+        catalog.sync(&reader)?;
         Ok(Engine {
             config,
             spec,
             files,
-            writer: Mutex::new(writer),
+            catalog,
             reader: Mutex::new(reader),
-            index: RwLock::new(index),
-            index_source,
             query_embedder: Mutex::new(None),
             doc_embedder: Mutex::new(None),
             indexing: AtomicBool::new(false),
             embedded_total: AtomicU64::new(0),
-            seen_data_version: Mutex::new(version),
         })
     }
 
@@ -268,10 +229,7 @@ impl Engine {
         self.indexing.load(Ordering::Relaxed)
     }
 
-    pub(crate) fn with_doc_embedder<T>(
-        &self,
-        f: impl FnOnce(&mut Embedder) -> Result<T>,
-    ) -> Result<T> {
+    fn with_doc_embedder<T>(&self, f: impl FnOnce(&mut Embedder) -> Result<T>) -> Result<T> {
         let mut guard = lock(&self.doc_embedder);
         if guard.is_none() {
             let threads = match self.config.settings.threads {
@@ -310,24 +268,17 @@ impl Engine {
     pub fn add_folder(&self, path: &Path) -> Result<Folder> {
         let canonical = std::fs::canonicalize(path)
             .map_err(|e| Error::InvalidPath(format!("cannot add {}: {e}", path.display())))?;
-        lock(&self.writer).add_folder(&canonical)
+        self.catalog.add_folder(&canonical)
     }
 
     /// Removes a folder and everything indexed under it.
     pub fn remove_folder(&self, path: &Path) -> Result<()> {
         let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-        let removed = {
-            let mut w = lock(&self.writer);
-            match w.remove_folder(&canonical) {
-                Err(Error::InvalidPath(_)) if canonical != path => w.remove_folder(path)?,
-                other => other?,
-            }
-        };
-        self.index
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&removed);
-        self.save_index()
+        match self.catalog.remove_folder(&canonical) {
+            Err(Error::InvalidPath(_)) if canonical != path => self.catalog.remove_folder(path)?,
+            other => other?,
+        }
+        self.catalog.save()
     }
 
     /// The indexed roots with counts.
@@ -341,6 +292,7 @@ impl Engine {
                     path: f.path,
                     files,
                     problems,
+                    offline: f.offline,
                 })
             })
             .collect()
@@ -351,70 +303,136 @@ impl Engine {
         lock(&self.reader).problem_files(folder)
     }
 
-    /// Whether `path` is a file in the index — the only files the app will open or reveal.
+    /// Whether `path` is a document in the index (indexed, not skipped or failed) — the only files the app
+    /// will open.
     pub fn is_indexed_file(&self, path: &Path) -> Result<bool> {
-        lock(&self.reader).is_known_file(path)
+        lock(&self.reader).is_indexed_file(path)
     }
 
-    /// Saves the vector index next to the database.
+    /// Saves the vector graph next to the database.
     pub fn save_index(&self) -> Result<()> {
-        let dir = hnsw_dir(&self.config.data_dir, &self.model_key());
-        let index = self.index.read().unwrap_or_else(|e| e.into_inner());
-        save_locked(&self.config.data_dir, &dir, &index)
+        self.catalog.save()
     }
 
-    /// Rebuilds the vector index from the database (drops tombstones).
+    /// Rebuilds the vector graph from the database (drops tombstones).
     pub fn rebuild_index(&self) -> Result<()> {
-        let key = self.model_key();
-        let mut fresh = {
-            let w = lock(&self.writer);
-            let count = w.vector_ids(&key)?.len();
-            let mut idx = VectorIndex::new(&key, self.spec.dim, count, self.config.hnsw);
-            let mut batch = Vec::with_capacity(4096);
-            let mut err = None;
-            w.for_each_vector(&key, 0, |id, v| {
-                batch.push((id, v));
-                if batch.len() == 4096 {
-                    idx.insert(&batch);
-                    batch.clear();
-                }
-            })
-            .unwrap_or_else(|e| err = Some(e));
-            if let Some(e) = err {
-                return Err(e);
-            }
-            idx.insert(&batch);
-            idx
-        };
-        std::mem::swap(
-            &mut *self.index.write().unwrap_or_else(|e| e.into_inner()),
-            &mut fresh,
-        );
-        self.save_index()
+        self.catalog.rebuild()
     }
 
-    /// Picks up vectors written by another process (e.g. `sift index` while the app runs).
-    fn catch_up(&self, reader: &Store) -> Result<()> {
-        let version = reader.data_version()?;
-        let mut seen = lock(&self.seen_data_version);
-        if *seen == version {
-            return Ok(());
+    /// Indexes every root until caught up. `cancel` stops it after the current batch (pause); the next run
+    /// resumes. Progress events go to `progress`.
+    pub fn index(
+        &self,
+        progress: &mut dyn FnMut(&Progress),
+        cancel: &AtomicBool,
+    ) -> Result<IndexReport> {
+        let folders = self.catalog.read(|s| s.folders())?;
+        let work: Vec<(Folder, Scope)> = folders.into_iter().map(|f| (f, Scope::Root)).collect();
+        self.run_indexer(work, progress, cancel)
+    }
+
+    /// Re-indexes only `paths` (changed files or folders, existing or deleted, as a watcher reports them).
+    /// Paths outside every root are ignored; a root itself among them is reconciled whole.
+    pub fn index_containing(
+        &self,
+        paths: &[PathBuf],
+        progress: &mut dyn FnMut(&Progress),
+        cancel: &AtomicBool,
+    ) -> Result<IndexReport> {
+        let folders = self.catalog.read(|s| s.folders())?;
+        let mut work = Vec::new();
+        for f in folders {
+            let mine: Vec<PathBuf> = paths
+                .iter()
+                .filter(|p| p.starts_with(&f.path))
+                .cloned()
+                .collect();
+            if mine.is_empty() {
+                continue;
+            }
+            let scope = if mine.iter().any(|p| p == &f.path) {
+                Scope::Root
+            } else {
+                Scope::Paths(mine)
+            };
+            work.push((f, scope));
         }
-        *seen = version;
-        let watermark = self
-            .index
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .watermark();
-        let mut pending = Vec::new();
-        reader.for_each_vector(&self.model_key(), watermark, |id, v| pending.push((id, v)))?;
-        if !pending.is_empty() {
-            self.index
-                .write()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(&pending);
+        self.run_indexer(work, progress, cancel)
+    }
+
+    fn run_indexer(
+        &self,
+        work: Vec<(Folder, Scope)>,
+        progress: &mut dyn FnMut(&Progress),
+        cancel: &AtomicBool,
+    ) -> Result<IndexReport> {
+        struct Flag<'a>(&'a AtomicBool);
+        impl Drop for Flag<'_> {
+            fn drop(&mut self) {
+                self.0.store(false, Ordering::Relaxed);
+            }
         }
-        Ok(())
+        self.indexing.store(true, Ordering::Relaxed);
+        let _flag = Flag(&self.indexing);
+        let started = Instant::now();
+        let mut report = IndexReport::default();
+        if work.is_empty() {
+            return Ok(report);
+        }
+        let tokenizer = self.with_doc_embedder(|e| Ok(e.tokenizer().clone()))?;
+        let embed = |texts: &[&str]| -> Result<Vec<Vec<f32>>> {
+            self.with_doc_embedder(|e| {
+                Ok(e.embed_documents(texts)?
+                    .into_iter()
+                    .map(|x| x.vector)
+                    .collect())
+            })
+        };
+        let indexer = Indexer {
+            catalog: &self.catalog,
+            embed: &embed,
+            tokenizer: &tokenizer,
+            chunk: self.config.chunk,
+            chunker_key: format!(
+                "{}:{}/{}",
+                self.spec.id, self.config.chunk.max_tokens, self.config.chunk.overlap_tokens
+            ),
+            extract: self.config.extract,
+            excludes: &self.config.settings.excludes,
+            batch_chunks: self.config.batch_chunks.max(1),
+            lock_dir: self.config.data_dir.join("locks"),
+            embedded_total: &self.embedded_total,
+        };
+        let mut changed = false;
+        let mut outcome = Ok(());
+        for (folder, scope) in work {
+            if cancel.load(Ordering::Relaxed) {
+                outcome = Err(Error::Cancelled);
+                break;
+            }
+            match indexer.run(&folder, scope, progress, cancel, &mut report) {
+                Ok(c) => changed |= c,
+                Err(e) => {
+                    changed = true;
+                    outcome = Err(e);
+                    break;
+                }
+            }
+        }
+        if changed {
+            // Saved even when paused or failed, so the next start loads instead of rebuilding.
+            let saved = if outcome.is_ok() {
+                self.catalog.maintain()
+            } else {
+                self.catalog.save()
+            };
+            if let Err(e) = saved {
+                tracing::warn!(error = %e, "could not save the vector index; it will be rebuilt at the next start");
+            }
+        }
+        outcome?;
+        report.seconds = started.elapsed().as_secs_f64();
+        Ok(report)
     }
 
     /// Answers a query: ranked distinct files with their best passage.
@@ -422,118 +440,38 @@ impl Engine {
         let started = Instant::now();
         let parsed = search::parse_query(query);
         let catching_up = self.is_indexing();
-        let empty = |took: f64| SearchResponse {
-            query: query.to_string(),
-            took_ms: took,
-            catching_up,
-            results: Vec::new(),
-        };
-        if parsed.semantic.trim().is_empty() || options.limit == 0 {
-            return Ok(empty(started.elapsed().as_secs_f64() * 1000.0));
-        }
-        let params = self.config.search;
-        let depth = params.depth.max(options.limit * 3);
-        let query_vector = if options.mode == Mode::Keyword {
+        let query_vector = if options.mode == Mode::Keyword
+            || parsed.semantic.trim().is_empty()
+            || options.limit == 0
+        {
             None
         } else {
             Some(self.with_query_embedder(|e| e.embed_query(&parsed.semantic))?)
         };
         let reader = lock(&self.reader);
-        self.catch_up(&reader)?;
-        // Chunks allowed by filters and exact phrases, when restricted.
-        let mut allowed: Option<HashSet<i64>> = None;
-        if !options.filter.is_empty() {
-            allowed = Some(
-                reader
-                    .filtered_chunk_ids(&options.filter)?
-                    .into_iter()
-                    .collect(),
-            );
-        }
-        if let Some(expr) = search::phrase_expression(&parsed) {
-            let ids: HashSet<i64> = reader.fts_ids(&expr)?.into_iter().collect();
-            allowed = Some(match allowed {
-                Some(a) => a.intersection(&ids).copied().collect(),
-                None => ids,
-            });
-        }
-        if allowed.as_ref().is_some_and(|a| a.is_empty()) {
-            return Ok(empty(started.elapsed().as_secs_f64() * 1000.0));
-        }
-        let model_key = self.model_key();
-        let vector_hits: Vec<(i64, f32)> = match &query_vector {
-            None => Vec::new(),
-            Some(qv) => match &allowed {
-                Some(a) if a.len() <= EXACT_FILTER_LIMIT => {
-                    let ids: Vec<i64> = a.iter().copied().collect();
-                    let mut exact = ExactIndex::new(self.spec.dim);
-                    for (id, v) in reader.vectors(&model_key, &ids)? {
-                        exact.insert(id, &v);
-                    }
-                    exact.search(qv, depth)
-                }
-                Some(a) => {
-                    let allow = |id: i64| a.contains(&id);
-                    let idx = self.index.read().unwrap_or_else(|e| e.into_inner());
-                    idx.search(qv, depth, Some(&allow))
-                }
-                None => {
-                    let idx = self.index.read().unwrap_or_else(|e| e.into_inner());
-                    idx.search(qv, depth, None)
-                }
-            },
+        self.catalog.sync(&reader)?;
+        let results = if parsed.semantic.trim().is_empty() || options.limit == 0 {
+            Vec::new()
+        } else {
+            Retrieval {
+                reader: &reader,
+                catalog: &self.catalog,
+                dim: self.spec.dim,
+                params: self.config.search,
+            }
+            .run(
+                &parsed,
+                query_vector.as_deref(),
+                options.mode,
+                &options.filter,
+                options.limit,
+            )?
         };
-        // Passages barely related to the query are left out, unless the keyword side also finds them.
-        // Hits far below the best one are noise next to it (another topic altogether).
-        let best = vector_hits.first().map_or(0.0, |h| h.1);
-        let floor = params.min_similarity.max(best - params.max_similarity_gap);
-        let vector_ids: Vec<i64> = vector_hits
-            .into_iter()
-            .filter(|&(_, sim)| sim >= floor)
-            .map(|x| x.0)
-            .collect();
-        let keyword_ids: Vec<i64> = match (options.mode, search::fts_expression(&parsed)) {
-            (Mode::Vector, _) | (_, None) => Vec::new(),
-            (_, Some(expr)) => reader
-                .fts(&expr, depth, &options.filter)?
-                .into_iter()
-                .map(|x| x.0)
-                .collect(),
-        };
-        let fused = search::rrf(
-            &[(&vector_ids, params.vector_weight), (&keyword_ids, 1.0)],
-            params.rrf_k,
-        );
-        let ids: Vec<i64> = fused.iter().map(|x| x.0).collect();
-        let records = reader.chunks(&ids)?;
-        drop(reader);
-        let file_of = records.iter().map(|c| (c.id, c.file_id)).collect();
-        let grouped = search::group_by_file(&fused, &file_of, options.limit);
-        let by_id: std::collections::HashMap<i64, &crate::store::ChunkRecord> =
-            records.iter().map(|c| (c.id, c)).collect();
-        let results = grouped
-            .into_iter()
-            .filter_map(|(_, chunk, score)| {
-                let c = by_id.get(&chunk)?;
-                Some(SearchHit {
-                    path: c.path.clone(),
-                    folder: c.folder.clone(),
-                    score,
-                    passage: Passage {
-                        highlights: search::highlights(&c.text, &parsed),
-                        text: c.text.clone(),
-                        start: c.start,
-                        end: c.end,
-                        line: c.line,
-                        page: c.page,
-                    },
-                })
-            })
-            .collect();
         Ok(SearchResponse {
             query: query.to_string(),
             took_ms: started.elapsed().as_secs_f64() * 1000.0,
             catching_up,
+            meaning: self.catalog.coverage(),
             results,
         })
     }
@@ -541,16 +479,21 @@ impl Engine {
     /// Engine status. Loads the query model if needed, to report the execution provider actually in use.
     pub fn status(&self) -> Result<Status> {
         let provider = self.with_query_embedder(|e| Ok(e.provider().to_string()))?;
-        let counts = lock(&self.reader).counts()?;
-        let idx = self.index.read().unwrap_or_else(|e| e.into_inner());
-        let dir = hnsw_dir(&self.config.data_dir, &self.model_key());
-        let index_bytes = std::fs::read_dir(&dir)
-            .map(|rd| {
-                rd.filter_map(|e| e.ok()?.metadata().ok())
-                    .map(|m| m.len())
-                    .sum()
-            })
-            .unwrap_or(0);
+        let model_key = self.model_key();
+        let (counts, offline_folders) = {
+            let reader = lock(&self.reader);
+            self.catalog.sync(&reader)?;
+            let mut counts = reader.counts()?;
+            counts.vectors = reader.count_vectors(&model_key)?;
+            let offline: Vec<PathBuf> = reader
+                .folders()?
+                .into_iter()
+                .filter(|f| f.offline)
+                .map(|f| f.path)
+                .collect();
+            (counts, offline)
+        };
+        let graph = self.catalog.graph();
         Ok(Status {
             data_dir: self.config.data_dir.clone(),
             model: self.spec.id.clone(),
@@ -560,37 +503,25 @@ impl Engine {
             provider,
             model_source: self.files.source.to_string(),
             runtime_library: crate::runtime::info().map(|i| i.library),
+            meaning: if counts.vectors >= counts.chunks {
+                MeaningSearch::Ready
+            } else {
+                MeaningSearch::Rebuilding {
+                    with_vectors: counts.vectors,
+                    passages: counts.chunks,
+                }
+            },
             counts,
-            index_vectors: idx.len(),
-            index_dead: idx.dead(),
-            index_bytes,
-            index_source: self.index_source,
+            index_vectors: graph.len(),
+            index_dead: graph.dead(),
+            index_bytes: self.catalog.saved_bytes(),
+            index_source: self.catalog.source(),
             indexing: self.is_indexing(),
+            offline_folders,
         })
     }
 }
 
-/// Saves the graph while holding `index.lock` in the data directory: the app and the CLI may share a data
-/// directory, and only one of them may write the graph files at a time.
-fn save_locked(data_dir: &Path, dir: &Path, index: &VectorIndex) -> Result<()> {
-    let lock_path = data_dir.join("index.lock");
-    let lock = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|e| Error::io(format!("opening {}", lock_path.display()), e))?;
-    lock.lock()
-        .map_err(|e| Error::io(format!("locking {}", lock_path.display()), e))?;
-    let saved = index.save(dir);
-    let _ = lock.unlock();
-    saved
-}
-
 fn model_key(spec: &ModelSpec, precision: Precision) -> String {
     format!("{}/{}", spec.id, precision)
-}
-
-fn hnsw_dir(data_dir: &Path, model_key: &str) -> PathBuf {
-    data_dir.join(format!("hnsw-{}", model_key.replace('/', "-")))
 }

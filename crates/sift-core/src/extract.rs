@@ -41,7 +41,7 @@ pub struct ExtractOptions {
 impl Default for ExtractOptions {
     fn default() -> Self {
         ExtractOptions {
-            max_file_bytes: 32 * 1024 * 1024,
+            max_file_bytes: 128 * 1024 * 1024,
         }
     }
 }

@@ -1,10 +1,12 @@
 //! "Which chunks are nearest to this vector?": an HNSW graph (hnsw_rs) over chunk vectors keyed by chunk id,
 //! plus an exact brute-force index for small sets and as ground truth.
 //!
-//! The HNSW file is a cache of what SQLite holds: it is saved next to the database with the highest chunk id it
-//! contains (ids are never reused), loaded at start, caught up with newer vectors from SQLite, and rebuilt when
-//! it is missing, unreadable, for another model, or mostly dead. Deleted chunks stay in the graph as tombstones
-//! and are filtered out of every search.
+//! The graph is a cache of what SQLite holds, owned by [`crate::catalog::Catalog`]: saved next to the
+//! database with the list of chunk ids it contains and the id of the database it was built from, loaded at
+//! start and reconciled with the database by set difference, and rebuilt when it is missing, unreadable, for
+//! another model or database, or mostly dead. Deleted chunks stay in the graph as tombstones and are filtered
+//! out of every search. A chunk id is inserted at most once (`present`), so racing catch-ups cannot
+//! duplicate a point.
 
 use std::path::{Path, PathBuf};
 
@@ -44,16 +46,20 @@ impl Default for HnswParams {
 
 const MAX_LAYER: usize = 16;
 const BASENAME: &str = "vectors";
+const IDS_FILE: &str = "ids.bin";
 
-/// Set of live chunk ids as a growable bitset (ids are dense, increasing integers).
+/// Set of chunk ids as a growable bitset (ids are dense, increasing integers).
 #[derive(Debug, Clone, Default)]
-struct LiveSet {
+pub(crate) struct IdSet {
     bits: Vec<u64>,
     count: usize,
 }
 
-impl LiveSet {
-    fn insert(&mut self, id: i64) {
+impl IdSet {
+    pub(crate) fn insert(&mut self, id: i64) -> bool {
+        if id <= 0 {
+            return false;
+        }
         let id = id as usize;
         let (w, b) = (id / 64, id % 64);
         if w >= self.bits.len() {
@@ -62,9 +68,15 @@ impl LiveSet {
         if self.bits[w] & (1 << b) == 0 {
             self.bits[w] |= 1 << b;
             self.count += 1;
+            true
+        } else {
+            false
         }
     }
     fn remove(&mut self, id: i64) {
+        if id <= 0 {
+            return;
+        }
         let id = id as usize;
         let (w, b) = (id / 64, id % 64);
         if w < self.bits.len() && self.bits[w] & (1 << b) != 0 {
@@ -72,9 +84,23 @@ impl LiveSet {
             self.count -= 1;
         }
     }
-    fn contains(&self, id: usize) -> bool {
+    pub(crate) fn contains(&self, id: i64) -> bool {
+        if id <= 0 {
+            return false;
+        }
+        let id = id as usize;
         let (w, b) = (id / 64, id % 64);
         w < self.bits.len() && self.bits[w] & (1 << b) != 0
+    }
+    fn iter(&self) -> impl Iterator<Item = i64> + '_ {
+        self.bits.iter().enumerate().flat_map(|(w, &word)| {
+            (0..64)
+                .filter(move |b| word & (1u64 << b) != 0)
+                .map(move |b| (w * 64 + b) as i64)
+        })
+    }
+    pub(crate) fn len(&self) -> usize {
+        self.count
     }
 }
 
@@ -84,28 +110,35 @@ pub struct IndexMeta {
     pub format: u32,
     pub model: String,
     pub dim: usize,
-    /// Highest chunk id in the graph.
-    pub watermark: i64,
+    /// The `database_id` of the database the graph was built from.
+    pub database: String,
     /// Points in the graph, dead ones included.
     pub points: usize,
 }
 
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// Approximate nearest-neighbour index over chunk vectors.
 pub struct VectorIndex {
     model: String,
     dim: usize,
+    database: String,
     params: HnswParams,
     hnsw: Hnsw<'static, f32, UnitCosine>,
-    live: LiveSet,
-    watermark: i64,
-    points: usize,
+    /// Every id that has a point in the graph (dead or alive).
+    present: IdSet,
+    live: IdSet,
 }
 
 impl VectorIndex {
-    /// An empty index for vectors of `model` with `dim` dimensions.
-    pub fn new(model: &str, dim: usize, capacity_hint: usize, params: HnswParams) -> Self {
+    /// An empty index for vectors of `model` with `dim` dimensions, belonging to database `database`.
+    pub fn new(
+        model: &str,
+        dim: usize,
+        database: &str,
+        capacity_hint: usize,
+        params: HnswParams,
+    ) -> Self {
         let hnsw = Hnsw::new(
             params.max_connections,
             capacity_hint.max(1024),
@@ -116,21 +149,27 @@ impl VectorIndex {
         VectorIndex {
             model: model.to_string(),
             dim,
+            database: database.to_string(),
             params,
             hnsw,
-            live: LiveSet::default(),
-            watermark: 0,
-            points: 0,
+            present: IdSet::default(),
+            live: IdSet::default(),
         }
     }
 
-    /// Adds vectors (all of this index's dimension, unit length). Ids must be new.
+    /// Adds vectors (all of this index's dimension, unit length). An id already in the graph is not added
+    /// again (it is made live again if it was removed: a chunk's vector never changes).
     pub fn insert(&mut self, items: &[(i64, Vec<f32>)]) {
-        let valid: Vec<(&Vec<f32>, usize)> = items
-            .iter()
-            .filter(|(id, v)| *id > 0 && v.len() == self.dim)
-            .map(|(id, v)| (v, *id as usize))
-            .collect();
+        let mut valid: Vec<(&Vec<f32>, usize)> = Vec::with_capacity(items.len());
+        for (id, v) in items {
+            if *id <= 0 || v.len() != self.dim {
+                continue;
+            }
+            if self.present.insert(*id) {
+                valid.push((v, *id as usize));
+            }
+            self.live.insert(*id);
+        }
         if valid.len() > 64 {
             self.hnsw.parallel_insert(&valid);
         } else {
@@ -138,11 +177,6 @@ impl VectorIndex {
                 self.hnsw.insert((v.as_slice(), *id));
             }
         }
-        for (_, id) in &valid {
-            self.live.insert(*id as i64);
-            self.watermark = self.watermark.max(*id as i64);
-        }
-        self.points += valid.len();
     }
 
     /// Marks chunks as deleted; they never appear in results again.
@@ -152,24 +186,37 @@ impl VectorIndex {
         }
     }
 
+    /// Makes the live set equal `db_ids` (the ids the database holds vectors for, ascending): ids not in it
+    /// are removed, ids in the graph are made live. Returns the ids that have no point yet (to insert).
+    pub fn reconcile(&mut self, db_ids: &[i64]) -> Vec<i64> {
+        let mut want = IdSet::default();
+        let mut missing = Vec::new();
+        for &id in db_ids {
+            want.insert(id);
+            if self.present.contains(id) {
+                self.live.insert(id);
+            } else {
+                missing.push(id);
+            }
+        }
+        let gone: Vec<i64> = self.live.iter().filter(|&id| !want.contains(id)).collect();
+        self.remove(&gone);
+        missing
+    }
+
     /// Live vectors.
     pub fn len(&self) -> usize {
-        self.live.count
+        self.live.len()
     }
 
     /// Whether there are no live vectors.
     pub fn is_empty(&self) -> bool {
-        self.live.count == 0
+        self.live.len() == 0
     }
 
     /// Points in the graph that are deleted.
     pub fn dead(&self) -> usize {
-        self.points.saturating_sub(self.live.count)
-    }
-
-    /// Highest chunk id inserted.
-    pub fn watermark(&self) -> i64 {
-        self.watermark
+        self.present.len().saturating_sub(self.live.len())
     }
 
     /// Model whose vectors this holds.
@@ -179,12 +226,12 @@ impl VectorIndex {
 
     /// Whether so much of the graph is dead that a rebuild pays off.
     pub fn needs_compaction(&self) -> bool {
-        self.points >= 1000 && self.dead() * 4 > self.points
+        self.present.len() >= 1000 && self.dead() * 4 > self.present.len()
     }
 
     /// Whether `id` is a live chunk of this index.
     pub fn contains(&self, id: i64) -> bool {
-        id > 0 && self.live.contains(id as usize)
+        self.live.contains(id)
     }
 
     /// The `k` nearest live chunks to `query`, as (chunk id, cosine similarity), best first.
@@ -195,7 +242,7 @@ impl VectorIndex {
         k: usize,
         allow: Option<&dyn Fn(i64) -> bool>,
     ) -> Vec<(i64, f32)> {
-        if self.live.count == 0 || query.len() != self.dim || k == 0 {
+        if self.live.len() == 0 || query.len() != self.dim || k == 0 {
             return Vec::new();
         }
         let ef = self.params.ef_search.max(k);
@@ -209,7 +256,7 @@ impl VectorIndex {
                 .collect();
         }
         let live = &self.live;
-        let filter = |id: &usize| live.contains(*id) && allow.is_none_or(|f| f(*id as i64));
+        let filter = |id: &usize| live.contains(*id as i64) && allow.is_none_or(|f| f(*id as i64));
         self.hnsw
             .search_filter(query, k, ef, Some(&filter))
             .into_iter()
@@ -219,7 +266,12 @@ impl VectorIndex {
 
     /// Saves the graph into `dir` (replacing what was there) atomically enough that a crash leaves either the
     /// old graph, the new one, or none — never a mix (the meta file is written last, and checked on load).
+    /// An empty graph is saved as no graph.
     pub fn save(&self, dir: &Path) -> Result<()> {
+        if self.present.len() == 0 {
+            let _ = std::fs::remove_dir_all(dir);
+            return Ok(());
+        }
         let tmp = dir.with_extension("tmp");
         let _ = std::fs::remove_dir_all(&tmp);
         std::fs::create_dir_all(&tmp)
@@ -227,12 +279,18 @@ impl VectorIndex {
         self.hnsw
             .file_dump(&tmp, BASENAME)
             .map_err(|e| Error::Index(format!("saving the vector index: {e}")))?;
+        let ids: Vec<u8> = self
+            .present
+            .iter()
+            .flat_map(|id| id.to_le_bytes())
+            .collect();
+        std::fs::write(tmp.join(IDS_FILE), ids).map_err(|e| Error::io("writing index ids", e))?;
         let meta = IndexMeta {
             format: FORMAT,
             model: self.model.clone(),
             dim: self.dim,
-            watermark: self.watermark,
-            points: self.points,
+            database: self.database.clone(),
+            points: self.present.len(),
         };
         let meta_json = serde_json::to_vec(&meta).map_err(|e| Error::Index(e.to_string()))?;
         std::fs::write(tmp.join("meta.json"), meta_json)
@@ -255,19 +313,36 @@ impl VectorIndex {
         serde_json::from_slice(&bytes).ok()
     }
 
-    /// Loads a saved graph if it is for `model`/`dim`. `live_ids` are the chunk ids the database holds vectors
-    /// for (ids at or below the saved watermark that are missing from it become tombstones). Returns `None` when
-    /// the saved graph is missing, unreadable or for something else — the caller then rebuilds.
+    /// Loads a saved graph if it is for `model`/`dim` and was built from database `database`; every point
+    /// starts live (the caller reconciles with the database). Returns `None` when the saved graph is missing,
+    /// unreadable or for something else — the caller then rebuilds.
     pub fn load(
         dir: &Path,
         model: &str,
         dim: usize,
-        live_ids: &[i64],
+        database: &str,
         params: HnswParams,
     ) -> Option<Self> {
         let meta = Self::saved_meta(dir)?;
         if meta.format != FORMAT || meta.model != model || meta.dim != dim {
             tracing::info!(?meta, "saved vector index is for another model; rebuilding");
+            return None;
+        }
+        if meta.database != database {
+            tracing::warn!(
+                "saved vector index belongs to another database (was index.sqlite replaced?); rebuilding"
+            );
+            return None;
+        }
+        let ids_bytes = std::fs::read(dir.join(IDS_FILE)).ok()?;
+        let mut present = IdSet::default();
+        for c in ids_bytes.chunks_exact(8) {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(c);
+            present.insert(i64::from_le_bytes(b));
+        }
+        if present.len() != meta.points {
+            tracing::warn!("saved vector index ids do not match its meta; rebuilding");
             return None;
         }
         let dir_owned: PathBuf = dir.to_path_buf();
@@ -293,25 +368,19 @@ impl VectorIndex {
             tracing::warn!("saved vector index incomplete; rebuilding");
             return None;
         }
-        let mut live = LiveSet::default();
-        for &id in live_ids.iter().filter(|&&id| id <= meta.watermark) {
-            live.insert(id);
-        }
+        let live = present.clone();
         Some(VectorIndex {
             model: model.to_string(),
             dim,
+            database: database.to_string(),
             params,
             hnsw,
+            present,
             live,
-            watermark: meta.watermark,
-            points: meta.points,
         })
     }
 }
 
-/// Exact nearest neighbours by scanning every vector. Used for small collections, filtered searches over few
-/// chunks, and as ground truth when measuring HNSW recall.
-#[derive(Debug, Clone, Default)]
 pub struct ExactIndex {
     dim: usize,
     ids: Vec<i64>,
@@ -388,7 +457,7 @@ mod tests {
         let items: Vec<(i64, Vec<f32>)> = (1..=3000)
             .map(|id| (id, random_unit(&mut seed, dim)))
             .collect();
-        let mut hnsw = VectorIndex::new("m", dim, 3000, HnswParams::default());
+        let mut hnsw = VectorIndex::new("m", dim, "db", 3000, HnswParams::default());
         hnsw.insert(&items);
         let mut exact = ExactIndex::new(dim);
         for (id, v) in &items {
@@ -417,14 +486,16 @@ mod tests {
         let path = dir.path().join("hnsw");
         hnsw.save(&path).unwrap();
         let live: Vec<i64> = (1..=3000).filter(|&id| id != 6).collect();
-        let loaded = VectorIndex::load(&path, "m", dim, &live, HnswParams::default()).unwrap();
+        let mut loaded = VectorIndex::load(&path, "m", dim, "db", HnswParams::default()).unwrap();
+        assert!(loaded.reconcile(&live).is_empty());
         assert_eq!(loaded.len(), 2999);
-        assert_eq!(loaded.watermark(), 3000);
+        // A graph is never matched to another database.
+        assert!(VectorIndex::load(&path, "m", dim, "other-db", HnswParams::default()).is_none());
         for q in queries.iter().take(10) {
             assert_eq!(loaded.search(q, 5, None), hnsw.search(q, 5, None));
         }
         assert!(
-            VectorIndex::load(&path, "other-model", dim, &live, HnswParams::default()).is_none()
+            VectorIndex::load(&path, "other-model", dim, "db", HnswParams::default()).is_none()
         );
     }
 
@@ -435,7 +506,7 @@ mod tests {
         let items: Vec<(i64, Vec<f32>)> = (1..=50)
             .map(|id| (id, random_unit(&mut seed, dim)))
             .collect();
-        let mut idx = VectorIndex::new("m", dim, 50, HnswParams::default());
+        let mut idx = VectorIndex::new("m", dim, "db", 50, HnswParams::default());
         idx.insert(&items);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("hnsw");
@@ -446,8 +517,7 @@ mod tests {
                 std::fs::write(&p, b"garbage").unwrap();
             }
         }
-        let ids: Vec<i64> = (1..=50).collect();
-        assert!(VectorIndex::load(&path, "m", dim, &ids, HnswParams::default()).is_none());
+        assert!(VectorIndex::load(&path, "m", dim, "db", HnswParams::default()).is_none());
     }
 
     #[test]
@@ -457,10 +527,38 @@ mod tests {
         let items: Vec<(i64, Vec<f32>)> = (1..=200)
             .map(|id| (id, random_unit(&mut seed, dim)))
             .collect();
-        let mut idx = VectorIndex::new("m", dim, 200, HnswParams::default());
+        let mut idx = VectorIndex::new("m", dim, "db", 200, HnswParams::default());
         idx.insert(&items);
         let even = |id: i64| id % 2 == 0;
         let res = idx.search(&items[0].1, 10, Some(&even));
         assert!(!res.is_empty() && res.iter().all(|(id, _)| id % 2 == 0));
+    }
+
+    #[test]
+    fn ids_are_inserted_once_and_reconciled_by_set_difference() {
+        let dim = 8;
+        let mut seed = 11u64;
+        let items: Vec<(i64, Vec<f32>)> = (1..=20)
+            .map(|id| (id, random_unit(&mut seed, dim)))
+            .collect();
+        let mut idx = VectorIndex::new("m", dim, "db", 20, HnswParams::default());
+        idx.insert(&items[..10]);
+        // A racing catch-up inserting the same ids again adds nothing.
+        idx.insert(&items[..10]);
+        assert_eq!((idx.len(), idx.dead()), (10, 0));
+        let res = idx.search(&items[3].1, 20, None);
+        let mut ids: Vec<i64> = res.iter().map(|x| x.0).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), res.len(), "no id twice in results");
+        // The database now holds 2..=5 and 15 (interleaved ids from another process): 1 and 6..=10 go, 15 is missing.
+        let missing = idx.reconcile(&[2, 3, 4, 5, 15]);
+        assert_eq!(missing, vec![15]);
+        assert_eq!(idx.len(), 4);
+        assert!(!idx.contains(1) && idx.contains(2));
+        // A removed id that the database has again is revived, not re-inserted.
+        let missing = idx.reconcile(&[1, 2]);
+        assert!(missing.is_empty());
+        assert!(idx.contains(1));
     }
 }

@@ -1,24 +1,39 @@
-//! "Bring the index up to date with the disk": for every root, scan, drop what vanished, and run changed
-//! files through extract → chunk → embed → store as a two-stage pipeline (a reader thread extracts and
-//! chunks while the caller's thread embeds and writes), one database transaction per batch.
+//! "Bring the index up to date with the disk": for a root (or only the paths the watcher reported), scan,
+//! decide per file what must happen, run changed files through extract → chunk → embed → store, and give
+//! chunks that lack a vector of the active model one. The [`Indexer`] is driven by the engine; it writes only
+//! through the [`Catalog`].
 //!
-//! Unchanged files (same size and mtime, or same content hash) are never re-embedded. A file's row is only
-//! updated in the transaction that stores its chunks, so a crash or cancel resumes where it stopped.
+//! Pipeline: a reader thread extracts and chunks changed files while the calling thread embeds and commits
+//! bounded batches (at most `batch_chunks` chunks each, a large file split over several batches), checking
+//! for cancellation between batches — so memory and pause latency do not depend on file size.
+//!
+//! Decisions per file (the unchanged checks):
+//! - same size and mtime as recorded, chunked by the same chunker → nothing to do (vectors of the active
+//!   model are filled in separately, by what is actually missing);
+//! - skipped or failed with the same size and mtime → quarantined, not retried until the file changes;
+//! - same content hash → the row is touched, nothing is re-embedded;
+//! - a new path whose content hash equals a file that vanished in the same pass → a rename: the row moves
+//!   with its chunks and vectors;
+//! - anything else is (re-)chunked and embedded; a file whose embedding or storing fails is recorded as
+//!   failed with the reason and the pass goes on.
+//!
+//! Roots that are missing, empty where they had files, or on another device with none of their files are
+//! **offline**: their index is kept and searchable. Unreadable subfolders keep their files.
 
-use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
-use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::chunk::{Chunk, Chunker};
-use crate::engine::Engine;
+use crate::catalog::Catalog;
+use crate::chunk::{Chunk, ChunkOptions, Chunker};
 use crate::error::{Error, Result};
-use crate::extract::{self, ExtractError};
+use crate::extract::{self, ExtractError, ExtractOptions};
+use crate::fault;
 use crate::scan::{self, ScannedFile};
-use crate::store::{DocumentWrite, FileRow, Folder};
+use crate::store::{DocPart, FileRow, FileStatus, Folder};
 
 /// What the indexer is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -26,6 +41,8 @@ use crate::store::{DocumentWrite, FileRow, Folder};
 pub enum Phase {
     Scanning,
     Indexing,
+    /// The root is unreachable (unmounted, empty where it had files): its index is kept.
+    Offline,
     Done,
 }
 
@@ -50,13 +67,44 @@ pub struct IndexReport {
     pub files_seen: u64,
     pub files_unchanged: u64,
     pub files_indexed: u64,
+    pub files_moved: u64,
     pub files_removed: u64,
     pub files_skipped: u64,
     pub files_failed: u64,
     pub chunks_embedded: u64,
+    /// Roots found offline (kept, not indexed).
+    pub roots_offline: Vec<PathBuf>,
+    /// Roots left alone because another Sift process is indexing them.
+    pub roots_busy: Vec<PathBuf>,
     pub seconds: f64,
     /// Files that were skipped or failed in this run, with reasons.
     pub problems: Vec<(PathBuf, String)>,
+}
+
+/// Which part of a root a pass looks at.
+pub(crate) enum Scope {
+    /// The whole root (a full reconcile).
+    Root,
+    /// Only these paths under the root (files or folders, existing or deleted).
+    Paths(Vec<PathBuf>),
+}
+
+/// Embeds document texts (the engine's document embedder).
+pub(crate) type EmbedFn<'a> = dyn Fn(&[&str]) -> Result<Vec<Vec<f32>>> + Sync + 'a;
+
+/// See the module docs.
+pub(crate) struct Indexer<'a> {
+    pub catalog: &'a Catalog,
+    pub embed: &'a EmbedFn<'a>,
+    pub tokenizer: &'a tokenizers::Tokenizer,
+    pub chunk: ChunkOptions,
+    /// Identifies how chunks are cut (tokenizer + sizes): a file chunked otherwise is re-chunked.
+    pub chunker_key: String,
+    pub extract: ExtractOptions,
+    pub excludes: &'a [String],
+    pub batch_chunks: usize,
+    pub lock_dir: PathBuf,
+    pub embedded_total: &'a AtomicU64,
 }
 
 enum Prepared {
@@ -69,88 +117,33 @@ enum Prepared {
         scanned: ScannedFile,
         file_id: i64,
     },
+    Moved {
+        scanned: ScannedFile,
+        from: FileRow,
+    },
     Problem {
         scanned: ScannedFile,
-        status: &'static str,
+        status: FileStatus,
         reason: String,
     },
 }
 
-impl Engine {
-    /// Indexes every root until caught up. `cancel` stops it after the current batch (pause); the next run
-    /// resumes. Progress events go to `progress`.
-    pub fn index(
-        &self,
-        progress: &mut dyn FnMut(&Progress),
-        cancel: &AtomicBool,
-    ) -> Result<IndexReport> {
-        let folders = self.writer_store(|s| s.folders())?;
-        self.index_roots(&folders, progress, cancel)
-    }
+/// A slice of one document waiting in the current batch.
+struct Pending {
+    scanned: ScannedFile,
+    hash: String,
+    first: bool,
+    last: bool,
+    first_ordinal: usize,
+    chunks: Vec<Chunk>,
+}
 
-    /// Indexes the roots that contain any of `paths` (used by the watcher).
-    pub fn index_containing(
-        &self,
-        paths: &[PathBuf],
-        progress: &mut dyn FnMut(&Progress),
-        cancel: &AtomicBool,
-    ) -> Result<IndexReport> {
-        let folders: Vec<Folder> = self
-            .writer_store(|s| s.folders())?
-            .into_iter()
-            .filter(|f| paths.iter().any(|p| p.starts_with(&f.path)))
-            .collect();
-        self.index_roots(&folders, progress, cancel)
-    }
-
-    fn writer_store<T>(&self, f: impl FnOnce(&mut crate::store::Store) -> Result<T>) -> Result<T> {
-        let mut guard = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        f(&mut guard)
-    }
-
-    fn index_roots(
-        &self,
-        folders: &[Folder],
-        progress: &mut dyn FnMut(&Progress),
-        cancel: &AtomicBool,
-    ) -> Result<IndexReport> {
-        struct Flag<'a>(&'a AtomicBool);
-        impl Drop for Flag<'_> {
-            fn drop(&mut self) {
-                self.0.store(false, Ordering::Relaxed);
-            }
-        }
-        self.indexing.store(true, Ordering::Relaxed);
-        let _flag = Flag(&self.indexing);
-        let started = Instant::now();
-        let mut report = IndexReport::default();
-        let mut changed = false;
-        for folder in folders {
-            if cancel.load(Ordering::Relaxed) {
-                return Err(Error::Cancelled);
-            }
-            changed |= self.index_root(folder, progress, cancel, &mut report)?;
-        }
-        if changed {
-            let compact = self
-                .index
-                .read()
-                .unwrap_or_else(|e| e.into_inner())
-                .needs_compaction();
-            if compact {
-                self.rebuild_index()?;
-            } else {
-                self.save_index()?;
-            }
-        }
-        report.seconds = started.elapsed().as_secs_f64();
-        Ok(report)
-    }
-
-    /// Returns whether anything in the index changed.
-    fn index_root(
+impl Indexer<'_> {
+    /// Brings `folder` (or the given paths under it) up to date. Returns whether the index changed.
+    pub(crate) fn run(
         &self,
         folder: &Folder,
+        scope: Scope,
         progress: &mut dyn FnMut(&Progress),
         cancel: &AtomicBool,
         report: &mut IndexReport,
@@ -164,102 +157,227 @@ impl Engine {
             chunks_done: 0,
             current: None,
         };
-        progress(&event);
-        let model_key = self.model_key();
-        let mut known: HashMap<PathBuf, FileRow> =
-            self.writer_store(|s| s.files_in_folder(folder.id))?;
-        let mut todo: Vec<(ScannedFile, Option<FileRow>)> = Vec::new();
-        let mut problems: Vec<(ScannedFile, String)> = Vec::new();
-        let scanned = if folder.path.exists() {
-            scan::scan(&folder.path, &self.config.settings.excludes)?
-        } else {
-            tracing::warn!(folder = %folder.path.display(), "folder is missing (unmounted or moved); keeping its index");
+        // One process indexes a root at a time; another one waiting here would only redo the same work.
+        let Some(_root_lock) = self.lock_root(&folder.path)? else {
+            tracing::info!(folder = %folder.path.display(), "another Sift process is indexing this folder; leaving it to it");
+            report.roots_busy.push(folder.path.clone());
             event.phase = Phase::Done;
             progress(&event);
             return Ok(false);
         };
+        progress(&event);
+        let (mut known, scanned) = match &scope {
+            Scope::Root => {
+                let known = self.catalog.read(|s| s.files_in_folder(folder.id))?;
+                if let Some(reason) = self.offline_reason(folder, &known)? {
+                    tracing::warn!(folder = %folder.path.display(), %reason, "folder is offline; keeping its index");
+                    report.roots_offline.push(folder.path.clone());
+                    event.phase = Phase::Offline;
+                    progress(&event);
+                    return Ok(false);
+                }
+                (known, scan::scan(&folder.path, self.excludes)?)
+            }
+            Scope::Paths(paths) => {
+                if folder.offline {
+                    event.phase = Phase::Offline;
+                    progress(&event);
+                    return Ok(false);
+                }
+                let mut known = HashMap::new();
+                for p in paths {
+                    known.extend(self.catalog.read(|s| s.files_under(p))?);
+                }
+                (known, scan::scan_paths(&folder.path, self.excludes, paths)?)
+            }
+        };
+        let mut todo: Vec<(ScannedFile, Option<FileRow>)> = Vec::new();
+        let mut unreadable: Vec<(PathBuf, String)> = Vec::new();
         for item in scanned {
             match item {
                 Ok(file) => {
                     report.files_seen += 1;
                     let row = known.remove(&file.path);
-                    let unchanged = row.as_ref().is_some_and(|r| {
-                        r.size == file.size
-                            && r.mtime_ns == file.mtime_ns
-                            && (r.status != "indexed"
-                                || r.model.as_deref() == Some(model_key.as_str()))
-                    });
-                    if unchanged {
+                    if row.as_ref().is_some_and(|r| self.is_unchanged(r, &file)) {
                         report.files_unchanged += 1;
                     } else {
                         todo.push((file, row));
                     }
                 }
-                Err((path, reason)) => {
-                    known.remove(&path);
-                    if path != folder.path {
-                        problems.push((
-                            ScannedFile {
-                                path,
-                                size: 0,
-                                mtime_ns: 0,
-                            },
-                            reason,
-                        ));
-                    }
-                }
+                Err((path, reason)) => unreadable.push((path, reason)),
             }
         }
         let mut changed = false;
-        // Files that vanished from disk.
-        if !known.is_empty() {
-            let ids: Vec<i64> = known.values().map(|r| r.id).collect();
-            let removed = self.writer_store(|s| s.delete_files(&ids))?;
-            self.index
-                .write()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&removed);
-            report.files_removed += ids.len() as u64;
-            changed = true;
-        }
-        for (file, reason) in problems {
-            self.writer_store(|s| {
-                s.record_problem(folder.id, &file.path, 0, 0, "failed", &reason)
-            })?;
+        // What could not be read keeps what was indexed under it (a folder without permission, a file
+        // being replaced); the entry itself is recorded with the reason.
+        for (path, reason) in unreadable {
+            known.retain(|p, _| !p.starts_with(&path));
+            if path == folder.path {
+                continue;
+            }
+            let reason = if path.is_dir() {
+                format!("cannot read this folder ({reason}); what was indexed in it is kept")
+            } else {
+                reason
+            };
+            self.catalog
+                .record_problem(folder.id, &path, 0, 0, FileStatus::Failed, &reason)?;
             report.files_failed += 1;
-            report.problems.push((file.path, reason));
+            report.problems.push((path, reason));
         }
+        // Files that vanished: renamed ones are matched by content below, the rest deleted at the end.
+        let vanished_by_hash: HashMap<String, FileRow> = known
+            .values()
+            .filter(|r| r.status == FileStatus::Indexed && self.same_chunker(r))
+            .filter_map(|r| Some((r.hash.clone()?, r.clone())))
+            .collect();
+
         event.phase = Phase::Indexing;
         event.files_total = todo.len() as u64;
         progress(&event);
-        if todo.is_empty() {
-            event.phase = Phase::Done;
-            progress(&event);
-            return Ok(changed);
+        if !todo.is_empty() {
+            changed = true;
+            let moved = self.process(
+                folder,
+                todo,
+                &vanished_by_hash,
+                &mut event,
+                progress,
+                cancel,
+                report,
+            )?;
+            for id in moved {
+                known.retain(|_, r| r.id != id);
+            }
         }
-        changed = true;
+        if cancel.load(Ordering::Relaxed) {
+            return Err(Error::Cancelled);
+        }
+        if !known.is_empty() {
+            let ids: Vec<i64> = known.values().map(|r| r.id).collect();
+            self.catalog.delete_files(&ids)?;
+            report.files_removed += ids.len() as u64;
+            changed = true;
+        }
+        changed |= self.fill_missing_vectors(folder, &mut event, progress, cancel, report)?;
+        event.phase = Phase::Done;
+        event.current = None;
+        progress(&event);
+        Ok(changed)
+    }
 
-        let tokenizer = self.with_doc_embedder(|e| Ok(e.tokenizer().clone()))?;
-        let chunker = Chunker::new(&tokenizer, self.config.chunk)?;
-        let extract_options = self.config.extract;
-        let (tx, rx) = mpsc::sync_channel::<Prepared>(64);
-        let cancel_ref = cancel;
+    fn same_chunker(&self, row: &FileRow) -> bool {
+        row.chunker.as_deref().is_none_or(|c| c == self.chunker_key)
+    }
+
+    fn is_unchanged(&self, row: &FileRow, file: &ScannedFile) -> bool {
+        let same_file = row.size == file.size && row.mtime_ns == file.mtime_ns;
+        match row.status {
+            FileStatus::Indexed => same_file && self.same_chunker(row),
+            FileStatus::Skipped | FileStatus::Failed => same_file,
+            FileStatus::Partial => false,
+        }
+    }
+
+    /// Why the root must be treated as offline, if it must.
+    fn offline_reason(
+        &self,
+        folder: &Folder,
+        known: &HashMap<PathBuf, FileRow>,
+    ) -> Result<Option<String>> {
+        let meta = match std::fs::metadata(&folder.path) {
+            Ok(m) => m,
+            Err(e) => {
+                self.catalog.set_folder_state(folder.id, None, true)?;
+                return Ok(Some(format!("cannot reach it: {e}")));
+            }
+        };
+        let device = device_of(&meta);
+        let had_files = !known.is_empty();
+        let reason = if had_files && meta.is_dir() {
+            let empty = std::fs::read_dir(&folder.path)
+                .map(|mut rd| rd.next().is_none())
+                .unwrap_or(true);
+            let moved = folder.device.is_some() && device.is_some() && folder.device != device;
+            if empty {
+                Some("it is empty but had indexed files (a drive not mounted?)".to_string())
+            } else if moved && !known.keys().take(200).any(|p| p.exists()) {
+                Some("it is on another drive now, without the files indexed before".to_string())
+            } else {
+                None
+            }
+        } else {
+            None
+        };
+        let offline = reason.is_some();
+        self.catalog
+            .set_folder_state(folder.id, if offline { None } else { device }, offline)?;
+        Ok(reason)
+    }
+
+    /// Holds `locks/<root>.lock` for this process, or `None` if another process holds it.
+    fn lock_root(&self, root: &Path) -> Result<Option<std::fs::File>> {
+        std::fs::create_dir_all(&self.lock_dir)
+            .map_err(|e| Error::io(format!("creating {}", self.lock_dir.display()), e))?;
+        let name = blake3::hash(&crate::store::path_bytes(root)).to_hex();
+        let path = self.lock_dir.join(format!("root-{}.lock", &name[..16]));
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(file)),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => {
+                Err(Error::io(format!("locking {}", path.display()), e))
+            }
+        }
+    }
+
+    /// Runs the changed files through the pipeline. Returns the ids of rows that moved to a new path.
+    #[allow(clippy::too_many_arguments)]
+    fn process(
+        &self,
+        folder: &Folder,
+        todo: Vec<(ScannedFile, Option<FileRow>)>,
+        vanished_by_hash: &HashMap<String, FileRow>,
+        event: &mut Progress,
+        progress: &mut dyn FnMut(&Progress),
+        cancel: &AtomicBool,
+        report: &mut IndexReport,
+    ) -> Result<Vec<i64>> {
+        let chunker = Chunker::new(self.tokenizer, self.chunk)?;
+        let extract_options = self.extract;
+        let chunker_key = self.chunker_key.as_str();
+        let mut moved = Vec::new();
         std::thread::scope(|scope| -> Result<()> {
+            let (tx, rx) = mpsc::sync_channel::<Prepared>(16);
             scope.spawn(move || {
+                let mut claimed: HashSet<&str> = HashSet::new();
                 for (scanned, row) in todo {
-                    if cancel_ref.load(Ordering::Relaxed) {
+                    if cancel.load(Ordering::Relaxed) {
                         break;
                     }
-                    let prepared = prepare(scanned, row, &chunker, &extract_options);
+                    let prepared = prepare(
+                        scanned,
+                        row,
+                        &chunker,
+                        chunker_key,
+                        &extract_options,
+                        vanished_by_hash,
+                        &mut claimed,
+                    );
                     if tx.send(prepared).is_err() {
                         break;
                     }
                 }
             });
-            let mut batch: Vec<(ScannedFile, String, Vec<Chunk>)> = Vec::new();
+            // `rx` is owned here: returning early (an error) drops it, which unblocks and stops the reader.
+            let mut batch: Vec<Pending> = Vec::new();
             let mut batch_chunks = 0usize;
-            let mut rx_iter = rx.iter().peekable();
-            while let Some(item) = rx_iter.next() {
+            for item in rx {
                 if cancel.load(Ordering::Relaxed) {
                     break;
                 }
@@ -268,137 +386,317 @@ impl Engine {
                     Prepared::Document {
                         scanned,
                         hash,
-                        chunks,
+                        mut chunks,
                     } => {
                         event.current = Some(scanned.path.clone());
-                        batch_chunks += chunks.len();
-                        batch.push((scanned, hash, chunks));
+                        let total = chunks.len();
+                        let mut ordinal = 0;
+                        while !chunks.is_empty() {
+                            let room = self.batch_chunks.saturating_sub(batch_chunks).max(1);
+                            let rest = chunks.split_off(room.min(chunks.len()));
+                            let slice = std::mem::replace(&mut chunks, rest);
+                            let n = slice.len();
+                            batch.push(Pending {
+                                scanned: scanned.clone(),
+                                hash: hash.clone(),
+                                first: ordinal == 0,
+                                last: ordinal + n == total,
+                                first_ordinal: ordinal,
+                                chunks: slice,
+                            });
+                            ordinal += n;
+                            batch_chunks += n;
+                            if batch_chunks >= self.batch_chunks {
+                                self.flush(folder, &mut batch, event, report)?;
+                                batch_chunks = 0;
+                                progress(event);
+                                if cancel.load(Ordering::Relaxed) {
+                                    return Ok(());
+                                }
+                            }
+                        }
                     }
                     Prepared::Unchanged { scanned, file_id } => {
-                        self.writer_store(|s| {
-                            s.touch_file(file_id, scanned.size, scanned.mtime_ns)
-                        })?;
+                        self.catalog
+                            .touch_file(file_id, scanned.size, scanned.mtime_ns)?;
                         report.files_unchanged += 1;
+                    }
+                    Prepared::Moved { scanned, from } => {
+                        self.catalog.move_file(
+                            from.id,
+                            folder.id,
+                            &scanned.path,
+                            scanned.size,
+                            scanned.mtime_ns,
+                        )?;
+                        tracing::debug!(from = %from.path.display(), to = %scanned.path.display(), "file moved");
+                        report.files_moved += 1;
+                        moved.push(from.id);
                     }
                     Prepared::Problem {
                         scanned,
                         status,
                         reason,
                     } => {
-                        let removed = self.writer_store(|s| {
-                            s.record_problem(
-                                folder.id,
-                                &scanned.path,
-                                scanned.size,
-                                scanned.mtime_ns,
-                                status,
-                                &reason,
-                            )
-                        })?;
-                        self.index
-                            .write()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .remove(&removed);
-                        if status == "skipped" {
-                            report.files_skipped += 1;
-                        } else {
-                            report.files_failed += 1;
-                        }
-                        event.failed += 1;
-                        report.problems.push((scanned.path, reason));
+                        self.problem(folder, &scanned, status, reason, event, report)?;
                     }
                 }
-                let flush = batch_chunks >= self.config.batch_chunks || rx_iter.peek().is_none();
-                if flush && !batch.is_empty() {
-                    let n = self.write_batch(folder.id, std::mem::take(&mut batch), &model_key)?;
-                    report.files_indexed += n.0;
-                    report.chunks_embedded += n.1;
-                    event.chunks_done += n.1;
-                    batch_chunks = 0;
-                }
-                progress(&event);
+                progress(event);
             }
             if !batch.is_empty() && !cancel.load(Ordering::Relaxed) {
-                let n = self.write_batch(folder.id, std::mem::take(&mut batch), &model_key)?;
-                report.files_indexed += n.0;
-                report.chunks_embedded += n.1;
+                self.flush(folder, &mut batch, event, report)?;
+                progress(event);
             }
-            drop(rx_iter);
             Ok(())
         })?;
-        if cancel.load(Ordering::Relaxed) {
-            self.save_index()?;
-            return Err(Error::Cancelled);
-        }
-        event.phase = Phase::Done;
-        event.current = None;
-        progress(&event);
-        Ok(changed)
+        Ok(moved)
     }
 
-    /// Embeds and stores a batch of documents in one transaction; returns (files, chunks) written.
-    fn write_batch(
+    fn problem(
         &self,
-        folder_id: i64,
-        batch: Vec<(ScannedFile, String, Vec<Chunk>)>,
-        model_key: &str,
-    ) -> Result<(u64, u64)> {
-        let texts: Vec<&str> = batch
+        folder: &Folder,
+        scanned: &ScannedFile,
+        status: FileStatus,
+        reason: String,
+        event: &mut Progress,
+        report: &mut IndexReport,
+    ) -> Result<()> {
+        self.catalog.record_problem(
+            folder.id,
+            &scanned.path,
+            scanned.size,
+            scanned.mtime_ns,
+            status,
+            &reason,
+        )?;
+        if status == FileStatus::Skipped {
+            report.files_skipped += 1;
+        } else {
+            tracing::warn!(path = %scanned.path.display(), %reason, "file failed");
+            report.files_failed += 1;
+        }
+        event.failed += 1;
+        report.problems.push((scanned.path.clone(), reason));
+        Ok(())
+    }
+
+    fn embed_slices(&self, slices: &[&Pending]) -> Result<Vec<Vec<f32>>> {
+        if let Some(p) = slices
             .iter()
-            .flat_map(|(_, _, chunks)| chunks.iter().map(|c| c.text.as_str()))
+            .find(|p| fault::injected(fault::Point::Embed, &p.scanned.path))
+        {
+            return Err(Error::Embed(format!(
+                "injected fault for {}",
+                p.scanned.path.display()
+            )));
+        }
+        let texts: Vec<&str> = slices
+            .iter()
+            .flat_map(|p| p.chunks.iter().map(|c| c.text.as_str()))
             .collect();
-        let embeddings = self.with_doc_embedder(|e| e.embed_documents(&texts))?;
-        let n_chunks = embeddings.len() as u64;
-        self.embedded_total.fetch_add(n_chunks, Ordering::Relaxed);
-        let mut vectors = embeddings.into_iter().map(|e| e.vector);
-        let docs: Vec<DocumentWrite> = batch
-            .into_iter()
-            .map(|(scanned, hash, chunks)| DocumentWrite {
-                folder_id,
-                vectors: vectors.by_ref().take(chunks.len()).collect(),
-                path: scanned.path,
-                size: scanned.size,
-                mtime_ns: scanned.mtime_ns,
-                hash,
-                chunks,
+        let vectors = (self.embed)(&texts)?;
+        if vectors.len() != texts.len() {
+            return Err(Error::Embed(format!(
+                "{} vectors for {} passages",
+                vectors.len(),
+                texts.len()
+            )));
+        }
+        self.embedded_total
+            .fetch_add(vectors.len() as u64, Ordering::Relaxed);
+        Ok(vectors)
+    }
+
+    fn store_slices(
+        &self,
+        folder: &Folder,
+        slices: &[&Pending],
+        vectors: Vec<Vec<f32>>,
+    ) -> Result<()> {
+        if let Some(p) = slices
+            .iter()
+            .find(|p| fault::injected(fault::Point::Store, &p.scanned.path))
+        {
+            return Err(Error::Invalid(format!(
+                "injected fault for {}",
+                p.scanned.path.display()
+            )));
+        }
+        let mut vectors = vectors.into_iter();
+        let parts: Vec<DocPart> = slices
+            .iter()
+            .map(|p| DocPart {
+                folder_id: folder.id,
+                path: p.scanned.path.clone(),
+                size: p.scanned.size,
+                mtime_ns: p.scanned.mtime_ns,
+                hash: p.hash.clone(),
+                chunker: self.chunker_key.clone(),
+                first: p.first,
+                last: p.last,
+                first_ordinal: p.first_ordinal,
+                chunks: p.chunks.clone(),
+                vectors: vectors.by_ref().take(p.chunks.len()).collect(),
             })
             .collect();
-        let (removed, added) = self.writer_store(|s| s.write_documents(&docs, model_key))?;
-        let items: Vec<(i64, Vec<f32>)> = docs
-            .iter()
-            .zip(&added)
-            .flat_map(|(doc, ids)| ids.iter().copied().zip(doc.vectors.iter().cloned()))
-            .collect();
-        let mut idx = self.index.write().unwrap_or_else(|e| e.into_inner());
-        idx.remove(&removed);
-        idx.insert(&items);
-        Ok((docs.len() as u64, n_chunks))
+        self.catalog.write_parts(&parts)
+    }
+
+    /// Embeds and stores the batch in one transaction. If that fails, each document is tried alone, and a
+    /// document that fails alone is recorded as failed (with the reason) — the pass goes on.
+    fn flush(
+        &self,
+        folder: &Folder,
+        batch: &mut Vec<Pending>,
+        event: &mut Progress,
+        report: &mut IndexReport,
+    ) -> Result<()> {
+        let pending = std::mem::take(batch);
+        let all: Vec<&Pending> = pending.iter().collect();
+        let whole = self
+            .embed_slices(&all)
+            .and_then(|v| self.store_slices(folder, &all, v));
+        match whole {
+            Ok(()) => {
+                for p in &pending {
+                    event.chunks_done += p.chunks.len() as u64;
+                    report.chunks_embedded += p.chunks.len() as u64;
+                    if p.last {
+                        report.files_indexed += 1;
+                    }
+                }
+                return Ok(());
+            }
+            Err(e) => tracing::warn!(error = %e, "batch failed; retrying its documents one by one"),
+        }
+        for p in &pending {
+            let one = [p];
+            let result = self
+                .embed_slices(&one)
+                .map_err(|e| format!("could not compute its passages' meaning ({e}); it will be retried when it changes"))
+                .and_then(|v| {
+                    self.store_slices(folder, &one, v).map_err(|e| {
+                        format!("could not be stored ({e}); it will be retried when it changes")
+                    })
+                });
+            match result {
+                Ok(()) => {
+                    event.chunks_done += p.chunks.len() as u64;
+                    report.chunks_embedded += p.chunks.len() as u64;
+                    if p.last {
+                        report.files_indexed += 1;
+                    }
+                }
+                Err(reason) => {
+                    self.problem(
+                        folder,
+                        &p.scanned,
+                        FileStatus::Failed,
+                        reason,
+                        event,
+                        report,
+                    )?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Gives every chunk under the root a vector of the active model (after a model or precision switch, or
+    /// when another process stored chunks without them). Returns whether anything was added.
+    fn fill_missing_vectors(
+        &self,
+        folder: &Folder,
+        event: &mut Progress,
+        progress: &mut dyn FnMut(&Progress),
+        cancel: &AtomicBool,
+        report: &mut IndexReport,
+    ) -> Result<bool> {
+        let model = self.catalog.model_key().to_string();
+        let mut after = 0;
+        let mut added = false;
+        loop {
+            if cancel.load(Ordering::Relaxed) {
+                return Err(Error::Cancelled);
+            }
+            let rows = self.catalog.read(|s| {
+                s.chunks_missing_vectors(&model, folder.id, after, self.batch_chunks.max(1))
+            })?;
+            let Some(last) = rows.last().map(|r| r.0) else {
+                return Ok(added);
+            };
+            after = last;
+            let texts: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
+            match (self.embed)(&texts) {
+                Ok(vectors) if vectors.len() == rows.len() => {
+                    self.embedded_total
+                        .fetch_add(vectors.len() as u64, Ordering::Relaxed);
+                    let items: Vec<(i64, Vec<f32>)> =
+                        rows.iter().map(|r| r.0).zip(vectors).collect();
+                    let n = self.catalog.add_vectors(&items)?;
+                    report.chunks_embedded += n;
+                    event.chunks_done += n;
+                    added = true;
+                }
+                Ok(_) => tracing::warn!("embedder returned the wrong number of vectors; skipping"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not embed passages; they stay keyword-only until the next pass")
+                }
+            }
+            event.phase = Phase::Indexing;
+            progress(event);
+        }
     }
 }
 
-fn prepare(
+#[cfg(unix)]
+fn device_of(meta: &std::fs::Metadata) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    Some(meta.dev())
+}
+
+#[cfg(not(unix))]
+fn device_of(_meta: &std::fs::Metadata) -> Option<u64> {
+    None
+}
+
+fn prepare<'v>(
     scanned: ScannedFile,
     row: Option<FileRow>,
     chunker: &Chunker,
-    options: &extract::ExtractOptions,
+    chunker_key: &str,
+    options: &ExtractOptions,
+    vanished_by_hash: &'v HashMap<String, FileRow>,
+    claimed: &mut HashSet<&'v str>,
 ) -> Prepared {
     match extract::extract(&scanned.path, options) {
         Ok(doc) => {
             let hash = blake3::hash(doc.text.as_bytes()).to_hex().to_string();
-            if let Some(r) = row
-                .as_ref()
-                .filter(|r| r.status == "indexed" && r.hash.as_deref() == Some(hash.as_str()))
-            {
+            if let Some(r) = row.as_ref().filter(|r| {
+                r.status == FileStatus::Indexed
+                    && r.hash.as_deref() == Some(hash.as_str())
+                    && r.chunker.as_deref().is_none_or(|c| c == chunker_key)
+            }) {
                 return Prepared::Unchanged {
                     scanned,
                     file_id: r.id,
                 };
             }
+            if row.is_none() {
+                if let Some((key, from)) = vanished_by_hash.get_key_value(&hash) {
+                    if claimed.insert(key.as_str()) {
+                        return Prepared::Moved {
+                            scanned,
+                            from: from.clone(),
+                        };
+                    }
+                }
+            }
             let chunks = chunker.chunk(&doc.text, doc.kind);
             if chunks.is_empty() {
                 return Prepared::Problem {
                     scanned,
-                    status: "skipped",
+                    status: FileStatus::Skipped,
                     reason: "no text".into(),
                 };
             }
@@ -410,12 +708,12 @@ fn prepare(
         }
         Err(ExtractError::Skipped(reason)) => Prepared::Problem {
             scanned,
-            status: "skipped",
+            status: FileStatus::Skipped,
             reason,
         },
         Err(ExtractError::Failed(reason)) => Prepared::Problem {
             scanned,
-            status: "failed",
+            status: FileStatus::Failed,
             reason,
         },
     }

@@ -3,25 +3,38 @@
 //! The engine behind Sift: it turns folders into a searchable index of passages and answers natural-language
 //! queries against it, entirely on this machine. See `ARCHITECTURE.md` for the data flow and the invariants.
 //! No GUI dependency: the desktop app and the `sift` CLI are both thin layers over this crate.
+//!
+//! The API is [`Engine`] and the types it takes and returns, re-exported here. A few modules are public as
+//! sub-APIs of their own: [`model`] (the manifest, locating and downloading models), [`runtime`] (finding
+//! ONNX Runtime), [`embed`] (the embedder, for benchmarks and tests), [`eval`] (retrieval quality),
+//! [`watch`] (the filesystem watcher) and [`paths`] (where data lives). Everything else is private.
 
-pub mod chunk;
+mod catalog;
+mod chunk;
 pub mod embed;
-pub mod engine;
-pub mod error;
+mod engine;
+mod error;
 pub mod eval;
-pub mod extract;
-pub mod index;
-pub mod indexer;
+mod extract;
+mod fault;
+mod index;
+mod indexer;
 pub mod model;
 pub mod paths;
+mod retrieve;
 pub mod runtime;
-pub mod scan;
-pub mod search;
-pub mod store;
+mod scan;
+mod search;
+mod store;
 pub mod watch;
 
-pub use engine::{Engine, EngineConfig, SearchOptions, Settings, Status};
+pub use catalog::IndexSource;
+pub use chunk::{Chunk, ChunkOptions};
+pub use engine::{Engine, EngineConfig, FolderStatus, SearchOptions, Settings, Status};
 pub use error::{Error, Result};
+pub use extract::ExtractOptions;
+pub use index::{ExactIndex, HnswParams, VectorIndex};
 pub use indexer::{IndexReport, Phase, Progress};
-pub use search::{Mode, SearchHit, SearchResponse};
-pub use store::Filter;
+pub use scan::default_excludes;
+pub use search::{MeaningSearch, Mode, Passage, SearchHit, SearchParams, SearchResponse};
+pub use store::{Counts, FileStatus, Filter, Folder, ProblemFile, Store};

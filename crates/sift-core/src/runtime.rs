@@ -84,6 +84,22 @@ pub fn find_library() -> Result<PathBuf> {
     })
 }
 
+/// The environment variables that turn ONNX Runtime's own telemetry off before it initialises: the PyPI
+/// builds (1.29+) carry Microsoft's 1DS telemetry on Linux and macOS, which writes a device id and queues
+/// process information to upload. `ORT_DISABLE_TELEMETRY` is the documented opt-out; `ORT_TELEMETRY_DISABLED`
+/// is the name later releases made a full opt-out too. Both are set.
+pub const TELEMETRY_OPT_OUT: &[&str] = &["ORT_DISABLE_TELEMETRY", "ORT_TELEMETRY_DISABLED"];
+
+/// Sets the telemetry opt-out in this process's environment. Call it first thing in `main` (before other
+/// threads exist); [`environment`] calls it again before loading the library, for library users.
+pub fn disable_telemetry() {
+    for var in TELEMETRY_OPT_OUT {
+        if std::env::var_os(var).is_none_or(|v| v != "1") {
+            std::env::set_var(var, "1");
+        }
+    }
+}
+
 /// Loads the library (once per process) and returns the shared environment.
 pub fn environment() -> Result<&'static ort::environment::Environment> {
     if let Some((env, _)) = ENV.get() {
@@ -94,6 +110,7 @@ pub fn environment() -> Result<&'static ort::environment::Environment> {
         return Ok(env);
     }
     let library = find_library()?;
+    disable_telemetry();
     let builder = ort::init_from(&library)
         .map_err(|e| Error::Runtime(format!("loading {} failed: {e}", library.display())))?;
     let env = builder

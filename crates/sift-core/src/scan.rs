@@ -30,20 +30,48 @@ pub fn default_excludes() -> Vec<String> {
         "*.min.js",
         "*.map",
         "*.lock",
+        // Secrets: keys, certificates, password stores, credentials, browser profiles.
+        "id_rsa*",
+        "id_dsa*",
+        "id_ecdsa*",
+        "id_ed25519*",
+        ".ssh/",
+        ".gnupg/",
+        "*.pem",
+        "*.key",
+        "*.p12",
+        "*.pfx",
+        "*.jks",
+        "*.keystore",
+        "*.kdbx",
+        "*.gpg",
+        "*.asc",
+        ".env",
+        ".env.*",
+        "*.env",
+        ".netrc",
+        ".pgpass",
+        ".npmrc",
+        ".pypirc",
+        ".git-credentials",
+        ".aws/",
+        ".azure/",
+        ".docker/config.json",
+        ".kube/config",
+        "credentials.json",
+        "*.keychain",
+        "*.keychain-db",
+        "Login Data",
+        "Cookies",
+        ".mozilla/",
+        ".config/google-chrome/",
+        ".config/chromium/",
+        "Library/Application Support/Google/Chrome/",
+        "Library/Keychains/",
     ]
     .iter()
     .map(|s| s.to_string())
     .collect()
-}
-
-/// Stat a path into a [`ScannedFile`].
-pub fn stat(path: &Path) -> std::io::Result<ScannedFile> {
-    let meta = std::fs::metadata(path)?;
-    Ok(ScannedFile {
-        path: path.to_path_buf(),
-        size: meta.len(),
-        mtime_ns: mtime_ns(&meta),
-    })
 }
 
 fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
@@ -54,12 +82,22 @@ fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
         .unwrap_or(0)
 }
 
+/// What a walk yields: a file, or an entry that could not be read (with the reason).
+pub type ScanItem = std::result::Result<ScannedFile, (PathBuf, String)>;
+
 /// Walks `root` (a folder or a single file). Unreadable entries are returned as `Err` items so the caller
 /// can record them; the walk goes on.
-pub fn scan(
-    root: &Path,
-    excludes: &[String],
-) -> Result<Vec<std::result::Result<ScannedFile, (PathBuf, String)>>> {
+pub fn scan(root: &Path, excludes: &[String]) -> Result<Vec<ScanItem>> {
+    walk(root, excludes, None)
+}
+
+/// Walks only the parts of `root` at or under `paths` (changed paths reported by the watcher), with the same
+/// rules as [`scan`]: ignore files between the root and each path apply, excluded and hidden paths are skipped.
+pub fn scan_paths(root: &Path, excludes: &[String], paths: &[PathBuf]) -> Result<Vec<ScanItem>> {
+    walk(root, excludes, Some(paths))
+}
+
+fn walk(root: &Path, excludes: &[String], only: Option<&[PathBuf]>) -> Result<Vec<ScanItem>> {
     let mut overrides = OverrideBuilder::new(root);
     for pattern in excludes {
         let pattern = pattern.trim();
@@ -84,6 +122,16 @@ pub fn scan(
         .follow_links(false)
         .add_custom_ignore_filename(".siftignore")
         .overrides(overrides)
+        .filter_entry({
+            let only: Option<Vec<PathBuf>> = only.map(<[PathBuf]>::to_vec);
+            move |e| {
+                only.as_ref().is_none_or(|paths| {
+                    paths
+                        .iter()
+                        .any(|p| p.starts_with(e.path()) || e.path().starts_with(p))
+                })
+            }
+        })
         .build();
     let mut out = Vec::new();
     for entry in walker {
@@ -144,5 +192,65 @@ mod tests {
         let mut found = found;
         found.sort();
         assert_eq!(found, vec!["a.txt", "sub/b.md"]);
+    }
+
+    #[test]
+    fn secrets_are_excluded_by_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for name in [
+            "id_rsa",
+            "id_ed25519.pub",
+            "server.pem",
+            "tls.key",
+            "vault.kdbx",
+            "notes.txt",
+        ] {
+            std::fs::write(root.join(name), "x").unwrap();
+        }
+        std::fs::create_dir_all(root.join("app")).unwrap();
+        std::fs::write(root.join("app/.env"), "TOKEN=x").unwrap();
+        std::fs::write(root.join("app/prod.env"), "TOKEN=x").unwrap();
+        let mut found: Vec<String> = scan(root, &default_excludes())
+            .unwrap()
+            .into_iter()
+            .map(|r| {
+                r.unwrap()
+                    .path
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        found.sort();
+        assert_eq!(found, vec!["notes.txt"]);
+    }
+
+    #[test]
+    fn scanning_changed_paths_sees_only_them_with_the_root_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("a/deep")).unwrap();
+        std::fs::create_dir_all(root.join("b")).unwrap();
+        std::fs::write(root.join(".gitignore"), "ignored.txt\n").unwrap();
+        std::fs::write(root.join("a/deep/x.txt"), "x").unwrap();
+        std::fs::write(root.join("a/deep/ignored.txt"), "i").unwrap();
+        std::fs::write(root.join("a/y.txt"), "y").unwrap();
+        std::fs::write(root.join("b/z.txt"), "z").unwrap();
+        let mut found: Vec<String> = scan_paths(root, &default_excludes(), &[root.join("a/deep")])
+            .unwrap()
+            .into_iter()
+            .map(|r| {
+                r.unwrap()
+                    .path
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        found.sort();
+        assert_eq!(found, vec!["a/deep/x.txt"]);
     }
 }

@@ -218,7 +218,20 @@ pub struct SearchResponse {
     pub took_ms: f64,
     /// True while files are still being indexed, so results may be incomplete.
     pub catching_up: bool,
+    /// Whether every passage can be found by meaning (or some only by their words, for now).
+    pub meaning: MeaningSearch,
     pub results: Vec<SearchHit>,
+}
+
+/// How much of the index meaning search covers. Never silently partial: the CLI and the app show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase", tag = "state")]
+pub enum MeaningSearch {
+    /// Every passage has a vector of the active model.
+    Ready,
+    /// Some passages have no vector of the active model yet (a model switch, a pass in progress): they are
+    /// found by their words only until indexing catches up.
+    Rebuilding { with_vectors: u64, passages: u64 },
 }
 
 /// Retrieval modes, for evaluation and for users who want only one side.

@@ -1,18 +1,28 @@
 //! "Remember everything": the SQLite database (bundled SQLite, WAL) that is Sift's source of truth —
 //! folders, files with their state, chunks with positions, vectors per model, and an FTS5 index over chunk
-//! text. Every batch is one transaction, so a crash at any moment leaves a consistent database.
+//! text. Every write is one `IMMEDIATE` transaction (so two processes never deadlock on a read-to-write
+//! upgrade), so a crash at any moment leaves a consistent database.
+//!
+//! Paths are stored as the platform's raw bytes (`BLOB`), never lossily converted: a file whose name is not
+//! UTF-8 keeps one row and can be opened again.
+//!
+//! Only [`crate::catalog::Catalog`] writes chunks and vectors (it keeps the vector graph in step); other users of
+//! a `Store` read, or edit folders and file state.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
+use rusqlite::types::ValueRef;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
 use crate::chunk::Chunk;
 use crate::error::{Error, Result};
 
-/// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[r#"
+/// Schema migrations, applied in order; `PRAGMA user_version` records how many ran. They run with foreign
+/// keys off (so rebuilding a table does not cascade), inside one transaction each.
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE folders(
     id INTEGER PRIMARY KEY,
@@ -60,16 +70,103 @@ END;
 CREATE TRIGGER chunks_ad AFTER DELETE ON chunks BEGIN
     INSERT INTO chunks_fts(chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
 END;
-"#];
+"#,
+    // 2: lossless paths (BLOB), root device and offline state, per-file chunker (replaces the model column:
+    // vectors are kept per model), a `partial` state for files committed in several batches, and one chunk
+    // per (file, ordinal).
+    r#"
+CREATE TABLE folders_v2(
+    id INTEGER PRIMARY KEY,
+    path BLOB NOT NULL UNIQUE,
+    added_at INTEGER NOT NULL,
+    device INTEGER,
+    offline INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO folders_v2(id, path, added_at) SELECT id, CAST(path AS BLOB), added_at FROM folders;
+DROP TABLE folders;
+ALTER TABLE folders_v2 RENAME TO folders;
+CREATE TABLE files_v2(
+    id INTEGER PRIMARY KEY,
+    folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
+    path BLOB NOT NULL UNIQUE,
+    ext TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    hash TEXT,
+    status TEXT NOT NULL CHECK (status IN ('indexed', 'partial', 'skipped', 'failed')),
+    reason TEXT,
+    chunker TEXT,
+    indexed_at INTEGER NOT NULL
+);
+INSERT INTO files_v2(id, folder_id, path, ext, size, mtime_ns, hash, status, reason, chunker, indexed_at)
+    SELECT id, folder_id, CAST(path AS BLOB), ext, size, mtime_ns, hash, status, reason, NULL, indexed_at FROM files;
+DROP TABLE files;
+ALTER TABLE files_v2 RENAME TO files;
+CREATE INDEX files_folder ON files(folder_id);
+DROP INDEX chunks_file;
+CREATE UNIQUE INDEX chunks_file_ordinal ON chunks(file_id, ordinal);
+"#,
+];
 
 /// Current schema version.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// The state of a file's row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileStatus {
+    /// All its chunks (and their vectors for the model that indexed it) are stored.
+    Indexed,
+    /// A large file committed in several batches, not finished yet: searchable so far, redone if interrupted.
+    Partial,
+    /// Not indexed on purpose (not text, too large, excluded type); not retried until the file changes.
+    Skipped,
+    /// Could not be indexed (unreadable, corrupt, embedding failed); not retried until the file changes.
+    Failed,
+}
+
+impl FileStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            FileStatus::Indexed => "indexed",
+            FileStatus::Partial => "partial",
+            FileStatus::Skipped => "skipped",
+            FileStatus::Failed => "failed",
+        }
+    }
+
+    fn parse(s: &str) -> FileStatus {
+        match s {
+            "indexed" => FileStatus::Indexed,
+            "partial" => FileStatus::Partial,
+            "skipped" => FileStatus::Skipped,
+            _ => FileStatus::Failed,
+        }
+    }
+
+    /// Skipped or failed: recorded with a reason, not retried until the file changes.
+    pub fn is_problem(self) -> bool {
+        matches!(self, FileStatus::Skipped | FileStatus::Failed)
+    }
+}
+
+impl std::fmt::Display for FileStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// A folder (or single file) the user added.
 #[derive(Debug, Clone, Serialize)]
 pub struct Folder {
     pub id: i64,
     pub path: PathBuf,
+    /// Device (filesystem) id the root was on when last seen online.
+    #[serde(skip)]
+    pub device: Option<u64>,
+    /// The root was missing, empty where it had files, or on another device at the last pass: its index is
+    /// kept and searchable, and picked up again when it returns.
+    pub offline: bool,
 }
 
 /// What the database knows about one file.
@@ -80,16 +177,16 @@ pub struct FileRow {
     pub size: u64,
     pub mtime_ns: i64,
     pub hash: Option<String>,
-    pub status: String,
-    pub model: Option<String>,
+    pub status: FileStatus,
+    /// How its chunks were cut (model tokenizer and sizes); `None` for rows from before this was recorded.
+    pub chunker: Option<String>,
 }
 
 /// A file that was not indexed, and why.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProblemFile {
     pub path: PathBuf,
-    /// `skipped` (not text, too large, ...) or `failed` (unreadable, corrupt).
-    pub status: String,
+    pub status: FileStatus,
     pub reason: String,
 }
 
@@ -107,14 +204,21 @@ pub struct ChunkRecord {
     pub page: Option<usize>,
 }
 
-/// One indexed document to write: its file state, chunks and their vectors.
+/// One piece of a document to write: a whole small document, or a slice of a large one's chunks.
 #[derive(Debug, Clone)]
-pub struct DocumentWrite {
+pub struct DocPart {
     pub folder_id: i64,
     pub path: PathBuf,
     pub size: u64,
     pub mtime_ns: i64,
     pub hash: String,
+    pub chunker: String,
+    /// The first part replaces whatever the file had.
+    pub first: bool,
+    /// The last part marks the file indexed (until then it is `partial`).
+    pub last: bool,
+    /// Ordinal of `chunks[0]` within the document.
+    pub first_ordinal: usize,
     pub chunks: Vec<Chunk>,
     pub vectors: Vec<Vec<f32>>,
 }
@@ -128,6 +232,7 @@ pub struct Counts {
     pub skipped_files: u64,
     pub failed_files: u64,
     pub chunks: u64,
+    /// Vectors of every model kept in the database.
     pub vectors: u64,
 }
 
@@ -144,19 +249,20 @@ impl Filter {
         self.folders.is_empty() && self.kinds.is_empty()
     }
 
-    /// SQL condition on `f` (files) and its parameters.
-    fn sql(&self) -> (String, Vec<String>) {
+    /// SQL condition on `f` (files) and its parameters. Folder prefixes are byte ranges on the raw path, so
+    /// they use the path index and need no string functions.
+    fn sql(&self) -> (String, Vec<rusqlite::types::Value>) {
+        use rusqlite::types::Value;
         let mut cond = Vec::new();
         let mut params = Vec::new();
         if !self.folders.is_empty() {
             let mut ors = Vec::new();
             for folder in &self.folders {
-                let p = folder.to_string_lossy().into_owned();
-                ors.push("(f.path = ? OR substr(f.path, 1, length(?) + 1) = ? || ?)".to_string());
-                params.push(p.clone());
-                params.push(p.clone());
-                params.push(p);
-                params.push(std::path::MAIN_SEPARATOR.to_string());
+                let (exact, lo, hi) = prefix_range(folder);
+                ors.push("(f.path = ? OR (f.path >= ? AND f.path < ?))".to_string());
+                params.push(Value::Blob(exact));
+                params.push(Value::Blob(lo));
+                params.push(Value::Blob(hi));
             }
             cond.push(format!("({})", ors.join(" OR ")));
         }
@@ -168,7 +274,7 @@ impl Filter {
             params.extend(
                 self.kinds
                     .iter()
-                    .map(|k| k.trim_start_matches('.').to_ascii_lowercase()),
+                    .map(|k| Value::Text(k.trim_start_matches('.').to_ascii_lowercase())),
             );
         }
         if cond.is_empty() {
@@ -177,6 +283,25 @@ impl Filter {
             (cond.join(" AND "), params)
         }
     }
+}
+
+/// (the path itself, the first and one-past-the-last raw path strictly under it).
+fn prefix_range(path: &Path) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+    let exact = path_bytes(path);
+    let sep = std::path::MAIN_SEPARATOR as u8;
+    let mut base = exact.clone();
+    while base.len() > 1 && base.last() == Some(&sep) {
+        base.pop();
+    }
+    let mut lo = base.clone();
+    if lo.last() != Some(&sep) {
+        lo.push(sep);
+    }
+    let mut hi = lo.clone();
+    if let Some(last) = hi.last_mut() {
+        *last += 1;
+    }
+    (exact, lo, hi)
 }
 
 /// A connection to the database.
@@ -192,8 +317,38 @@ fn now_secs() -> i64 {
         .unwrap_or(0)
 }
 
-fn path_str(p: &Path) -> String {
-    p.to_string_lossy().into_owned()
+/// A path as the bytes stored in the database (lossless on Unix; WTF-8 on Windows).
+pub fn path_bytes(p: &Path) -> Vec<u8> {
+    p.as_os_str().as_encoded_bytes().to_vec()
+}
+
+/// Inverse of [`path_bytes`].
+pub fn bytes_path(b: Vec<u8>) -> PathBuf {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStringExt;
+        PathBuf::from(std::ffi::OsString::from_vec(b))
+    }
+    #[cfg(not(unix))]
+    {
+        match String::from_utf8(b) {
+            Ok(s) => PathBuf::from(s),
+            Err(e) => PathBuf::from(String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        }
+    }
+}
+
+/// Reads a path column stored as BLOB (or TEXT, from an older schema).
+fn get_path(r: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<PathBuf> {
+    match r.get_ref(idx)? {
+        ValueRef::Blob(b) => Ok(bytes_path(b.to_vec())),
+        ValueRef::Text(t) => Ok(bytes_path(t.to_vec())),
+        _ => Err(rusqlite::Error::InvalidColumnType(
+            idx,
+            "path".into(),
+            rusqlite::types::Type::Null,
+        )),
+    }
 }
 
 /// Little-endian f32 blob <-> vector.
@@ -208,6 +363,8 @@ pub fn blob_to_vector(b: &[u8]) -> Vec<f32> {
         .collect()
 }
 
+const FILE_COLUMNS: &str = "id, path, size, mtime_ns, hash, status, chunker";
+
 impl Store {
     /// Opens (creating and migrating as needed) the database at `path`.
     pub fn open(path: &Path) -> Result<Store> {
@@ -219,12 +376,12 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
         };
         store.migrate()?;
+        store.conn.pragma_update(None, "foreign_keys", "ON")?;
         Ok(store)
     }
 
@@ -239,19 +396,58 @@ impl Store {
                 known: SCHEMA_VERSION,
             });
         }
+        self.conn.pragma_update(None, "foreign_keys", "OFF")?;
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = self.conn.transaction()?;
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            // Another process may have migrated while this one waited for the lock.
+            let now: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+            if now > i as i64 {
+                continue;
+            }
             tx.execute_batch(sql)?;
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
             tx.commit()?;
             tracing::info!(version = i + 1, "database migrated");
         }
+        // The database's identity: saved vector graphs record it, so a graph is never matched to another
+        // database (e.g. after index.sqlite was deleted and recreated).
+        let id = format!(
+            "{}",
+            blake3::hash(
+                format!(
+                    "{:?}{}{:p}",
+                    std::time::SystemTime::now(),
+                    std::process::id(),
+                    &self.path
+                )
+                .as_bytes()
+            )
+            .to_hex()
+        );
+        self.conn.execute(
+            "INSERT OR IGNORE INTO meta(key, value) VALUES ('database_id', ?1)",
+            [&id[..32]],
+        )?;
         Ok(())
+    }
+
+    fn write_tx(&mut self) -> Result<rusqlite::Transaction<'_>> {
+        Ok(self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?)
     }
 
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// A random id given to this database when it was created.
+    pub fn database_id(&self) -> Result<String> {
+        self.meta("database_id")?
+            .ok_or_else(|| Error::Invalid("the index has no database id".into()))
     }
 
     /// A counter that changes whenever another connection commits (SQLite's `data_version`).
@@ -269,15 +465,6 @@ impl Store {
             .optional()?)
     }
 
-    /// Writes a `meta` value.
-    pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
-        self.conn.execute(
-            "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            [key, value],
-        )?;
-        Ok(())
-    }
-
     /// Adds a root. A root inside an existing root is already covered (the existing one is returned); a root
     /// that contains existing roots absorbs them.
     pub fn add_folder(&mut self, path: &Path) -> Result<Folder> {
@@ -285,10 +472,10 @@ impl Store {
         if let Some(existing) = folders.iter().find(|f| path.starts_with(&f.path)) {
             return Ok(existing.clone());
         }
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         tx.execute(
             "INSERT INTO folders(path, added_at) VALUES (?1, ?2)",
-            params![path_str(path), now_secs()],
+            params![path_bytes(path), now_secs()],
         )?;
         let id = tx.last_insert_rowid();
         for child in folders.iter().filter(|f| f.path.starts_with(path)) {
@@ -302,16 +489,18 @@ impl Store {
         Ok(Folder {
             id,
             path: path.to_path_buf(),
+            device: None,
+            offline: false,
         })
     }
 
     /// Removes a root and everything indexed under it; returns the removed chunk ids.
-    pub fn remove_folder(&mut self, path: &Path) -> Result<Vec<i64>> {
-        let tx = self.conn.transaction()?;
+    pub(crate) fn remove_folder(&mut self, path: &Path) -> Result<Vec<i64>> {
+        let tx = self.write_tx()?;
         let id: Option<i64> = tx
             .query_row(
                 "SELECT id FROM folders WHERE path = ?",
-                [path_str(path)],
+                [path_bytes(path)],
                 |r| r.get(0),
             )
             .optional()?;
@@ -335,16 +524,27 @@ impl Store {
         Ok(chunk_ids)
     }
 
+    /// Records whether a root is reachable, and the device it is on.
+    pub fn set_folder_state(&mut self, id: i64, device: Option<u64>, offline: bool) -> Result<()> {
+        self.conn.execute(
+            "UPDATE folders SET device = coalesce(?1, device), offline = ?2 WHERE id = ?3",
+            params![device.map(|d| d as i64), offline, id],
+        )?;
+        Ok(())
+    }
+
     /// All roots.
     pub fn folders(&self) -> Result<Vec<Folder>> {
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT id, path FROM folders ORDER BY path")?;
+            .prepare_cached("SELECT id, path, device, offline FROM folders ORDER BY path")?;
         let rows = stmt
             .query_map([], |r| {
                 Ok(Folder {
                     id: r.get(0)?,
-                    path: PathBuf::from(r.get::<_, String>(1)?),
+                    path: get_path(r, 1)?,
+                    device: r.get::<_, Option<i64>>(2)?.map(|d| d as u64),
+                    offline: r.get(3)?,
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -353,11 +553,23 @@ impl Store {
 
     /// Every file recorded under a root, by path.
     pub fn files_in_folder(&self, folder_id: i64) -> Result<HashMap<PathBuf, FileRow>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, path, size, mtime_ns, hash, status, model FROM files WHERE folder_id = ?",
-        )?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {FILE_COLUMNS} FROM files WHERE folder_id = ?"
+        ))?;
         let rows = stmt
             .query_map([folder_id], file_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows.into_iter().map(|r| (r.path.clone(), r)).collect())
+    }
+
+    /// Every file recorded at `path` or under it.
+    pub fn files_under(&self, path: &Path) -> Result<HashMap<PathBuf, FileRow>> {
+        let (exact, lo, hi) = prefix_range(path);
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {FILE_COLUMNS} FROM files WHERE path = ?1 OR (path >= ?2 AND path < ?3)"
+        ))?;
+        let rows = stmt
+            .query_map(params![exact, lo, hi], file_row)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows.into_iter().map(|r| (r.path.clone(), r)).collect())
     }
@@ -367,16 +579,16 @@ impl Store {
         Ok(self
             .conn
             .query_row(
-                "SELECT id, path, size, mtime_ns, hash, status, model FROM files WHERE path = ?",
-                [path_str(path)],
+                &format!("SELECT {FILE_COLUMNS} FROM files WHERE path = ?"),
+                [path_bytes(path)],
                 file_row,
             )
             .optional()?)
     }
 
     /// Deletes files (and their chunks and vectors) in one transaction; returns the removed chunk ids.
-    pub fn delete_files(&mut self, file_ids: &[i64]) -> Result<Vec<i64>> {
-        let tx = self.conn.transaction()?;
+    pub(crate) fn delete_files(&mut self, file_ids: &[i64]) -> Result<Vec<i64>> {
+        let tx = self.write_tx()?;
         let mut removed = Vec::new();
         {
             let mut sel = tx.prepare_cached("SELECT id FROM chunks WHERE file_id = ?")?;
@@ -395,30 +607,30 @@ impl Store {
 
     /// Records a file that was not indexed (skipped or failed), dropping any chunks it had.
     /// Returns the removed chunk ids.
-    pub fn record_problem(
+    pub(crate) fn record_problem(
         &mut self,
         folder_id: i64,
         path: &Path,
         size: u64,
         mtime_ns: i64,
-        status: &str,
+        status: FileStatus,
         reason: &str,
     ) -> Result<Vec<i64>> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         let removed = delete_chunks_of(&tx, path)?;
         tx.execute(
-            "INSERT INTO files(folder_id, path, ext, size, mtime_ns, hash, status, reason, model, indexed_at)
+            "INSERT INTO files(folder_id, path, ext, size, mtime_ns, hash, status, reason, chunker, indexed_at)
              VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6, ?7, NULL, ?8)
              ON CONFLICT(path) DO UPDATE SET folder_id = excluded.folder_id, size = excluded.size,
                mtime_ns = excluded.mtime_ns, hash = NULL, status = excluded.status, reason = excluded.reason,
-               model = NULL, indexed_at = excluded.indexed_at",
+               chunker = NULL, indexed_at = excluded.indexed_at",
             params![
                 folder_id,
-                path_str(path),
+                path_bytes(path),
                 crate::extract::extension(path),
                 size as i64,
                 mtime_ns,
-                status,
+                status.as_str(),
                 reason,
                 now_secs()
             ],
@@ -428,7 +640,7 @@ impl Store {
     }
 
     /// Updates size and mtime of a file whose content hash did not change (touched, copied back, ...).
-    pub fn touch_file(&self, id: i64, size: u64, mtime_ns: i64) -> Result<()> {
+    pub fn touch_file(&mut self, id: i64, size: u64, mtime_ns: i64) -> Result<()> {
         self.conn.execute(
             "UPDATE files SET size = ?1, mtime_ns = ?2 WHERE id = ?3",
             params![size as i64, mtime_ns, id],
@@ -436,41 +648,70 @@ impl Store {
         Ok(())
     }
 
-    /// Writes indexed documents in one transaction: replaces each file's chunks and vectors.
-    /// Returns (removed chunk ids, added (chunk id, vector index in the input) pairs per document).
-    pub fn write_documents(
+    /// A file was renamed or moved with unchanged content: its row (and so its chunks and vectors) follows it.
+    pub(crate) fn move_file(
         &mut self,
-        docs: &[DocumentWrite],
+        id: i64,
+        folder_id: i64,
+        path: &Path,
+        size: u64,
+        mtime_ns: i64,
+    ) -> Result<Vec<i64>> {
+        let tx = self.write_tx()?;
+        // Whatever was recorded at the destination is replaced.
+        let removed = delete_chunks_of(&tx, path)?;
+        tx.execute(
+            "DELETE FROM files WHERE path = ?1 AND id != ?2",
+            params![path_bytes(path), id],
+        )?;
+        tx.execute(
+            "UPDATE files SET folder_id = ?1, path = ?2, ext = ?3, size = ?4, mtime_ns = ?5 WHERE id = ?6",
+            params![
+                folder_id,
+                path_bytes(path),
+                crate::extract::extension(path),
+                size as i64,
+                mtime_ns,
+                id
+            ],
+        )?;
+        tx.commit()?;
+        Ok(removed)
+    }
+
+    /// Writes document parts in one transaction. Returns (removed chunk ids, added chunk ids per part).
+    pub(crate) fn write_parts(
+        &mut self,
+        parts: &[DocPart],
         model: &str,
     ) -> Result<(Vec<i64>, Vec<Vec<i64>>)> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_tx()?;
         let mut removed = Vec::new();
-        let mut added = Vec::with_capacity(docs.len());
-        for doc in docs {
-            removed.extend(delete_chunks_of(&tx, &doc.path)?);
-            tx.execute(
-                "INSERT INTO files(folder_id, path, ext, size, mtime_ns, hash, status, reason, model, indexed_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'indexed', NULL, ?7, ?8)
-                 ON CONFLICT(path) DO UPDATE SET folder_id = excluded.folder_id, size = excluded.size,
-                   mtime_ns = excluded.mtime_ns, hash = excluded.hash, status = 'indexed', reason = NULL,
-                   model = excluded.model, indexed_at = excluded.indexed_at",
-                params![
-                    doc.folder_id,
-                    path_str(&doc.path),
-                    crate::extract::extension(&doc.path),
-                    doc.size as i64,
-                    doc.mtime_ns,
-                    doc.hash,
-                    model,
-                    now_secs()
-                ],
-            )?;
-            let file_id: i64 = tx.query_row(
-                "SELECT id FROM files WHERE path = ?",
-                [path_str(&doc.path)],
-                |r| r.get(0),
-            )?;
-            let mut ids = Vec::with_capacity(doc.chunks.len());
+        let mut added = Vec::with_capacity(parts.len());
+        for part in parts {
+            let path = path_bytes(&part.path);
+            if part.first {
+                removed.extend(delete_chunks_of(&tx, &part.path)?);
+                tx.execute(
+                    "INSERT INTO files(folder_id, path, ext, size, mtime_ns, hash, status, reason, chunker, indexed_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, NULL, 'partial', NULL, ?6, ?7)
+                     ON CONFLICT(path) DO UPDATE SET folder_id = excluded.folder_id, size = excluded.size,
+                       mtime_ns = excluded.mtime_ns, hash = NULL, status = 'partial', reason = NULL,
+                       chunker = excluded.chunker, indexed_at = excluded.indexed_at",
+                    params![
+                        part.folder_id,
+                        path,
+                        crate::extract::extension(&part.path),
+                        part.size as i64,
+                        part.mtime_ns,
+                        part.chunker,
+                        now_secs()
+                    ],
+                )?;
+            }
+            let file_id: i64 =
+                tx.query_row("SELECT id FROM files WHERE path = ?", [&path], |r| r.get(0))?;
+            let mut ids = Vec::with_capacity(part.chunks.len());
             {
                 let mut ins = tx.prepare_cached(
                     "INSERT INTO chunks(file_id, ordinal, text, start, end, line, page) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -478,10 +719,10 @@ impl Store {
                 let mut vec_ins = tx.prepare_cached(
                     "INSERT INTO vectors(chunk_id, model, vector) VALUES (?1, ?2, ?3)",
                 )?;
-                for (ordinal, (chunk, vector)) in doc.chunks.iter().zip(&doc.vectors).enumerate() {
+                for (i, (chunk, vector)) in part.chunks.iter().zip(&part.vectors).enumerate() {
                     ins.execute(params![
                         file_id,
-                        ordinal as i64,
+                        (part.first_ordinal + i) as i64,
                         chunk.text,
                         chunk.start as i64,
                         chunk.end as i64,
@@ -493,10 +734,72 @@ impl Store {
                     ids.push(chunk_id);
                 }
             }
+            if part.last {
+                tx.execute(
+                    "UPDATE files SET status = 'indexed', hash = ?1, size = ?2, mtime_ns = ?3 WHERE id = ?4",
+                    params![part.hash, part.size as i64, part.mtime_ns, file_id],
+                )?;
+            }
             added.push(ids);
         }
         tx.commit()?;
         Ok((removed, added))
+    }
+
+    /// Stores vectors of `model` for existing chunks (chunks deleted meanwhile are skipped). Returns the ids
+    /// stored.
+    pub(crate) fn add_vectors(
+        &mut self,
+        model: &str,
+        items: &[(i64, Vec<f32>)],
+    ) -> Result<Vec<i64>> {
+        let tx = self.write_tx()?;
+        let mut stored = Vec::with_capacity(items.len());
+        {
+            let mut ins = tx.prepare_cached(
+                "INSERT OR IGNORE INTO vectors(chunk_id, model, vector)
+                 SELECT id, ?2, ?3 FROM chunks WHERE id = ?1",
+            )?;
+            for (id, v) in items {
+                if ins.execute(params![id, model, vector_to_blob(v)])? > 0 {
+                    stored.push(*id);
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(stored)
+    }
+
+    /// Up to `limit` chunks under a root that have no vector of `model` yet, as (chunk id, text), by id.
+    pub fn chunks_missing_vectors(
+        &self,
+        model: &str,
+        folder_id: i64,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, String)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT c.id, c.text FROM chunks c JOIN files f ON f.id = c.file_id
+             WHERE f.folder_id = ?1 AND c.id > ?2
+               AND NOT EXISTS (SELECT 1 FROM vectors v WHERE v.model = ?3 AND v.chunk_id = c.id)
+             ORDER BY c.id LIMIT ?4",
+        )?;
+        let rows = stmt
+            .query_map(params![folder_id, after, model, limit as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// Chunks without a vector of `model`.
+    pub fn count_missing_vectors(&self, model: &str) -> Result<u64> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM chunks c
+             WHERE NOT EXISTS (SELECT 1 FROM vectors v WHERE v.model = ?1 AND v.chunk_id = c.id)",
+            [model],
+            |r| r.get::<_, i64>(0),
+        )? as u64)
     }
 
     /// Chunks by id with their files; ids that no longer exist are left out. Order follows `ids`.
@@ -516,8 +819,8 @@ impl Store {
                 Ok(ChunkRecord {
                     id: r.get(0)?,
                     file_id: r.get(1)?,
-                    path: PathBuf::from(r.get::<_, String>(2)?),
-                    folder: PathBuf::from(r.get::<_, String>(3)?),
+                    path: get_path(r, 2)?,
+                    folder: get_path(r, 3)?,
                     text: r.get(4)?,
                     start: r.get::<_, i64>(5)? as usize,
                     end: r.get::<_, i64>(6)? as usize,
@@ -540,7 +843,7 @@ impl Store {
              WHERE chunks_fts MATCH ? AND {cond} ORDER BY score LIMIT {limit}"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
-        let mut all: Vec<String> = vec![match_expr.to_string()];
+        let mut all = vec![rusqlite::types::Value::Text(match_expr.to_string())];
         all.extend(fparams);
         let rows = stmt
             .query_map(params_from_iter(all.iter()), |r| Ok((r.get(0)?, r.get(1)?)))?
@@ -607,7 +910,7 @@ impl Store {
         Ok(out)
     }
 
-    /// Ids of all chunks that have a vector of `model`.
+    /// Ids of all chunks that have a vector of `model`, ascending.
     pub fn vector_ids(&self, model: &str) -> Result<Vec<i64>> {
         let mut stmt = self
             .conn
@@ -618,19 +921,6 @@ impl Store {
         Ok(rows)
     }
 
-    /// Largest chunk id ever handed out (ids are never reused).
-    pub fn max_chunk_id(&self) -> Result<i64> {
-        let seq: Option<i64> = self
-            .conn
-            .query_row(
-                "SELECT seq FROM sqlite_sequence WHERE name = 'chunks'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?;
-        Ok(seq.unwrap_or(0))
-    }
-
     /// Counts for status displays.
     pub fn counts(&self) -> Result<Counts> {
         let one = |sql: &str| -> Result<u64> {
@@ -639,7 +929,9 @@ impl Store {
         Ok(Counts {
             folders: one("SELECT count(*) FROM folders")?,
             files: one("SELECT count(*) FROM files")?,
-            indexed_files: one("SELECT count(*) FROM files WHERE status = 'indexed'")?,
+            indexed_files: one(
+                "SELECT count(*) FROM files WHERE status IN ('indexed', 'partial')",
+            )?,
             skipped_files: one("SELECT count(*) FROM files WHERE status = 'skipped'")?,
             failed_files: one("SELECT count(*) FROM files WHERE status = 'failed'")?,
             chunks: one("SELECT count(*) FROM chunks")?,
@@ -647,10 +939,27 @@ impl Store {
         })
     }
 
+    /// Chunks stored.
+    pub fn count_chunks(&self) -> Result<u64> {
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM chunks", [], |r| r.get::<_, i64>(0))?
+            as u64)
+    }
+
+    /// Vectors stored for `model`.
+    pub fn count_vectors(&self, model: &str) -> Result<u64> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM vectors WHERE model = ?",
+            [model],
+            |r| r.get::<_, i64>(0),
+        )? as u64)
+    }
+
     /// Per-root counts: (files recorded, failed or skipped).
     pub fn folder_counts(&self, folder_id: i64) -> Result<(u64, u64)> {
         Ok(self.conn.query_row(
-            "SELECT count(*), coalesce(sum(status != 'indexed'), 0) FROM files WHERE folder_id = ?",
+            "SELECT count(*), coalesce(sum(status IN ('skipped', 'failed')), 0) FROM files WHERE folder_id = ?",
             [folder_id],
             |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
         )?)
@@ -660,13 +969,13 @@ impl Store {
     pub fn problem_files(&self, folder: Option<&Path>) -> Result<Vec<ProblemFile>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT f.path, f.status, coalesce(f.reason, '') FROM files f JOIN folders d ON d.id = f.folder_id
-             WHERE f.status != 'indexed' AND (?1 IS NULL OR d.path = ?1) ORDER BY f.status, f.path",
+             WHERE f.status IN ('skipped', 'failed') AND (?1 IS NULL OR d.path = ?1) ORDER BY f.status, f.path",
         )?;
         let rows = stmt
-            .query_map([folder.map(path_str)], |r| {
+            .query_map([folder.map(path_bytes)], |r| {
                 Ok(ProblemFile {
-                    path: PathBuf::from(r.get::<_, String>(0)?),
-                    status: r.get(1)?,
+                    path: get_path(r, 0)?,
+                    status: FileStatus::parse(&r.get::<_, String>(1)?),
                     reason: r.get(2)?,
                 })
             })?
@@ -674,21 +983,50 @@ impl Store {
         Ok(rows)
     }
 
-    /// Whether `path` is a file Sift has indexed (or recorded) — the only paths the app may open.
-    pub fn is_known_file(&self, path: &Path) -> Result<bool> {
-        Ok(self.file(path)?.is_some())
+    /// Whether `path` is a document Sift has indexed — the only paths the app may open.
+    pub fn is_indexed_file(&self, path: &Path) -> Result<bool> {
+        Ok(self
+            .file(path)?
+            .is_some_and(|f| matches!(f.status, FileStatus::Indexed | FileStatus::Partial)))
+    }
+
+    /// Runs SQLite's and FTS5's integrity checks; returns the problems found (empty when consistent).
+    pub fn integrity_problems(&self) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
+        for row in stmt.query_map([], |r| r.get::<_, String>(0))? {
+            let row = row?;
+            if row != "ok" {
+                out.push(row);
+            }
+        }
+        if let Err(e) = self.conn.execute(
+            "INSERT INTO chunks_fts(chunks_fts, rank) VALUES ('integrity-check', 1)",
+            [],
+        ) {
+            out.push(format!("full-text index: {e}"));
+        }
+        let dup: i64 = self.conn.query_row(
+            "SELECT count(*) FROM (SELECT 1 FROM chunks GROUP BY file_id, ordinal HAVING count(*) > 1)",
+            [],
+            |r| r.get(0),
+        )?;
+        if dup > 0 {
+            out.push(format!("{dup} duplicate (file, ordinal) chunks"));
+        }
+        Ok(out)
     }
 }
 
 fn file_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FileRow> {
     Ok(FileRow {
         id: r.get(0)?,
-        path: PathBuf::from(r.get::<_, String>(1)?),
+        path: get_path(r, 1)?,
         size: r.get::<_, i64>(2)? as u64,
         mtime_ns: r.get(3)?,
         hash: r.get(4)?,
-        status: r.get(5)?,
-        model: r.get(6)?,
+        status: FileStatus::parse(&r.get::<_, String>(5)?),
+        chunker: r.get(6)?,
     })
 }
 
@@ -697,13 +1035,65 @@ fn delete_chunks_of(tx: &rusqlite::Transaction<'_>, path: &Path) -> Result<Vec<i
         "SELECT c.id FROM chunks c JOIN files f ON f.id = c.file_id WHERE f.path = ?",
     )?;
     let ids = sel
-        .query_map([path_str(path)], |r| r.get::<_, i64>(0))?
+        .query_map([path_bytes(path)], |r| r.get::<_, i64>(0))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     if !ids.is_empty() {
         tx.execute(
             "DELETE FROM chunks WHERE file_id = (SELECT id FROM files WHERE path = ?)",
-            [path_str(path)],
+            [path_bytes(path)],
         )?;
     }
     Ok(ids)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_ranges_cover_children_only() {
+        let (exact, lo, hi) = prefix_range(Path::new("/a/b"));
+        assert_eq!(exact, b"/a/b");
+        assert_eq!(lo, b"/a/b/");
+        assert_eq!(hi, b"/a/b0");
+        let child = path_bytes(Path::new("/a/b/c.txt"));
+        let sibling = path_bytes(Path::new("/a/bc/d.txt"));
+        assert!(child >= lo && child < hi);
+        assert!(!(sibling >= lo && sibling < hi));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn non_utf8_paths_round_trip() {
+        use std::os::unix::ffi::OsStrExt;
+        let raw = std::ffi::OsStr::from_bytes(b"/tmp/caf\xe9-notes.txt");
+        let p = Path::new(raw);
+        assert_eq!(bytes_path(path_bytes(p)), p);
+    }
+
+    #[test]
+    fn migrates_a_version_1_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            conn.execute_batch(
+                "INSERT INTO folders VALUES (1, '/r', 0);
+                 INSERT INTO files VALUES (1, 1, '/r/a.txt', 'txt', 3, 4, 'h', 'indexed', NULL, 'm/int8', 0);
+                 INSERT INTO chunks(file_id, ordinal, text, start, end, line) VALUES (1, 0, 'hello', 0, 5, 1);
+                 INSERT INTO vectors VALUES (1, 'm/int8', x'0000803f');",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let files = store.files_in_folder(1).unwrap();
+        let row = &files[Path::new("/r/a.txt")];
+        assert_eq!(row.status, FileStatus::Indexed);
+        assert_eq!(store.counts().unwrap().chunks, 1);
+        assert_eq!(store.vector_ids("m/int8").unwrap(), vec![1]);
+        assert!(store.integrity_problems().unwrap().is_empty());
+        assert_eq!(store.database_id().unwrap().len(), 32);
+    }
 }

@@ -134,12 +134,13 @@ fn finds_by_meaning_updates_and_survives_restart() {
         },
         ..SearchOptions::default()
     };
-    assert!(engine
-        .search("cancel the deal", &md)
-        .unwrap()
-        .results
-        .iter()
-        .all(|h| h.path.extension().unwrap() == "md"));
+    // Without the filter a .txt file comes first; with it, only Markdown files, and there are some.
+    assert_eq!(name(&top(&engine, "tomatoes")), "notes.txt");
+    let filtered = engine.search("tomatoes", &md).unwrap().results;
+    assert!(!filtered.is_empty(), "the recipe mentions tomato sauce");
+    assert!(filtered.iter().all(|h| h.path.extension().unwrap() == "md"));
+    let filtered = engine.search("an evening meal", &md).unwrap().results;
+    assert_eq!(name(&filtered.first().map(|h| h.path.clone())), "recipe.md");
     let garden = SearchOptions {
         filter: Filter {
             folders: vec![root.join("garden")],
@@ -212,7 +213,7 @@ fn finds_by_meaning_updates_and_survives_restart() {
     // Restart: the saved HNSW file is loaded, not rebuilt, and answers the same.
     let engine = open(data.path());
     let status = engine.status().unwrap();
-    assert_eq!(status.index_source, sift_core::engine::IndexSource::Loaded);
+    assert_eq!(status.index_source, sift_core::IndexSource::Loaded);
     assert_eq!(status.provider, "CPU");
     assert_eq!(name(&top(&engine, "italian dinner idea")), "recipe.md");
     assert!(engine
@@ -235,7 +236,7 @@ fn finds_by_meaning_updates_and_survives_restart() {
     let engine = open(data.path());
     assert_eq!(
         engine.status().unwrap().index_source,
-        sift_core::engine::IndexSource::Rebuilt
+        sift_core::IndexSource::Rebuilt
     );
     assert_eq!(name(&top(&engine, "italian dinner idea")), "recipe.md");
 
@@ -295,6 +296,32 @@ fn any_user_text_is_a_safe_query() {
         .unwrap()
         .results
         .is_empty());
+    // Operator-looking words are searched as words: without quoting, FTS5 would read `col:` as a column
+    // filter, `NEAR(` as an operator and `-` as a negation, and fail or find nothing.
+    std::fs::write(
+        files.path().join("syntax.txt"),
+        "Cheat sheet: col:value pairs, NEAR(a b, 3) groups and -pasta flags.",
+    )
+    .unwrap();
+    index(&engine);
+    for q in ["col:value", "NEAR(a b, 3)", "-pasta flags"] {
+        let r = engine
+            .search(
+                q,
+                &SearchOptions {
+                    mode: Mode::Keyword,
+                    ..SearchOptions::default()
+                },
+            )
+            .unwrap();
+        assert!(
+            r.results
+                .first()
+                .is_some_and(|h| h.path.ends_with("syntax.txt")),
+            "keyword query {q:?} must find the file that contains it: {:?}",
+            r.results
+        );
+    }
 }
 
 #[test]

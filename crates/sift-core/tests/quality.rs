@@ -8,8 +8,8 @@ use std::collections::HashMap;
 
 use common::{embedder, shared_dir};
 use sift_core::eval::{self, Missing, Run};
-use sift_core::index::ExactIndex;
 use sift_core::model::Precision;
+use sift_core::ExactIndex;
 
 fn ndcg(
     precision: Precision,

@@ -1,0 +1,122 @@
+//! "Which passages answer this query?": the retrieval algorithm. Takes the parsed query and its vector,
+//! restricts by filters and exact phrases, asks the vector graph (or an exact scan, for small filtered sets)
+//! and FTS5 for their top chunks, cuts vector hits that are noise, fuses both rankings (RRF), groups by file
+//! and attaches each file's best passage with highlights. Reads only; the engine holds the locks.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::catalog::Catalog;
+use crate::error::Result;
+use crate::index::ExactIndex;
+use crate::search::{self, Mode, ParsedQuery, Passage, SearchHit, SearchParams};
+use crate::store::{ChunkRecord, Filter, Store};
+
+/// Below this many allowed chunks, filtered searches scan vectors exactly instead of walking the graph.
+const EXACT_FILTER_LIMIT: usize = 20_000;
+
+/// One retrieval over a consistent view: the reader connection and the (synced) catalog.
+pub(crate) struct Retrieval<'a> {
+    pub reader: &'a Store,
+    pub catalog: &'a Catalog,
+    pub dim: usize,
+    pub params: SearchParams,
+}
+
+impl Retrieval<'_> {
+    /// Ranked distinct files with their best passage.
+    pub(crate) fn run(
+        &self,
+        parsed: &ParsedQuery,
+        query_vector: Option<&[f32]>,
+        mode: Mode,
+        filter: &Filter,
+        limit: usize,
+    ) -> Result<Vec<SearchHit>> {
+        let params = self.params;
+        let depth = params.depth.max(limit * 3);
+        // Chunks allowed by filters and exact phrases, when restricted.
+        let mut allowed: Option<HashSet<i64>> = None;
+        if !filter.is_empty() {
+            allowed = Some(
+                self.reader
+                    .filtered_chunk_ids(filter)?
+                    .into_iter()
+                    .collect(),
+            );
+        }
+        if let Some(expr) = search::phrase_expression(parsed) {
+            let ids: HashSet<i64> = self.reader.fts_ids(&expr)?.into_iter().collect();
+            allowed = Some(match allowed {
+                Some(a) => a.intersection(&ids).copied().collect(),
+                None => ids,
+            });
+        }
+        if allowed.as_ref().is_some_and(|a| a.is_empty()) {
+            return Ok(Vec::new());
+        }
+        let vector_hits: Vec<(i64, f32)> = match query_vector {
+            None => Vec::new(),
+            Some(qv) => match &allowed {
+                Some(a) if a.len() <= EXACT_FILTER_LIMIT => {
+                    let ids: Vec<i64> = a.iter().copied().collect();
+                    let mut exact = ExactIndex::new(self.dim);
+                    for (id, v) in self.reader.vectors(self.catalog.model_key(), &ids)? {
+                        exact.insert(id, &v);
+                    }
+                    exact.search(qv, depth)
+                }
+                Some(a) => {
+                    let allow = |id: i64| a.contains(&id);
+                    self.catalog.graph().search(qv, depth, Some(&allow))
+                }
+                None => self.catalog.graph().search(qv, depth, None),
+            },
+        };
+        // Passages barely related to the query are left out, unless the keyword side also finds them.
+        // Hits far below the best one are noise next to it (another topic altogether).
+        let best = vector_hits.first().map_or(0.0, |h| h.1);
+        let floor = params.min_similarity.max(best - params.max_similarity_gap);
+        let vector_ids: Vec<i64> = vector_hits
+            .into_iter()
+            .filter(|&(_, sim)| sim >= floor)
+            .map(|x| x.0)
+            .collect();
+        let keyword_ids: Vec<i64> = match (mode, search::fts_expression(parsed)) {
+            (Mode::Vector, _) | (_, None) => Vec::new(),
+            (_, Some(expr)) => self
+                .reader
+                .fts(&expr, depth, filter)?
+                .into_iter()
+                .map(|x| x.0)
+                .collect(),
+        };
+        let fused = search::rrf(
+            &[(&vector_ids, params.vector_weight), (&keyword_ids, 1.0)],
+            params.rrf_k,
+        );
+        let ids: Vec<i64> = fused.iter().map(|x| x.0).collect();
+        let records = self.reader.chunks(&ids)?;
+        let file_of = records.iter().map(|c| (c.id, c.file_id)).collect();
+        let grouped = search::group_by_file(&fused, &file_of, limit);
+        let by_id: HashMap<i64, &ChunkRecord> = records.iter().map(|c| (c.id, c)).collect();
+        Ok(grouped
+            .into_iter()
+            .filter_map(|(_, chunk, score)| {
+                let c = by_id.get(&chunk)?;
+                Some(SearchHit {
+                    path: c.path.clone(),
+                    folder: c.folder.clone(),
+                    score,
+                    passage: Passage {
+                        highlights: search::highlights(&c.text, parsed),
+                        text: c.text.clone(),
+                        start: c.start,
+                        end: c.end,
+                        line: c.line,
+                        page: c.page,
+                    },
+                })
+            })
+            .collect())
+    }
+}
