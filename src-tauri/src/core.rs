@@ -1,35 +1,31 @@
-//! The app's state behind the commands: the open engine, the background indexing worker, per-folder progress
-//! and the opener. Runtime-agnostic (no Tauri types): events leave through an [`Emit`] callback, so the same
+//! The app's state behind the commands: the engine slot, composed with the indexing [`Scheduler`], the
+//! per-folder progress [`Tracker`], the folder watcher ([`Watching`]), the settings plan ([`settings`]) and
+//! the [`Opener`]. Runtime-agnostic (no Tauri types): events leave through an [`Emit`] callback, so the same
 //! code runs under the real webview and under the mock runtime in tests.
 //!
 //! Threads:
 //! - The **worker** thread opens the engine at startup (the window shows meanwhile; commands that need the
-//!   engine wait for it) and then runs indexing passes one after another, whenever one is pending.
+//!   engine wait for it), runs a full reconcile when there are folders, and then runs the passes the
+//!   scheduler hands it (see `scheduler.rs` for queueing, pause, hold, back-off and panics).
+//! - The **watcher** thread follows the roots and queues the changed paths that matter (`watching.rs`); a
+//!   lost-events notice queues a full reconcile.
 //! - **Commands** run on Tauri's blocking pool (never the UI thread). Searches run while the worker indexes;
 //!   the engine is built for that (separate reader connection, vector index behind a RwLock).
-//!
-//! Pause sets the cancel flag: the engine stops after its current batch with `Error::Cancelled`, and the pass
-//! is marked pending again so resuming continues it (unchanged files are skipped, so nothing is redone).
-//! Operations that must not overlap a pass (switching the engine, removing or merging roots) "hold" the
-//! worker: cancel, wait for it to stop, do the change, release.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use sift_core::model::{self, HubOptions};
-use sift_core::watch::Watcher;
-use sift_core::FolderStatus;
-use sift_core::{Engine, EngineConfig, Phase, Progress, SearchOptions};
+use sift_core::{Engine, EngineConfig, Progress, SearchOptions};
 
-/// Quiet time after the last change before the watcher reports a batch.
-const WATCH_DEBOUNCE: Duration = Duration::from_millis(500);
-
-use crate::dto::{self, FolderState};
-use crate::opener::{Action, Opener};
+use crate::dto;
+use crate::opener::{self, Action, Opener};
+use crate::progress::Tracker;
+use crate::scheduler::{PassEnd, Scheduler, Timing, Work};
+use crate::settings;
+use crate::watching::{Wanted, Watching};
 
 /// An event for the UI.
 #[derive(Debug, Clone)]
@@ -49,80 +45,28 @@ pub struct AppConfig {
     /// Data directory (index, settings), shared with the CLI.
     pub data_dir: PathBuf,
     pub opener: Opener,
+    /// Test hook: a pass over a changed path containing this string panics (see `scheduler.rs`).
+    pub fault_panic_path: Option<String>,
 }
 
 impl AppConfig {
-    /// The CLI's data directory (`SIFT_DATA_DIR` or the platform default) and the opener from `SIFT_OPEN_LOG`.
+    /// The CLI's data directory (`SIFT_DATA_DIR` or the platform default), the opener from `SIFT_OPEN_LOG`
+    /// and the test hook `SIFT_FAULT_PANIC_PATH`.
     pub fn from_env() -> AppConfig {
         AppConfig {
             data_dir: sift_core::paths::default_data_dir(),
             opener: Opener::from_env(),
+            fault_panic_path: std::env::var("SIFT_FAULT_PANIC_PATH")
+                .ok()
+                .filter(|v| !v.is_empty()),
         }
     }
 }
-
-/// Progress events for one folder are sent at most this often (phase changes and completion always are).
-const EMIT_INTERVAL: Duration = Duration::from_millis(100);
 
 enum Slot {
     Opening,
     Ready(Arc<Engine>),
     Failed(String),
-}
-
-#[derive(Default)]
-struct Ctl {
-    /// An indexing pass should run.
-    pending: bool,
-    /// A pass is running.
-    running: bool,
-    /// The user paused indexing.
-    paused: bool,
-    /// Number of operations holding the worker off.
-    hold: usize,
-    shutdown: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum TrackState {
-    Queued,
-    Scanning,
-    Indexing,
-    Done,
-}
-
-/// Progress of one folder in the current (or paused) pass.
-#[derive(Debug, Clone)]
-struct Track {
-    state: TrackState,
-    files_done: u64,
-    files_total: u64,
-    current: Option<PathBuf>,
-    /// When the indexing phase started, for the ETA.
-    started: Option<Instant>,
-    last_emit: Option<Instant>,
-}
-
-impl Track {
-    fn queued() -> Track {
-        Track {
-            state: TrackState::Queued,
-            files_done: 0,
-            files_total: 0,
-            current: None,
-            started: None,
-            last_emit: None,
-        }
-    }
-
-    fn eta_secs(&self, now: Instant) -> Option<u64> {
-        let elapsed = now.duration_since(self.started?).as_secs_f64();
-        if self.state != TrackState::Indexing || self.files_done == 0 || elapsed < 1.0 {
-            return None;
-        }
-        let remaining = self.files_total.saturating_sub(self.files_done) as f64;
-        Some((remaining * elapsed / self.files_done as f64).ceil() as u64)
-    }
 }
 
 /// Shared app state. Cheap to clone (`Arc`).
@@ -135,31 +79,16 @@ pub struct Core {
     emit: OnceLock<Emit>,
     slot: Mutex<Slot>,
     slot_cv: Condvar,
-    ctl: Mutex<Ctl>,
-    ctl_cv: Condvar,
-    cancel: AtomicBool,
-    tracks: Mutex<HashMap<PathBuf, Track>>,
+    scheduler: Scheduler,
+    progress: Tracker,
     /// Serialises settings changes.
     settings_lock: Mutex<()>,
-    last_error: Mutex<Option<String>>,
+    /// The watcher's sentence for the user (the OS watch limit), if any.
+    watch_problem: Mutex<Option<String>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Keeps the worker from running while alive; see [`Core::hold`].
-struct Hold<'a>(&'a Core);
-
-impl Drop for Hold<'_> {
-    fn drop(&mut self) {
-        let mut ctl = lock(&self.0.ctl);
-        ctl.hold -= 1;
-        if ctl.hold == 0 && !ctl.paused && !ctl.shutdown {
-            self.0.cancel.store(false, Ordering::SeqCst);
-        }
-        self.0.ctl_cv.notify_all();
-    }
 }
 
 fn open_engine(data_dir: &Path, settings: Option<sift_core::Settings>) -> Result<Engine, String> {
@@ -179,17 +108,16 @@ impl Core {
             emit: OnceLock::new(),
             slot: Mutex::new(Slot::Opening),
             slot_cv: Condvar::new(),
-            ctl: Mutex::new(Ctl::default()),
-            ctl_cv: Condvar::new(),
-            cancel: AtomicBool::new(false),
-            tracks: Mutex::new(HashMap::new()),
+            scheduler: Scheduler::new(Timing::default(), config.fault_panic_path),
+            progress: Tracker::new(),
             settings_lock: Mutex::new(()),
-            last_error: Mutex::new(None),
+            watch_problem: Mutex::new(None),
         })
     }
 
     /// Connects the event sink and starts the worker, which opens the engine and, if there are folders, runs a
-    /// catch-up pass. Commands that need the engine wait until it is open. Only the first call has an effect.
+    /// catch-up pass, and the watcher. Commands that need the engine wait until it is open. Only the first
+    /// call has an effect.
     pub fn start(self: &Arc<Self>, emit: Emit) {
         if self.emit.set(emit).is_err() {
             return;
@@ -212,59 +140,33 @@ impl Core {
         }
     }
 
-    /// Keeps the index live: watches every root and queues an indexing pass when something under a root
-    /// changes (the pass skips unchanged files, so this is cheap). Follows folders being added and removed.
+    /// Keeps the index live: follows the roots and excluded patterns, and queues the changes that matter.
     fn watch_main(self: Arc<Self>) {
-        let mut roots: Vec<PathBuf> = Vec::new();
-        let mut watcher: Option<Watcher> = None;
-        loop {
-            if lock(&self.ctl).shutdown {
-                return;
-            }
-            let current: Vec<PathBuf> = match self.engine() {
-                Ok(engine) => engine
-                    .folders()
-                    .map(|f| f.into_iter().map(|f| f.path).collect())
-                    .unwrap_or_default(),
-                Err(_) => Vec::new(),
+        // Watcher paths are canonical; compare the data directory the same way (it exists once the engine
+        // has opened).
+        let _ = self.engine();
+        let data_dir =
+            std::fs::canonicalize(&self.data_dir).unwrap_or_else(|_| self.data_dir.clone());
+        let mut watching = Watching::new(&data_dir);
+        while !self.scheduler.is_shut_down() {
+            let (roots, excludes) = match self.engine() {
+                Ok(engine) => (
+                    engine
+                        .folders()
+                        .map(|f| f.into_iter().map(|f| f.path).collect())
+                        .unwrap_or_default(),
+                    engine.config().settings.excludes.clone(),
+                ),
+                Err(_) => (Vec::new(), Vec::new()),
             };
-            if current != roots {
-                watcher = match Watcher::new(&current, WATCH_DEBOUNCE) {
-                    Ok(w) if !current.is_empty() => Some(w),
-                    Ok(_) => None,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot watch folders");
-                        None
-                    }
-                };
-                roots = current;
-            }
-            match &watcher {
-                Some(w) => {
-                    if let Some(paths) = w.next_batch(Duration::from_secs(1)) {
-                        if paths.iter().any(|p| self.is_content_change(p, &roots)) {
-                            self.queue_pass();
-                        }
-                    }
-                }
-                None => std::thread::sleep(Duration::from_secs(1)),
+            watching.update(roots, &excludes);
+            *lock(&self.watch_problem) = watching.problem();
+            match watching.next(Duration::from_secs(1)) {
+                Some(Wanted::Paths(paths)) => self.scheduler.queue_paths(paths),
+                Some(Wanted::Rescan) => self.scheduler.queue_full(),
+                None => {}
             }
         }
-    }
-
-    /// Whether a watcher event is about the user's files, not Sift's own database (a root may contain the data
-    /// directory) or hidden files, which indexing skips anyway.
-    fn is_content_change(&self, path: &Path, roots: &[PathBuf]) -> bool {
-        if path.starts_with(&self.data_dir) {
-            return false;
-        }
-        let inside = roots
-            .iter()
-            .find_map(|r| path.strip_prefix(r).ok())
-            .unwrap_or(path);
-        !inside
-            .components()
-            .any(|c| c.as_os_str().to_string_lossy().starts_with('.'))
     }
 
     fn emit(&self, event: AppEvent) {
@@ -318,9 +220,8 @@ impl Core {
     fn worker_main(self: Arc<Self>) {
         let slot = match self.open_or_download() {
             Ok(engine) => {
-                let has_folders = engine.folders().map(|f| !f.is_empty()).unwrap_or(false);
-                if has_folders {
-                    lock(&self.ctl).pending = true;
+                if engine.folders().map(|f| !f.is_empty()).unwrap_or(false) {
+                    self.scheduler.queue_full();
                 }
                 Slot::Ready(Arc::new(engine))
             }
@@ -330,55 +231,37 @@ impl Core {
             }
         };
         self.set_slot(slot);
-        loop {
-            {
-                let mut ctl = lock(&self.ctl);
-                while !(ctl.shutdown || (ctl.pending && !ctl.paused && ctl.hold == 0)) {
-                    ctl = self.ctl_cv.wait(ctl).unwrap_or_else(|e| e.into_inner());
-                }
-                if ctl.shutdown {
-                    return;
-                }
-                ctl.pending = false;
-                ctl.running = true;
-            }
-            let result = match self.engine() {
-                Ok(engine) => self.run_pass(&engine),
+        self.scheduler.run(
+            |work| match self.engine() {
+                Ok(engine) => self.run_pass(&engine, work),
                 Err(_) => Ok(()),
-            };
-            let mut ctl = lock(&self.ctl);
-            ctl.running = false;
-            match result {
-                Ok(()) => *lock(&self.last_error) = None,
-                Err(sift_core::Error::Cancelled) => {
-                    tracing::info!("indexing paused");
-                    ctl.pending = true;
+            },
+            |end| {
+                if end != PassEnd::Cancelled {
+                    self.progress.clear();
                 }
-                Err(e) => {
-                    tracing::error!(error = %e, "indexing failed");
-                    *lock(&self.last_error) = Some(e.to_string());
-                    lock(&self.tracks).clear();
-                }
-            }
-            self.ctl_cv.notify_all();
-        }
+            },
+        );
     }
 
-    fn run_pass(&self, engine: &Engine) -> sift_core::Result<()> {
-        {
-            let folders = engine.folders()?;
-            let mut tracks = lock(&self.tracks);
-            tracks.retain(|path, _| folders.iter().any(|f| &f.path == path));
-            for f in &folders {
-                let t = tracks.entry(f.path.clone()).or_insert_with(Track::queued);
-                if t.state == TrackState::Done {
-                    *t = Track::queued();
-                }
-            }
-        }
+    fn run_pass(&self, engine: &Engine, work: &Work) -> sift_core::Result<()> {
+        let roots: Vec<PathBuf> = engine.folders()?.into_iter().map(|f| f.path).collect();
+        self.progress.retain(&roots);
+        let touched = roots
+            .iter()
+            .filter(|r| work.full || work.paths.iter().any(|p| p.starts_with(r)));
+        self.progress.queue(touched.map(PathBuf::as_path));
         let mut on_progress = |p: &Progress| self.on_progress(engine, p);
-        let report = engine.index(&mut on_progress, &self.cancel)?;
+        let cancel = self.scheduler.cancel_flag();
+        let report = if work.full {
+            engine.index(&mut on_progress, cancel)?
+        } else {
+            let paths: Vec<PathBuf> = work.paths.iter().cloned().collect();
+            engine.index_containing(&paths, &mut on_progress, cancel)?
+        };
         tracing::info!(
+            full = work.full,
+            changed_paths = work.paths.len(),
             indexed = report.files_indexed,
             unchanged = report.files_unchanged,
             removed = report.files_removed,
@@ -386,42 +269,12 @@ impl Core {
             seconds = report.seconds,
             "indexing pass finished"
         );
-        lock(&self.tracks).clear();
         Ok(())
     }
 
     fn on_progress(&self, engine: &Engine, p: &Progress) {
-        let now = Instant::now();
-        let mut event = {
-            let mut tracks = lock(&self.tracks);
-            let t = tracks.entry(p.folder.clone()).or_insert_with(Track::queued);
-            let before = t.state;
-            t.state = match p.phase {
-                Phase::Scanning => TrackState::Scanning,
-                Phase::Indexing => TrackState::Indexing,
-                Phase::Done | Phase::Offline => TrackState::Done,
-            };
-            if t.state == TrackState::Indexing && t.started.is_none() {
-                t.started = Some(now);
-            }
-            t.files_done = p.files_done;
-            t.files_total = p.files_total;
-            t.current = p.current.clone();
-            let due = t
-                .last_emit
-                .is_none_or(|at| now.duration_since(at) >= EMIT_INTERVAL);
-            if before == t.state && !due {
-                return;
-            }
-            t.last_emit = Some(now);
-            dto::ProgressEvent {
-                folder: dto::path_string(&p.folder),
-                files_done: p.files_done,
-                files_total: p.files_total,
-                failed: p.failed,
-                current_file: p.current.as_deref().map(dto::path_string),
-                done: matches!(p.phase, Phase::Done | Phase::Offline),
-            }
+        let Some(mut event) = self.progress.update(p, Instant::now()) else {
+            return;
         };
         // The database's counts are the ones list_folders reports; use them so the two agree.
         if let Some(f) = engine
@@ -438,41 +291,15 @@ impl Core {
         self.emit(AppEvent::Progress(event));
     }
 
-    /// Cancels a running pass and keeps the worker idle until the returned guard drops.
-    fn hold(&self) -> Hold<'_> {
-        let mut ctl = lock(&self.ctl);
-        ctl.hold += 1;
-        self.cancel.store(true, Ordering::SeqCst);
-        while ctl.running {
-            ctl = self.ctl_cv.wait(ctl).unwrap_or_else(|e| e.into_inner());
-        }
-        Hold(self)
-    }
-
-    fn queue_pass(&self) {
-        lock(&self.ctl).pending = true;
-        self.ctl_cv.notify_all();
-    }
-
     /// Stops the worker (app exit): cancels a running pass and waits up to `timeout` for it to stop, so the
     /// vector index is saved.
     pub fn shutdown(&self, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
-        let mut ctl = lock(&self.ctl);
-        ctl.shutdown = true;
-        self.cancel.store(true, Ordering::SeqCst);
-        self.ctl_cv.notify_all();
-        while ctl.running {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            ctl = self
-                .ctl_cv
-                .wait_timeout(ctl, left)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
+        self.scheduler.shutdown(timeout);
+    }
+
+    /// Indexing passes started since the app started (for tests and diagnostics: an idle app runs none).
+    pub fn passes(&self) -> u64 {
+        self.scheduler.passes()
     }
 
     // ---------- commands ----------
@@ -480,17 +307,21 @@ impl Core {
     pub fn status(&self) -> Result<dto::Status> {
         let engine = self.engine()?;
         let s = engine.status()?;
-        let ctl = lock(&self.ctl);
+        let state = self.scheduler.state();
         Ok(dto::Status {
             model: s.model,
+            precision: s.precision,
             dim: s.dim,
             provider: s.provider,
             folders: s.counts.folders,
             files: s.counts.indexed_files,
             chunks: s.counts.chunks,
+            vectors: s.index_vectors as u64,
             failed: s.counts.skipped_files + s.counts.failed_files,
-            indexing: ctl.running || (ctl.pending && !ctl.paused),
-            paused: ctl.paused,
+            indexing: state.indexing(),
+            paused: state.paused,
+            last_error: self.scheduler.last_error(),
+            warning: lock(&self.watch_problem).clone(),
         })
     }
 
@@ -500,13 +331,9 @@ impl Core {
             return Ok(Vec::new());
         };
         let folders = engine.folders()?;
-        let paused = lock(&self.ctl).paused;
-        let tracks = lock(&self.tracks);
-        let now = Instant::now();
-        Ok(folders
-            .iter()
-            .map(|f| folder_info(f, tracks.get(&f.path), paused, now))
-            .collect())
+        Ok(self
+            .progress
+            .folder_infos(&folders, self.scheduler.is_paused(), Instant::now()))
     }
 
     pub fn add_folders(&self, paths: &[String]) -> Result<()> {
@@ -526,23 +353,17 @@ impl Core {
                         .folders()?
                         .iter()
                         .any(|f| f.path.starts_with(&canonical));
-                    let _hold = absorbs.then(|| self.hold());
+                    let _hold = absorbs.then(|| self.scheduler.hold());
                     engine.add_folder(&canonical).map_err(anyhow::Error::from)
                 }
             };
             match added {
-                Ok(folder) => {
-                    let mut tracks = lock(&self.tracks);
-                    let t = tracks.entry(folder.path).or_insert_with(Track::queued);
-                    if t.state == TrackState::Done {
-                        *t = Track::queued();
-                    }
-                }
+                Ok(folder) => self.progress.queue([folder.path.as_path()]),
                 Err(e) => errors.push(format!("{e:#}")),
             }
         }
         if errors.len() < paths.len() {
-            self.queue_pass();
+            self.scheduler.queue_full();
         }
         if !errors.is_empty() {
             bail!("{}", errors.join("; "));
@@ -552,26 +373,18 @@ impl Core {
 
     pub fn remove_folder(&self, path: &str) -> Result<()> {
         let engine = self.engine()?;
-        let _hold = self.hold();
+        let _hold = self.scheduler.hold();
         engine.remove_folder(Path::new(path))?;
-        lock(&self.tracks).remove(Path::new(path));
+        self.progress.remove(Path::new(path));
         Ok(())
     }
 
     pub fn pause(&self) {
-        let mut ctl = lock(&self.ctl);
-        ctl.paused = true;
-        self.cancel.store(true, Ordering::SeqCst);
-        self.ctl_cv.notify_all();
+        self.scheduler.pause();
     }
 
     pub fn resume(&self) {
-        let mut ctl = lock(&self.ctl);
-        ctl.paused = false;
-        if ctl.hold == 0 && !ctl.shutdown {
-            self.cancel.store(false, Ordering::SeqCst);
-        }
-        self.ctl_cv.notify_all();
+        self.scheduler.resume();
     }
 
     pub fn search(
@@ -615,7 +428,9 @@ impl Core {
             .collect())
     }
 
-    /// Opens or reveals `path`, which must be a file in the index (anything else is refused).
+    /// Opens or reveals `path`, which must be a file in the index (anything else is refused). Open also
+    /// refuses files that are not indexed documents (skipped or failed ones) and anything that could run as a
+    /// program (see [`opener::refuse_to_open`]); reveal only shows the file in its folder.
     pub fn open(&self, action: Action, path: &str) -> Result<()> {
         let engine = self.engine()?;
         let p = PathBuf::from(path);
@@ -625,229 +440,58 @@ impl Core {
         if !p.is_file() {
             bail!("{path} no longer exists");
         }
+        if action == Action::Open {
+            if let Some(reason) = opener::refuse_to_open(&p) {
+                bail!("{reason}");
+            }
+            let root = engine
+                .folders()?
+                .into_iter()
+                .map(|f| f.path)
+                .find(|r| p.starts_with(r));
+            let problem = engine
+                .problem_files(root.as_deref())?
+                .into_iter()
+                .any(|f| f.path == p);
+            if problem {
+                bail!(
+                    "Sift did not index {path}, so it will not open it; use \"Show in folder\" instead."
+                );
+            }
+        }
         self.opener.run(action, &p)
     }
 
     pub fn get_settings(&self) -> Result<dto::Settings> {
-        let settings = sift_core::Settings::load(&self.data_dir)?;
-        let model_dir = EngineConfig::new(&self.data_dir)
-            .ok()
-            .and_then(|c| c.model_dir);
-        let models = model::models()
-            .into_iter()
-            .map(|spec| {
-                let precision = if spec.id == settings.model {
-                    settings.precision.unwrap_or(spec.default_precision)
-                } else {
-                    spec.default_precision
-                };
-                let installed = model::locate(&spec, precision, model_dir.as_deref()).is_ok();
-                dto::ModelInfo {
-                    installed,
-                    id: spec.id,
-                    name: spec.name,
-                    dim: spec.dim,
-                }
-            })
-            .collect();
-        let auto = sift_core::runtime::default_threads();
-        Ok(dto::Settings {
-            model: settings.model,
-            models,
-            threads: if settings.threads == 0 {
-                auto
-            } else {
-                settings.threads
-            },
-            max_threads: max_threads(),
-            excludes: settings.excludes,
-        })
+        settings::load(&self.data_dir)
     }
 
-    /// Saves settings. A change of model (downloaded first if it is not installed), threads or excluded
-    /// patterns reopens the engine with them; model and exclude changes then re-index.
+    /// Saves settings. A change of model or precision (downloaded first if not installed), threads or
+    /// excluded patterns reopens the engine with them; model, precision and exclude changes then re-index.
     pub fn set_settings(&self, new: dto::Settings) -> Result<()> {
         let _serial = lock(&self.settings_lock);
         let old = sift_core::Settings::load(&self.data_dir)?;
-        let spec = model::spec(&new.model)?;
-        let model_changed = new.model != old.model;
-        let precision = if model_changed { None } else { old.precision };
-        let auto = sift_core::runtime::default_threads();
-        let threads = match new.threads.min(max_threads()) {
-            // The UI shows "automatic" as its value; keep it automatic when that value comes back.
-            n if old.threads == 0 && n == auto => 0,
-            n => n,
-        };
-        let mut excludes: Vec<String> = Vec::new();
-        for e in new
-            .excludes
-            .iter()
-            .map(|e| e.trim())
-            .filter(|e| !e.is_empty())
-        {
-            if !excludes.iter().any(|x| x == e) {
-                excludes.push(e.to_string());
-            }
-        }
-        let next = sift_core::Settings {
-            model: new.model.clone(),
-            precision,
-            threads,
-            excludes,
-        };
         let engine_ok = self.engine().is_ok();
-        if next == old && engine_ok {
+        let Some(plan) = settings::plan(&old, &new, engine_ok)? else {
             return Ok(());
-        }
-        // Fetch a missing model before touching the running engine (this can take a while).
-        let precision = precision.unwrap_or(spec.default_precision);
-        let model_dir = EngineConfig::new(&self.data_dir)?.model_dir;
-        if let Err(missing @ sift_core::Error::ModelMissing { .. }) =
-            model::locate(&spec, precision, model_dir.as_deref())
-        {
-            tracing::info!(model = %spec.id, "model not installed; downloading it");
-            model::download(&spec, precision, &HubOptions::default(), &mut |p| {
-                self.emit(AppEvent::ModelDownload(p.into()))
-            })
-            .with_context(|| format!("{missing}"))
-            .with_context(|| format!("could not switch to {}", spec.name))?;
-        }
-        let reindex = model_changed || next.excludes != old.excludes || !engine_ok;
-        let _hold = self.hold();
-        let engine = open_engine(&self.data_dir, Some(next.clone()))
-            .map_err(|msg| anyhow!("could not switch to {}: {msg}", spec.name))?;
-        next.save(&self.data_dir)?;
+        };
+        settings::fetch_model(&self.data_dir, &plan, &mut |p| {
+            self.emit(AppEvent::ModelDownload(p.into()))
+        })?;
+        let _hold = self.scheduler.hold();
+        let engine = open_engine(&self.data_dir, Some(plan.next.clone()))
+            .map_err(|msg| anyhow!("could not switch to {}: {msg}", plan.spec.name))?;
+        plan.next.save(&self.data_dir)?;
         let has_folders = engine.folders().map(|f| !f.is_empty()).unwrap_or(false);
         self.set_slot(Slot::Ready(Arc::new(engine)));
-        if reindex && has_folders {
-            self.queue_pass();
+        if plan.reindex && has_folders {
+            self.scheduler.queue_full();
         }
         Ok(())
     }
 
     /// The last indexing error, if the last pass failed.
     pub fn last_error(&self) -> Option<String> {
-        lock(&self.last_error).clone()
-    }
-}
-
-fn max_threads() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-}
-
-fn folder_info(
-    f: &FolderStatus,
-    track: Option<&Track>,
-    paused: bool,
-    now: Instant,
-) -> dto::FolderInfo {
-    let idle = dto::FolderInfo {
-        path: dto::path_string(&f.path),
-        files_total: f.files,
-        files_done: f.files,
-        failed: f.problems,
-        state: FolderState::Idle,
-        eta_secs: None,
-    };
-    let busy = |state| if paused { FolderState::Paused } else { state };
-    match track {
-        None => idle,
-        Some(t) => match t.state {
-            TrackState::Done => idle,
-            TrackState::Queued => dto::FolderInfo {
-                state: busy(FolderState::Queued),
-                ..idle
-            },
-            TrackState::Scanning if paused => dto::FolderInfo {
-                state: FolderState::Paused,
-                ..idle
-            },
-            TrackState::Scanning => dto::FolderInfo {
-                state: FolderState::Indexing,
-                files_total: 0,
-                files_done: 0,
-                ..idle
-            },
-            TrackState::Indexing => dto::FolderInfo {
-                state: busy(FolderState::Indexing),
-                files_total: t.files_total,
-                files_done: t.files_done,
-                eta_secs: if paused { None } else { t.eta_secs(now) },
-                ..idle
-            },
-        },
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn status(files: u64, problems: u64) -> FolderStatus {
-        FolderStatus {
-            path: PathBuf::from("/r"),
-            files,
-            problems,
-            offline: false,
-        }
-    }
-
-    #[test]
-    fn folder_states_follow_the_pass() {
-        let now = Instant::now();
-        let f = status(10, 2);
-        let info = folder_info(&f, None, false, now);
-        assert_eq!(
-            (info.state, info.files_done, info.files_total, info.failed),
-            (FolderState::Idle, 10, 10, 2)
-        );
-        let q = Track::queued();
-        assert_eq!(
-            folder_info(&f, Some(&q), false, now).state,
-            FolderState::Queued
-        );
-        assert_eq!(
-            folder_info(&f, Some(&q), true, now).state,
-            FolderState::Paused
-        );
-        let scanning = Track {
-            state: TrackState::Scanning,
-            ..Track::queued()
-        };
-        let info = folder_info(&f, Some(&scanning), false, now);
-        assert_eq!((info.state, info.files_total), (FolderState::Indexing, 0));
-        let indexing = Track {
-            state: TrackState::Indexing,
-            files_done: 5,
-            files_total: 15,
-            started: Some(now - Duration::from_secs(10)),
-            ..Track::queued()
-        };
-        let info = folder_info(&f, Some(&indexing), false, now);
-        assert_eq!(
-            (info.state, info.files_done, info.files_total),
-            (FolderState::Indexing, 5, 15)
-        );
-        // 5 files in 10 s, 10 to go: 20 s.
-        assert_eq!(info.eta_secs, Some(20));
-        let info = folder_info(&f, Some(&indexing), true, now);
-        assert_eq!((info.state, info.eta_secs), (FolderState::Paused, None));
-    }
-
-    #[test]
-    fn eta_waits_for_a_rate() {
-        let now = Instant::now();
-        let t = Track {
-            state: TrackState::Indexing,
-            files_total: 10,
-            started: Some(now),
-            ..Track::queued()
-        };
-        assert_eq!(t.eta_secs(now + Duration::from_secs(5)), None); // nothing done yet
-        let t = Track { files_done: 1, ..t };
-        assert_eq!(t.eta_secs(now + Duration::from_millis(200)), None); // too early to tell
-        assert_eq!(t.eta_secs(now + Duration::from_secs(2)), Some(18));
+        self.scheduler.last_error()
     }
 }

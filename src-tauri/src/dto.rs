@@ -4,12 +4,15 @@
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+pub use sift_core::model::Precision;
 
 /// `Status` in api.ts.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Status {
     pub model: String,
+    /// "int8" or "fp32".
+    pub precision: Precision,
     pub dim: usize,
     /// "CPU", "CoreML" or "CUDA".
     pub provider: String,
@@ -17,10 +20,16 @@ pub struct Status {
     /// Indexed files.
     pub files: u64,
     pub chunks: u64,
+    /// Vectors in the index that meaning search uses (equals `chunks` when it is complete).
+    pub vectors: u64,
     /// Skipped or failed files.
     pub failed: u64,
     pub indexing: bool,
     pub paused: bool,
+    /// Why the last indexing pass failed, until one succeeds.
+    pub last_error: Option<String>,
+    /// A problem the user should fix (e.g. the OS limit on watched folders), as one sentence.
+    pub warning: Option<String>,
 }
 
 /// `FolderState` in api.ts.
@@ -31,6 +40,8 @@ pub enum FolderState {
     Indexing,
     Idle,
     Paused,
+    /// Unreachable (unmounted drive, empty mount point): its index is kept and searchable.
+    Offline,
 }
 
 /// `FolderInfo` in api.ts.
@@ -129,6 +140,9 @@ pub struct ModelInfo {
 #[serde(rename_all = "camelCase")]
 pub struct Settings {
     pub model: String,
+    /// "int8" or "fp32": the precision in effect for `model` (sent back to change it; absent = unchanged).
+    #[serde(default)]
+    pub precision: Option<Precision>,
     #[serde(default)]
     pub models: Vec<ModelInfo>,
     pub threads: usize,
@@ -148,6 +162,8 @@ pub struct ProgressEvent {
     pub failed: u64,
     pub current_file: Option<String>,
     pub done: bool,
+    /// The pass found the folder offline (its index is kept).
+    pub offline: bool,
 }
 
 /// `ModelDownloadEvent` in api.ts (event `sift://model-download`).
@@ -217,13 +233,49 @@ mod tests {
             failed: 0,
             current_file: None,
             done: false,
+            offline: false,
         };
         let v = serde_json::to_value(&e).unwrap();
         assert!(v.get("currentFile").is_some() && v.get("filesTotal").is_some());
         let s: Settings = serde_json::from_value(serde_json::json!({
-            "model": "m", "models": [], "threads": 2, "maxThreads": 4, "excludes": ["*.log"]
+            "model": "m", "precision": "fp32", "models": [], "threads": 2, "maxThreads": 4, "excludes": ["*.log"]
         }))
         .unwrap();
         assert_eq!(s.max_threads, 4);
+        assert_eq!(s.precision, Some(Precision::Fp32));
+        assert_eq!(
+            serde_json::to_value(&s).unwrap()["precision"],
+            serde_json::json!("fp32")
+        );
+        let st = Status {
+            model: "m".into(),
+            precision: Precision::Int8,
+            dim: 3,
+            provider: "CPU".into(),
+            folders: 1,
+            files: 2,
+            chunks: 3,
+            vectors: 3,
+            failed: 0,
+            indexing: false,
+            paused: false,
+            last_error: None,
+            warning: Some("w".into()),
+        };
+        let v = serde_json::to_value(&st).unwrap();
+        assert_eq!(
+            (
+                &v["precision"],
+                &v["vectors"],
+                &v["lastError"],
+                &v["warning"]
+            ),
+            (
+                &serde_json::json!("int8"),
+                &serde_json::json!(3),
+                &serde_json::Value::Null,
+                &serde_json::json!("w")
+            )
+        );
     }
 }

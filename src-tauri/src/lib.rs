@@ -5,15 +5,15 @@
 //!
 //! | Command | Does |
 //! |---|---|
-//! | `status` | engine status (model, provider, counts, indexing/paused); an error when the engine is unavailable |
+//! | `status` | engine status (model, precision, provider, counts incl. vectors, indexing/paused, last error, watch warning); an error when the engine is unavailable |
 //! | `list_folders` | roots with per-folder progress, state and ETA |
 //! | `add_folders { paths }` | adds roots and queues an indexing pass |
 //! | `remove_folder { path }` | removes a root and its index entries (files on disk are never touched) |
 //! | `pause_indexing`, `resume_indexing` | pause / resume the background indexer |
 //! | `search { query, limit, folder, kinds }` | hybrid search |
 //! | `failed_files { folder }` | skipped or failed files with reasons |
-//! | `open_path { path }`, `reveal_path { path }` | open / show in folder, only for files in the index |
-//! | `get_settings`, `set_settings { settings }` | model, threads, excluded patterns |
+//! | `open_path { path }`, `reveal_path { path }` | open / show in folder, only for files in the index; open refuses programs and scripts |
+//! | `get_settings`, `set_settings { settings }` | model, precision, threads, excluded patterns |
 //!
 //! Events: `sift://progress` ([`dto::ProgressEvent`]) and `sift://model-download` ([`dto::ModelDownloadEvent`]).
 //!
@@ -23,6 +23,10 @@
 pub mod core;
 pub mod dto;
 pub mod opener;
+pub mod progress;
+pub mod scheduler;
+pub mod settings;
+pub mod watching;
 
 use std::time::Duration;
 

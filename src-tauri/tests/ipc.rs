@@ -6,13 +6,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use sift_app_lib::dto::{FolderInfo, FolderState, ProgressEvent, SearchResponse, Settings, Status};
+use sift_app_lib::dto::{
+    FolderInfo, FolderState, Precision, ProgressEvent, SearchResponse, Settings, Status,
+};
 use sift_app_lib::opener::Opener;
-use sift_app_lib::{build, AppConfig, PROGRESS_EVENT};
+use sift_app_lib::{build, AppConfig, AppState, PROGRESS_EVENT};
 use tauri::test::{
     get_ipc_response, mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_KEY,
 };
-use tauri::{App, Listener, WebviewWindow};
+use tauri::{App, Listener, Manager, WebviewWindow};
 
 const FILES: &[(&str, &str)] = &[
     (
@@ -35,7 +37,7 @@ const FILES: &[(&str, &str)] = &[
 ];
 
 struct Harness {
-    _app: App<MockRuntime>,
+    app: App<MockRuntime>,
     webview: WebviewWindow<MockRuntime>,
     progress: Arc<Mutex<Vec<ProgressEvent>>>,
     open_log: PathBuf,
@@ -44,6 +46,16 @@ struct Harness {
 }
 
 fn harness(settings_json: Option<&str>) -> Harness {
+    harness_with(settings_json, None, &[])
+}
+
+/// A harness whose worker panics on changed paths containing `fault` (the `SIFT_FAULT_PANIC_PATH` hook), with
+/// `extra` files written into the folder before the app starts.
+fn harness_with(
+    settings_json: Option<&str>,
+    fault: Option<&str>,
+    extra: &[(&str, &str)],
+) -> Harness {
     let dirs = tempfile::tempdir().unwrap();
     let data_dir = dirs.path().join("data");
     std::fs::create_dir_all(&data_dir).unwrap();
@@ -51,7 +63,7 @@ fn harness(settings_json: Option<&str>) -> Harness {
         std::fs::write(data_dir.join("settings.json"), s).unwrap();
     }
     let root = dirs.path().join("docs");
-    for (rel, text) in FILES {
+    for (rel, text) in FILES.iter().chain(extra) {
         let p = root.join(rel);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, text).unwrap();
@@ -60,6 +72,7 @@ fn harness(settings_json: Option<&str>) -> Harness {
     let config = AppConfig {
         data_dir,
         opener: Opener::Log(open_log.clone()),
+        fault_panic_path: fault.map(str::to_string),
     };
     let app = build(mock_builder(), config, mock_context(noop_assets())).unwrap();
     let progress = Arc::new(Mutex::new(Vec::new()));
@@ -73,7 +86,7 @@ fn harness(settings_json: Option<&str>) -> Harness {
         .unwrap();
     let root = std::fs::canonicalize(root).unwrap();
     Harness {
-        _app: app,
+        app,
         webview,
         progress,
         open_log,
@@ -121,6 +134,42 @@ impl Harness {
             assert!(Instant::now() < deadline, "indexing did not finish: {s:?}");
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// Indexing passes the app has started.
+    fn passes(&self) -> u64 {
+        self.app.state::<AppState>().passes()
+    }
+
+    fn events(&self) -> usize {
+        self.progress.lock().unwrap().len()
+    }
+
+    /// Polls `f` every 200 ms until it returns `Some`, failing after `secs` with `what`.
+    fn until<T>(&self, secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if let Some(v) = f() {
+                return v;
+            }
+            assert!(Instant::now() < deadline, "timed out: {what}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Whether `query` ranks a file whose path ends with `suffix` first.
+    fn top_is(&self, query: &str, suffix: &str) -> bool {
+        self.search(query, &[])
+            .results
+            .first()
+            .is_some_and(|hit| hit.path.ends_with(suffix))
+    }
+
+    fn finds(&self, query: &str, suffix: &str) -> bool {
+        self.search(query, &[])
+            .results
+            .iter()
+            .any(|hit| hit.path.ends_with(suffix))
     }
 
     fn search(&self, query: &str, kinds: &[&str]) -> SearchResponse {
@@ -404,47 +453,298 @@ fn starts_without_an_engine_and_recovers_through_settings() {
     assert_eq!((s.files, s.failed), (3, 0));
 }
 
+/// Create, edit, rename and delete are each picked up by the watcher, with no command from the UI, and show
+/// in search results within a bounded wait.
 #[test]
 fn watched_folders_stay_live() {
     let h = harness(None);
     h.ok::<Value>("add_folders", json!({"paths": [h.root.to_string_lossy()]}));
     let before = h.wait_until_indexed(3);
-    // A file written after indexing is picked up by the watcher, with no command from the UI.
+    let island = "nordic volcanic island road trip";
+
+    // Create.
     std::fs::write(
         h.root.join("hiking/iceland.md"),
         "We drove the ring road past glaciers, black sand beaches and geysers.",
     )
     .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let r = h.search("nordic volcanic island road trip", &[]);
-        if r.results
-            .first()
-            .is_some_and(|hit| hit.path.ends_with("iceland.md"))
-        {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the new file never showed up: {r:?}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    h.until(60, "the new file shows up", || {
+        h.top_is(island, "hiking/iceland.md").then_some(())
+    });
     let after = h.wait_until_indexed(before.files + 1);
     assert_eq!(after.files, before.files + 1);
-    // And a deleted one disappears.
-    std::fs::remove_file(h.root.join("hiking/iceland.md")).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while h
-        .search("nordic volcanic island road trip", &[])
-        .results
-        .iter()
-        .any(|hit| hit.path.ends_with("iceland.md"))
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the deleted file stayed in the results"
+
+    // Edit: the old content is gone, the new one is found.
+    std::fs::write(
+        h.root.join("hiking/iceland.md"),
+        "Quarterly budget spreadsheet for the marketing department, with projected spending per channel.",
+    )
+    .unwrap();
+    h.until(60, "the edit shows up", || {
+        (h.top_is("how much money will advertising cost", "hiking/iceland.md")
+            && h.search("\"ring road\"", &[]).results.is_empty())
+        .then_some(())
+    });
+
+    // Rename: found under the new name only.
+    std::fs::rename(
+        h.root.join("hiking/iceland.md"),
+        h.root.join("hiking/budget.md"),
+    )
+    .unwrap();
+    h.until(60, "the rename shows up", || {
+        let r = h.search("how much money will advertising cost", &[]);
+        (r.results
+            .first()
+            .is_some_and(|x| x.path.ends_with("hiking/budget.md"))
+            && r.results.iter().all(|x| !x.path.ends_with("iceland.md")))
+        .then_some(())
+    });
+
+    // Delete.
+    std::fs::remove_file(h.root.join("hiking/budget.md")).unwrap();
+    h.until(60, "the deleted file leaves the results", || {
+        (!h.finds("how much money will advertising cost", "budget.md")).then_some(())
+    });
+    let s = h.wait_until_indexed(before.files);
+    assert_eq!(s.files, before.files);
+}
+
+/// After the first pass the app is idle: 30 s of reading the files, searching, and editing files in
+/// excluded and hidden folders run zero passes and send zero progress events.
+#[test]
+fn idle_means_idle() {
+    let h = harness_with(
+        None,
+        None,
+        &[
+            (
+                "node_modules/pkg/readme.md",
+                "A package readme about left-pad.",
+            ),
+            (".cache/state.txt", "hidden state"),
+        ],
+    );
+    h.ok::<Value>("add_folders", json!({"paths": [h.root.to_string_lossy()]}));
+    h.wait_until_indexed(3);
+    // Let the watcher deliver anything the first pass caused (its own reads).
+    std::thread::sleep(Duration::from_secs(2));
+    let (passes, events) = (h.passes(), h.events());
+    assert!(passes >= 1);
+    let started = Instant::now();
+    let mut round = 0;
+    while started.elapsed() < Duration::from_secs(30) {
+        round += 1;
+        for (rel, _) in FILES {
+            let _ = std::fs::read(h.root.join(rel)).unwrap();
+        }
+        let _ = h.search("how can I cancel the deal ahead of schedule", &[]);
+        // Excluded (default `node_modules/`) and hidden paths never queue work.
+        std::fs::write(
+            h.root.join("node_modules/pkg/readme.md"),
+            format!("edit {round}"),
+        )
+        .unwrap();
+        std::fs::write(h.root.join("node_modules/pkg/new.js"), "x").unwrap();
+        std::fs::write(h.root.join(".cache/state.txt"), format!("edit {round}")).unwrap();
+        std::thread::sleep(Duration::from_secs(2));
+        assert_eq!(
+            (h.passes(), h.events()),
+            (passes, events),
+            "an idle app ran a pass after {:?}",
+            started.elapsed()
         );
-        std::thread::sleep(Duration::from_millis(200));
+    }
+    let s = h.status();
+    assert!(!s.indexing, "{s:?}");
+    assert_eq!(
+        s.files, 3,
+        "nothing from node_modules or .cache was indexed"
+    );
+}
+
+/// A burst of 10,000 new files (a `git checkout`) is coalesced into a few passes over the changed paths, and
+/// every file is searchable afterwards.
+#[test]
+fn a_burst_of_changes_is_coalesced() {
+    let h = harness(None);
+    h.ok::<Value>("add_folders", json!({"paths": [h.root.to_string_lossy()]}));
+    let before = h.wait_until_indexed(3);
+    std::thread::sleep(Duration::from_secs(1));
+    let passes = h.passes();
+    let burst = h.root.join("burst");
+    std::fs::create_dir_all(&burst).unwrap();
+    for i in 0..10_000 {
+        let text = if i == 7_777 {
+            "Our cat Miso sleeps on the warm laptop keyboard every afternoon.".to_string()
+        } else {
+            format!("Ledger line {i}: invoice {} paid.", i * 7)
+        };
+        std::fs::write(burst.join(format!("f{i:05}.txt")), text).unwrap();
+    }
+    let s = h.until(600, "the burst is indexed", || {
+        let s = h.status();
+        (!s.indexing && s.files >= before.files + 10_000).then_some(s)
+    });
+    assert_eq!(s.files, before.files + 10_000);
+    // Searched by words: this test is about the watcher. (A paraphrase of the odd file out returns nothing
+    // among 10,000 near-identical files: an engine recall issue, reported separately.)
+    for (query, file) in [
+        ("Miso laptop keyboard", "burst/f07777.txt"),
+        ("\"Ledger line 1234\"", "burst/f01234.txt"),
+        ("\"Ledger line 9999\"", "burst/f09999.txt"),
+    ] {
+        let r = h.search(query, &[]);
+        assert!(
+            r.results.first().is_some_and(|x| x.path.ends_with(file)),
+            "{query}: {s:?} {:?}",
+            r.results.iter().take(3).collect::<Vec<_>>()
+        );
+    }
+    let burst_passes = h.passes() - passes;
+    eprintln!("{burst_passes} passes for a burst of 10,000 files");
+    assert!(
+        (1..=6).contains(&burst_passes),
+        "{burst_passes} passes for one burst"
+    );
+}
+
+/// Open never runs a program: an indexed shell script (and a skipped file) is refused with a pointer to
+/// "Show in folder", which works.
+#[test]
+fn open_refuses_scripts_but_reveal_works() {
+    let h = harness_with(
+        None,
+        None,
+        &[(
+            "tools/cleanup.sh",
+            "#!/bin/sh\n# Remove the temporary build folder.\nrm -rf ./build\n",
+        )],
+    );
+    h.ok::<Value>("add_folders", json!({"paths": [h.root.to_string_lossy()]}));
+    let s = h.wait_until_indexed(4);
+    assert_eq!(s.files, 4, "the script is an indexed document");
+    let script = path_of(&h.root, "tools/cleanup.sh");
+    assert!(h.finds("remove the temporary build folder", "tools/cleanup.sh"));
+    let err = h.invoke("open_path", json!({"path": script})).unwrap_err();
+    let msg = err.as_str().unwrap();
+    assert!(msg.contains("Show in folder"), "{msg}");
+    assert_eq!(
+        h.invoke("reveal_path", json!({"path": script})),
+        Ok(Value::Null)
+    );
+    // A recorded but skipped file is not opened either; it can be shown.
+    let image = path_of(&h.root, "photos/cover.png");
+    let err = h.invoke("open_path", json!({"path": image})).unwrap_err();
+    assert!(err.as_str().unwrap().contains("Show in folder"), "{err}");
+    assert_eq!(
+        h.invoke("reveal_path", json!({"path": image})),
+        Ok(Value::Null)
+    );
+    assert_eq!(
+        h.open_log(),
+        vec![
+            json!({"action": "reveal", "path": script}),
+            json!({"action": "reveal", "path": image})
+        ]
+    );
+}
+
+/// A panic inside a pass (injected with the `SIFT_FAULT_PANIC_PATH` hook) is survived: the app reports it,
+/// remove_folder still returns, and a later pass works.
+#[test]
+fn a_panicking_worker_is_survived() {
+    let h = harness_with(None, Some("kaboom"), &[]);
+    h.ok::<Value>("add_folders", json!({"paths": [h.root.to_string_lossy()]}));
+    h.wait_until_indexed(3);
+    std::fs::write(
+        h.root.join("cooking/kaboom.md"),
+        "Whisk eggs with sugar until pale, fold in flour and bake the sponge cake.",
+    )
+    .unwrap();
+    let s = h.until(60, "the panic is reported", || {
+        let s = h.status();
+        s.last_error.is_some().then_some(s)
+    });
+    assert!(!s.indexing, "{s:?}");
+    assert!(
+        s.last_error.as_deref().unwrap().contains("internal error"),
+        "{s:?}"
+    );
+
+    // Commands that wait for the worker still return.
+    let folder = h.root.to_string_lossy().into_owned();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let webview = h.webview.clone();
+    let h_invoke = move |cmd: &str, args: Value| {
+        get_ipc_response(
+            &webview,
+            tauri::webview::InvokeRequest {
+                cmd: cmd.into(),
+                callback: tauri::ipc::CallbackFn(0),
+                error: tauri::ipc::CallbackFn(1),
+                url: "tauri://localhost".parse().unwrap(),
+                body: tauri::ipc::InvokeBody::Json(args),
+                headers: Default::default(),
+                invoke_key: INVOKE_KEY.to_string(),
+            },
+        )
+        .is_ok()
+    };
+    std::thread::spawn(move || {
+        let _ = tx.send(h_invoke("remove_folder", json!({"path": folder})));
+    });
+    assert_eq!(
+        rx.recv_timeout(Duration::from_secs(60)),
+        Ok(true),
+        "remove_folder did not return after the panic"
+    );
+    assert_eq!(h.status().folders, 0);
+
+    // A later pass works (a full pass over the folder, including the file whose change panicked).
+    h.ok::<Value>("add_folders", json!({"paths": [h.root.to_string_lossy()]}));
+    let s = h.wait_until_indexed(4);
+    assert_eq!(s.files, 4);
+    assert_eq!(s.last_error, None);
+    assert!(h.top_is("recipe for a light dessert", "cooking/kaboom.md"));
+}
+
+/// Precision int8 → fp32 → int8 through set_settings: each switch re-embeds, after which every chunk has a
+/// vector and search by meaning (no shared words) still finds its file.
+#[test]
+fn precision_switch_keeps_meaning_search() {
+    let h = harness(None);
+    h.ok::<Value>("add_folders", json!({"paths": [h.root.to_string_lossy()]}));
+    let s = h.wait_until_indexed(3);
+    assert_eq!(s.precision, Precision::Int8);
+    assert_eq!(s.vectors, s.chunks, "{s:?}");
+    for precision in [Precision::Fp32, Precision::Int8] {
+        let mut settings: Settings = h.ok("get_settings", json!({}));
+        assert_ne!(settings.precision, Some(precision));
+        settings.precision = Some(precision);
+        assert_eq!(
+            h.invoke("set_settings", json!({"settings": settings})),
+            Ok(Value::Null)
+        );
+        let saved: Settings = h.ok("get_settings", json!({}));
+        assert_eq!(saved.precision, Some(precision));
+        let s = h.until(180, "the switch finishes", || {
+            let s = h.status();
+            (!s.indexing && s.precision == precision).then_some(s)
+        });
+        assert_eq!(s.last_error, None, "{s:?}");
+        assert_eq!(s.files, 3, "{s:?}");
+        assert_eq!(
+            s.vectors, s.chunks,
+            "every chunk has a {precision} vector: {s:?}"
+        );
+        assert!(
+            h.top_is(
+                "how can I cancel the deal ahead of schedule",
+                "agreements/service-contract.txt"
+            ),
+            "meaning search after switching to {precision}: {:?}",
+            h.search("how can I cancel the deal ahead of schedule", &[])
+        );
     }
 }

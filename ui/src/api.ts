@@ -8,19 +8,29 @@ import { open as openDialog } from "@tauri-apps/plugin-dialog";
 
 export type Provider = "CPU" | "CoreML" | "CUDA" | (string & {});
 
+export type Precision = "int8" | "fp32";
+
 export interface Status {
   model: string;
+  /** Numeric precision of the model in use. */
+  precision: Precision;
   dim: number;
   provider: Provider;
   folders: number;
   files: number;
   chunks: number;
+  /** Vectors meaning search uses; equals `chunks` when the vector index is complete. */
+  vectors: number;
   failed: number;
   indexing: boolean;
   paused: boolean;
+  /** Why the last indexing pass failed, until one succeeds. */
+  lastError: string | null;
+  /** A problem the user should fix (e.g. the OS limit on watched folders), as one sentence. */
+  warning: string | null;
 }
 
-export type FolderState = "queued" | "indexing" | "idle" | "paused";
+export type FolderState = "queued" | "indexing" | "idle" | "paused" | "offline";
 
 export interface FolderInfo {
   path: string;
@@ -78,6 +88,8 @@ export interface ModelInfo {
 
 export interface Settings {
   model: string;
+  /** Precision in effect for `model`; a new model starts at its own default. */
+  precision: Precision;
   models: ModelInfo[];
   threads: number;
   maxThreads: number;
@@ -91,6 +103,8 @@ export interface ProgressEvent {
   failed: number;
   currentFile: string | null;
   done: boolean;
+  /** The pass found the folder offline (unmounted drive): its index is kept. */
+  offline: boolean;
 }
 
 export interface ModelDownloadEvent {

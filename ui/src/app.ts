@@ -262,6 +262,11 @@ export function mountApp(root: HTMLElement, api: SiftApi, opts: AppOptions = {})
     if (s.failed > 0) items.push(sep(), h("span", { class: "status-failed", text: `${formatCount(s.failed)} skipped` }));
     if (s.paused) items.push(sep(), h("span", { class: "status-state paused", text: "Indexing paused" }));
     else if (s.indexing) items.push(sep(), h("span", { class: "status-state indexing", text: "Indexing…" }));
+    if (s.vectors < s.chunks && !s.indexing && !s.paused) {
+      items.push(sep(), h("span", { class: "status-warning status-vectors", text: "Meaning search incomplete", title: `${formatCount(s.vectors)} of ${formatCount(s.chunks)} passages have vectors; the rest are found by keywords only.` }));
+    }
+    if (s.lastError) items.push(sep(), h("span", { class: "status-error-text status-last-error", text: `Indexing failed: ${s.lastError}`, title: s.lastError }));
+    if (s.warning) items.push(sep(), h("span", { class: "status-warning status-watch", text: s.warning, title: s.warning }));
     replaceChildren(statusLine, ...items);
 
     pauseBtn.hidden = s.folders === 0 && !s.paused;

@@ -53,7 +53,7 @@ export function createDemoApi(): SiftApi {
         { path: `${HOME}/Downloads`, filesTotal: 40, filesDone: 40, failed: 1, state: "idle", etaSecs: null },
       ];
   let paused = false;
-  let settings: Settings = { model: "minilm-l6", models: MODELS, threads: 4, maxThreads: 8, excludes: ["node_modules", ".git", "*.log"] };
+  let settings: Settings = { model: "minilm-l6", precision: "int8", models: MODELS, threads: 4, maxThreads: 8, excludes: ["node_modules", ".git", "*.log"] };
   const progressSubs = new Set<(e: ProgressEvent) => void>();
   const downloadSubs = new Set<(e: ModelDownloadEvent) => void>();
   let picks = 0;
@@ -71,7 +71,7 @@ export function createDemoApi(): SiftApi {
         f.etaSecs = null;
       }
       const current = done ? null : `${f.path}/file-${f.filesDone}.md`;
-      progressSubs.forEach((cb) => cb({ folder: f.path, filesDone: f.filesDone, filesTotal: f.filesTotal, failed: f.failed, currentFile: current, done }));
+      progressSubs.forEach((cb) => cb({ folder: f.path, filesDone: f.filesDone, filesTotal: f.filesTotal, failed: f.failed, currentFile: current, done, offline: false }));
     }
   };
   setInterval(tick, 400);
@@ -116,7 +116,7 @@ export function createDemoApi(): SiftApi {
     status: () => {
       const c = counts();
       const model = MODELS.find((m) => m.id === settings.model) ?? MODELS[0];
-      const s: Status = { model: model.name, dim: model.dim, provider: "CPU", folders: folders.length, files: c.files, chunks: c.files * 6, failed: c.failed, indexing: !paused && folders.some((f) => f.state === "indexing" || f.state === "queued"), paused };
+      const s: Status = { model: model.name, precision: settings.precision, dim: model.dim, provider: "CPU", folders: folders.length, files: c.files, chunks: c.files * 6, vectors: c.files * 6, failed: c.failed, indexing: !paused && folders.some((f) => f.state === "indexing" || f.state === "queued"), paused, lastError: null, warning: null };
       return wait(s, 10);
     },
     listFolders: () => wait(folders.map((f) => ({ ...f, state: paused && f.state === "indexing" ? "paused" : f.state })), 10),
@@ -155,7 +155,7 @@ export function createDemoApi(): SiftApi {
           }
         }, 300);
       }
-      settings = { ...settings, model: s.model, threads: s.threads, excludes: [...s.excludes] };
+      settings = { ...settings, model: s.model, precision: s.precision, threads: s.threads, excludes: [...s.excludes] };
     },
     pickFolders: async () => [[`${HOME}/Pictures/Scans`, `${HOME}/Desktop`, `${HOME}/Work/Reports`][picks++ % 3]],
     onProgress: async (cb) => {

@@ -14,6 +14,7 @@ const STATE_LABEL: Record<FolderState, string> = {
   indexing: "Indexing",
   idle: "Up to date",
   paused: "Paused",
+  offline: "Offline — index kept",
 };
 
 interface Row {
@@ -79,7 +80,7 @@ export class FolderListView {
     info.filesTotal = p.filesTotal;
     info.failed = p.failed;
     if (p.done) {
-      info.state = "idle";
+      info.state = p.offline ? "offline" : "idle";
       info.etaSecs = null;
     } else if (info.state !== "paused") {
       info.state = "indexing";

@@ -1,6 +1,6 @@
-// Settings sheet: embedding model, CPU threads, excluded patterns.
+// Settings sheet: embedding model and its precision, CPU threads, excluded patterns.
 
-import type { ModelDownloadEvent, Settings } from "./api";
+import type { ModelDownloadEvent, Precision, Settings } from "./api";
 import { h, replaceChildren } from "./dom";
 import { basename, errorText, formatBytes } from "./format";
 import { Modal } from "./modal";
@@ -13,6 +13,16 @@ export function parseExcludes(text: string): string[] {
     if (p && !out.includes(p)) out.push(p);
   }
   return out;
+}
+
+/** The precision choices, as labelled in the settings sheet. */
+export const PRECISIONS: { value: Precision; label: string }[] = [
+  { value: "int8", label: "int8 — faster, same quality for most models" },
+  { value: "fp32", label: "fp32 — full precision" },
+];
+
+export function parsePrecision(value: string, fallback: Precision): Precision {
+  return value === "int8" || value === "fp32" ? value : fallback;
 }
 
 export function clampThreads(n: number, max: number): number {
@@ -38,6 +48,7 @@ export interface SettingsBackend {
 export class SettingsPanel {
   readonly modal: Modal;
   readonly model: HTMLSelectElement;
+  readonly precision: HTMLSelectElement;
   readonly threads: HTMLInputElement;
   readonly threadsValue: HTMLOutputElement;
   readonly excludes: HTMLTextAreaElement;
@@ -56,13 +67,18 @@ export class SettingsPanel {
   ) {
     this.modal = new Modal("settings", "Settings");
     this.model = h("select", { id: "setting-model", attrs: { name: "model" } });
+    this.precision = h(
+      "select",
+      { id: "setting-precision", attrs: { name: "precision" } },
+      ...PRECISIONS.map((p) => h("option", { text: p.label, attrs: { value: p.value } })),
+    );
     this.threads = h("input", { id: "setting-threads", attrs: { type: "range", min: 1, max: 1, step: 1, name: "threads" } });
     this.threadsValue = h("output", { id: "setting-threads-value", class: "range-value", attrs: { for: "setting-threads" } });
     this.excludes = h("textarea", {
       id: "setting-excludes",
       attrs: { rows: 6, spellcheck: "false", name: "excludes", placeholder: "node_modules\n.git\n*.log\n**/build/**" },
     });
-    this.note = h("p", { class: "field-note warning", hidden: true, text: "Changing the model re-indexes every folder." });
+    this.note = h("p", { class: "field-note warning", hidden: true, text: "Changing the model or its precision re-indexes every folder." });
     this.error = h("p", { id: "settings-error", class: "form-error", hidden: true, attrs: { role: "alert" } });
     this.downloadText = h("span", { class: "download-text" });
     this.downloadBar = h("div", { class: "progress-bar" });
@@ -74,6 +90,7 @@ export class SettingsPanel {
     );
 
     this.model.addEventListener("change", () => this.updateNote());
+    this.precision.addEventListener("change", () => this.updateNote());
     this.threads.addEventListener("input", () => (this.threadsValue.value = this.threads.value));
 
     this.fields = h(
@@ -87,6 +104,13 @@ export class SettingsPanel {
         h("p", { class: "field-note", text: "Models run entirely on this computer. Ones not yet downloaded are fetched once." }),
         this.note,
         this.download,
+      ),
+      h(
+        "div",
+        { class: "field" },
+        h("label", { text: "Model precision", attrs: { for: "setting-precision" } }),
+        this.precision,
+        h("p", { class: "field-note", text: "Applies to the current model; a newly chosen model starts at its own default." }),
       ),
       h(
         "div",
@@ -162,6 +186,7 @@ export class SettingsPanel {
       ),
     );
     this.model.value = s.model;
+    this.precision.value = s.precision;
     const max = Math.max(1, s.maxThreads || 1);
     this.threads.max = String(max);
     this.threads.value = String(clampThreads(s.threads, max));
@@ -176,6 +201,7 @@ export class SettingsPanel {
     return {
       ...this.loaded,
       model: this.model.value || this.loaded.model,
+      precision: parsePrecision(this.precision.value, this.loaded.precision),
       threads: clampThreads(Number(this.threads.value), this.loaded.maxThreads),
       excludes: parseExcludes(this.excludes.value),
     };
@@ -211,7 +237,8 @@ export class SettingsPanel {
   }
 
   private updateNote(): void {
-    this.note.hidden = !this.loaded || this.model.value === this.loaded.model;
+    this.note.hidden =
+      !this.loaded || (this.model.value === this.loaded.model && this.precision.value === this.loaded.precision);
   }
 
   private showError(text: string): void {

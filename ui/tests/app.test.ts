@@ -116,15 +116,23 @@ describe("folder list", () => {
 
   it("applies live progress events", async () => {
     const { api, root } = await mount({ folders });
-    api.emitProgress({ folder: "/home/u/Notes", filesDone: 150, filesTotal: 200, failed: 4, currentFile: "/home/u/Notes/deep/report.md", done: false });
+    api.emitProgress({ folder: "/home/u/Notes", filesDone: 150, filesTotal: 200, failed: 4, currentFile: "/home/u/Notes/deep/report.md", done: false, offline: false });
     const row = q(root, '.folder[data-path="/home/u/Notes"]');
     expect(row.querySelector(".folder-count")!.textContent).toBe("150 of 200 files");
     expect(row.querySelector(".folder-failed")!.textContent).toBe("4 skipped");
     expect(row.querySelector(".folder-current")!.textContent).toBe("report.md");
-    api.emitProgress({ folder: "/home/u/Notes", filesDone: 200, filesTotal: 200, failed: 4, currentFile: null, done: true });
+    api.emitProgress({ folder: "/home/u/Notes", filesDone: 200, filesTotal: 200, failed: 4, currentFile: null, done: true, offline: false });
     expect(row.dataset.state).toBe("idle");
     expect(row.querySelector(".folder-count")!.textContent).toBe("200 files");
     expect(row.querySelector<HTMLElement>(".folder-current")!.hidden).toBe(true);
+  });
+
+  it("shows a folder whose drive is gone as offline, with its index kept", async () => {
+    const { api, root } = await mount({ folders });
+    api.emitProgress({ folder: "/home/u/Notes", filesDone: 0, filesTotal: 0, failed: 0, currentFile: null, done: true, offline: true });
+    const row = q(root, '.folder[data-path="/home/u/Notes"]');
+    expect(row.dataset.state).toBe("offline");
+    expect(row.querySelector(".folder-state")!.textContent).toBe("Offline — index kept");
   });
 
   it("removes a folder after a confirming second click", async () => {
@@ -177,6 +185,27 @@ describe("status line", () => {
     expect(line.title).toContain("looked in /very/long/path");
   });
 
+  it("shows the last indexing error, the watch-limit fix and incomplete meaning search", async () => {
+    const fix = "Sift cannot watch all your folders for changes because the system limit on watched folders is reached: run `sudo sysctl fs.inotify.max_user_watches=524288`, then restart Sift.";
+    const { root } = await mount({
+      folders: [makeFolder()],
+      status: { lastError: "ONNX Runtime was not found; run scripts/setup.sh.", warning: fix, chunks: 100, vectors: 40 },
+    });
+    const line = q(root, "#status-line");
+    expect(q(root, ".status-last-error").textContent).toBe("Indexing failed: ONNX Runtime was not found; run scripts/setup.sh.");
+    expect(q(root, ".status-watch").textContent).toBe(fix);
+    expect(q(root, ".status-watch").title).toBe(fix);
+    expect(q(root, ".status-vectors").title).toContain("40 of 100");
+    expect(line.classList.contains("status-error")).toBe(false);
+  });
+
+  it("shows no problem when there is none", async () => {
+    const { root } = await mount({ folders: [makeFolder()] });
+    expect(root.querySelector(".status-last-error")).toBeNull();
+    expect(root.querySelector(".status-watch")).toBeNull();
+    expect(root.querySelector(".status-vectors")).toBeNull();
+  });
+
   it("shows model download progress", async () => {
     const { api, root } = await mount({ folders: [makeFolder()] });
     api.emitDownload({ file: "models/e5/model.onnx", bytes: 5 * 1024 * 1024, total: 10 * 1024 * 1024 });
@@ -217,6 +246,23 @@ describe("settings", () => {
       maxThreads: 8,
     });
     await vi.waitFor(() => expect(panel.hidden).toBe(true));
+  });
+
+  it("loads and saves the model precision, warning that it re-indexes", async () => {
+    const { api, root } = await mount({ folders: [makeFolder()] });
+    q<HTMLButtonElement>(root, "#open-settings").click();
+    const precision = q<HTMLSelectElement>(root, "#setting-precision");
+    await vi.waitFor(() => expect(precision.value).toBe("int8"));
+    expect([...precision.options].map((o) => o.value)).toEqual(["int8", "fp32"]);
+    const note = q(root, "#settings").querySelector<HTMLElement>(".field-note.warning")!;
+    expect(note.hidden).toBe(true);
+    precision.value = "fp32";
+    precision.dispatchEvent(new Event("change"));
+    expect(note.hidden).toBe(false);
+    expect(note.textContent).toContain("precision");
+    q<HTMLButtonElement>(root, "#settings-save").click();
+    await vi.waitFor(() => expect(api.setSettings).toHaveBeenCalledTimes(1));
+    expect(vi.mocked(api.setSettings).mock.calls[0][0]).toMatchObject({ model: "minilm", precision: "fp32" });
   });
 
   it("disables the form until settings have loaded", async () => {

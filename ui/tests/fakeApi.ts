@@ -27,8 +27,12 @@ export function makeStatus(over: Partial<Status> = {}): Status {
     files: 1234,
     chunks: 5678,
     failed: 0,
+    vectors: 5678,
     indexing: false,
     paused: false,
+    lastError: null,
+    warning: null,
+    precision: "int8",
     ...over,
   };
 }
@@ -67,6 +71,7 @@ export function createFakeApi(opts: FakeOptions = {}): FakeApi {
   const drops = new Set<(e: DropEvent) => void>();
   const settings: Settings = opts.settings ?? {
     model: "minilm",
+    precision: "int8",
     models: [
       { id: "minilm", name: "MiniLM", dim: 384, installed: true },
       { id: "e5", name: "E5 base", dim: 768, installed: false },

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { basename, displayLocation, extension, formatEta, formatLocator } from "../src/format";
 import { folderFraction } from "../src/folders";
-import { clampThreads, parseExcludes } from "../src/settings";
+import { clampThreads, parseExcludes, parsePrecision } from "../src/settings";
 
 describe("format helpers", () => {
   it("formats ETAs", () => {
@@ -38,5 +38,14 @@ describe("format helpers", () => {
     expect(clampThreads(0, 8)).toBe(1);
     expect(clampThreads(99, 8)).toBe(8);
     expect(clampThreads(NaN, 8)).toBe(8);
+  });
+});
+
+describe("parsePrecision", () => {
+  it("accepts int8 and fp32 and falls back otherwise", () => {
+    expect(parsePrecision("fp32", "int8")).toBe("fp32");
+    expect(parsePrecision("int8", "fp32")).toBe("int8");
+    expect(parsePrecision("", "fp32")).toBe("fp32");
+    expect(parsePrecision("float16", "int8")).toBe("int8");
   });
 });

@@ -239,7 +239,11 @@ fn renames_and_moves_keep_their_vectors() {
     let gone = root.join("kitchen/recipe.md");
     std::fs::remove_file(&gone).unwrap();
     let r = engine
-        .index_containing(&[gone.clone()], &mut |_| {}, &AtomicBool::new(false))
+        .index_containing(
+            std::slice::from_ref(&gone),
+            &mut |_| {},
+            &AtomicBool::new(false),
+        )
         .unwrap();
     assert_eq!((r.files_removed, r.files_seen), (1, 0), "{r:?}");
     assert!(!engine.is_indexed_file(&gone).unwrap());

@@ -95,3 +95,45 @@ fn watcher_keeps_the_index_live() {
         .iter()
         .all(|h| !h.path.ends_with("iceland.md")));
 }
+
+/// Reading files (what indexing does) is not a change: an idle index must stay idle. Writes, renames and
+/// removals are, with both names of a rename.
+#[test]
+fn reads_are_quiet_and_changes_are_reported_by_path() {
+    use sift_core::watch::Change;
+    let files = tempfile::tempdir().unwrap();
+    let root = files.path().canonicalize().unwrap();
+    std::fs::create_dir_all(root.join("sub")).unwrap();
+    for i in 0..20 {
+        std::fs::write(root.join(format!("sub/f{i}.txt")), format!("file {i}")).unwrap();
+    }
+    let watcher = Watcher::new(std::slice::from_ref(&root), Duration::from_millis(100)).unwrap();
+    // Read every file and list every folder, a few times over.
+    for _ in 0..3 {
+        for entry in std::fs::read_dir(root.join("sub")).unwrap() {
+            let _ = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        }
+    }
+    let _ = std::fs::metadata(root.join("sub/f1.txt")).unwrap();
+    assert_eq!(watcher.next_change(Duration::from_secs(2)), None);
+
+    std::fs::write(root.join("sub/f1.txt"), "edited").unwrap();
+    std::fs::rename(root.join("sub/f2.txt"), root.join("sub/renamed.txt")).unwrap();
+    std::fs::remove_file(root.join("sub/f3.txt")).unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let wanted = ["f1.txt", "f2.txt", "renamed.txt", "f3.txt"].map(|n| root.join("sub").join(n));
+    while !wanted.iter().all(|p| seen.contains(p)) {
+        assert!(Instant::now() < deadline, "missing changes: {seen:?}");
+        match watcher.next_change(Duration::from_secs(1)) {
+            Some(Change::Paths(paths)) => seen.extend(paths),
+            Some(Change::Rescan) => panic!("no overflow expected"),
+            None => {}
+        }
+    }
+    assert!(
+        seen.iter().all(|p| wanted.contains(p)),
+        "only the changed paths are reported: {seen:?}"
+    );
+    assert_eq!(watcher.problem(), None);
+}
