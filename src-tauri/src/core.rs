@@ -13,6 +13,7 @@
 //!   the engine is built for that (separate reader connection, vector index behind a RwLock).
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -85,7 +86,18 @@ pub struct Core {
     settings_lock: Mutex<()>,
     /// The watcher's sentence for the user (the OS watch limit), if any.
     watch_problem: Mutex<Option<String>>,
+    /// Bumped whenever the roots or the excluded patterns change; the watcher follows it.
+    roots_version: AtomicU64,
+    /// The `roots_version` the watcher watches now.
+    watched_version: Mutex<u64>,
+    watched_cv: Condvar,
 }
+
+/// How long `add_folders` waits for the watcher to watch a new root before its first pass starts (so no
+/// change made after the scan is missed).
+const WATCH_START_WAIT: Duration = Duration::from_secs(5);
+/// The watcher re-reads the roots this often even without a local change (another process may add some).
+const ROOTS_REFRESH: Duration = Duration::from_secs(5);
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -112,6 +124,9 @@ impl Core {
             progress: Tracker::new(),
             settings_lock: Mutex::new(()),
             watch_problem: Mutex::new(None),
+            roots_version: AtomicU64::new(1),
+            watched_version: Mutex::new(0),
+            watched_cv: Condvar::new(),
         })
     }
 
@@ -148,24 +163,52 @@ impl Core {
         let data_dir =
             std::fs::canonicalize(&self.data_dir).unwrap_or_else(|_| self.data_dir.clone());
         let mut watching = Watching::new(&data_dir);
+        let mut seen = 0;
+        let mut refreshed = Instant::now();
         while !self.scheduler.is_shut_down() {
-            let (roots, excludes) = match self.engine() {
-                Ok(engine) => (
-                    engine
-                        .folders()
-                        .map(|f| f.into_iter().map(|f| f.path).collect())
-                        .unwrap_or_default(),
-                    engine.config().settings.excludes.clone(),
-                ),
-                Err(_) => (Vec::new(), Vec::new()),
-            };
-            watching.update(roots, &excludes);
-            *lock(&self.watch_problem) = watching.problem();
-            match watching.next(Duration::from_secs(1)) {
+            let version = self.roots_version.load(Ordering::SeqCst);
+            if version != seen || refreshed.elapsed() >= ROOTS_REFRESH {
+                let (roots, excludes) = match self.engine() {
+                    Ok(engine) => (
+                        engine
+                            .folders()
+                            .map(|f| f.into_iter().map(|f| f.path).collect())
+                            .unwrap_or_default(),
+                        engine.config().settings.excludes.clone(),
+                    ),
+                    Err(_) => (Vec::new(), Vec::new()),
+                };
+                watching.update(roots, &excludes);
+                *lock(&self.watch_problem) = watching.problem();
+                seen = version;
+                refreshed = Instant::now();
+                *lock(&self.watched_version) = version;
+                self.watched_cv.notify_all();
+            }
+            match watching.next(Duration::from_millis(200)) {
                 Some(Wanted::Paths(paths)) => self.scheduler.queue_paths(paths),
                 Some(Wanted::Rescan) => self.scheduler.queue_full(),
                 None => {}
             }
+        }
+    }
+
+    /// Tells the watcher that the roots or excludes changed, and waits (briefly) until it watches them.
+    fn rewatch(&self) {
+        let version = self.roots_version.fetch_add(1, Ordering::SeqCst) + 1;
+        let deadline = Instant::now() + WATCH_START_WAIT;
+        let mut watched = lock(&self.watched_version);
+        while *watched < version && !self.scheduler.is_shut_down() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                tracing::warn!("the file watcher is slow to start; changes made now may wait for the next check");
+                break;
+            }
+            watched = self
+                .watched_cv
+                .wait_timeout(watched, left)
+                .map(|(g, _)| g)
+                .unwrap_or_else(|e| e.into_inner().0);
         }
     }
 
@@ -363,6 +406,8 @@ impl Core {
             }
         }
         if errors.len() < paths.len() {
+            // Watch first, then scan: a change made after the scan is then always seen.
+            self.rewatch();
             self.scheduler.queue_full();
         }
         if !errors.is_empty() {
@@ -376,6 +421,7 @@ impl Core {
         let _hold = self.scheduler.hold();
         engine.remove_folder(Path::new(path))?;
         self.progress.remove(Path::new(path));
+        self.roots_version.fetch_add(1, Ordering::SeqCst);
         Ok(())
     }
 
@@ -434,9 +480,15 @@ impl Core {
     pub fn open(&self, action: Action, path: &str) -> Result<()> {
         let engine = self.engine()?;
         let p = PathBuf::from(path);
-        if !p.is_absolute() || !engine.is_indexed_file(&p)? {
+        // Any file Sift recorded may be shown in its folder; only indexed documents are opened.
+        let status = if p.is_absolute() {
+            engine.file_status(&p)?
+        } else {
+            None
+        };
+        let Some(status) = status else {
             bail!("Sift only opens files it has indexed, and {path} is not one of them");
-        }
+        };
         if !p.is_file() {
             bail!("{path} no longer exists");
         }
@@ -444,16 +496,7 @@ impl Core {
             if let Some(reason) = opener::refuse_to_open(&p) {
                 bail!("{reason}");
             }
-            let root = engine
-                .folders()?
-                .into_iter()
-                .map(|f| f.path)
-                .find(|r| p.starts_with(r));
-            let problem = engine
-                .problem_files(root.as_deref())?
-                .into_iter()
-                .any(|f| f.path == p);
-            if problem {
+            if status.is_problem() {
                 bail!(
                     "Sift did not index {path}, so it will not open it; use \"Show in folder\" instead."
                 );
@@ -484,6 +527,7 @@ impl Core {
         plan.next.save(&self.data_dir)?;
         let has_folders = engine.folders().map(|f| !f.is_empty()).unwrap_or(false);
         self.set_slot(Slot::Ready(Arc::new(engine)));
+        self.roots_version.fetch_add(1, Ordering::SeqCst);
         if plan.reindex && has_folders {
             self.scheduler.queue_full();
         }

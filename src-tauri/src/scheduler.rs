@@ -340,7 +340,6 @@ impl Scheduler {
     ) {
         while let Some(work) = self.next_work() {
             self.passes.fetch_add(1, Ordering::SeqCst);
-            eprintln!("DEBUGWORK {work:?}");
             let result = catch_unwind(AssertUnwindSafe(|| {
                 self.fault_hook(&work);
                 pass(&work)

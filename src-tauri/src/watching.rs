@@ -125,9 +125,6 @@ impl Watching {
 
     /// Follows the roots and excluded patterns (restarts the watcher when the roots change).
     pub fn update(&mut self, roots: Vec<PathBuf>, excludes: &[String]) {
-        if roots != self.roots {
-            eprintln!("DEBUGROOTS {roots:?}");
-        }
         if roots == self.roots && excludes == self.excludes.as_slice() {
             return;
         }
@@ -157,7 +154,6 @@ impl Watching {
                 Some(Wanted::Rescan)
             }
             Change::Paths(paths) => {
-                eprintln!("DEBUGRAW {paths:?} roots {:?}", self.roots);
                 let wanted: Vec<PathBuf> =
                     paths.into_iter().filter(|p| self.filter.wants(p)).collect();
                 (!wanted.is_empty()).then_some(Wanted::Paths(wanted))

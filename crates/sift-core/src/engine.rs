@@ -309,6 +309,11 @@ impl Engine {
         lock(&self.reader).is_indexed_file(path)
     }
 
+    /// What the index knows about the file at `path`: `None` when it has no record of it.
+    pub fn file_status(&self, path: &Path) -> Result<Option<crate::store::FileStatus>> {
+        Ok(lock(&self.reader).file(path)?.map(|f| f.status))
+    }
+
     /// Saves the vector graph next to the database.
     pub fn save_index(&self) -> Result<()> {
         self.catalog.save()
