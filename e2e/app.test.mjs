@@ -52,7 +52,7 @@ for (let i = 0; i < MEETINGS; i++) {
 }
 const INDEXED = MEETINGS + 3;
 
-let tmp, dataDir, fixture, openLog, driver, browser;
+let tmp, home, dataDir, fixture, openLog, driver, browser;
 
 function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
@@ -173,10 +173,18 @@ before(async () => {
   }
   fixture = fs.realpathSync(fixture);
 
+  // A fresh HOME: afterwards nothing may appear under ~/.cache/Microsoft (ONNX Runtime's telemetry cache).
+  home = path.join(tmp, "home");
+  fs.mkdirSync(home);
+  const cache = path.join(os.homedir(), ".cache", "sift");
+  const env = { ...process.env, HOME: home, SIFT_DATA_DIR: dataDir, SIFT_OPEN_LOG: openLog, RUST_LOG: "info" };
+  for (const k of ["XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "ORT_DISABLE_TELEMETRY", "ORT_TELEMETRY_DISABLED"]) delete env[k];
+  env.ORT_DYLIB_PATH ||= path.join(cache, "onnxruntime", "libonnxruntime.so");
+  env.SIFT_MODEL_DIR ||= path.join(cache, "models", "all-MiniLM-L6-v2");
   const log = fs.openSync(path.join(OUT, "driver.log"), "w");
   driver = spawn(DRIVER, ["--port", String(PORT), "--native-port", String(NATIVE_PORT)], {
     stdio: ["ignore", log, log],
-    env: { ...process.env, SIFT_DATA_DIR: dataDir, SIFT_OPEN_LOG: openLog, RUST_LOG: "info" },
+    env,
   });
   await waitForDriver();
   browser = await remote({
@@ -349,6 +357,11 @@ test("the backend refuses to open files outside the index", async () => {
 // Last, because the picker stays open: without a window manager or D-Bus (Xvfb) the GTK file chooser cannot
 // be driven reliably, so this only checks that "Add folder…" reaches the dialog plugin (the capability
 // allows dialog:allow-open) and a native chooser with the UI's title appears. Folders are added by the drop.
+test("the app leaves no telemetry behind (ONNX Runtime's cache under ~/.cache/Microsoft)", async () => {
+  assert.ok(fs.existsSync(path.join(dataDir, "index.sqlite")), "the app indexed into its data directory");
+  assert.ok(!fs.existsSync(path.join(home, ".cache", "Microsoft")), "ONNX Runtime telemetry wrote its cache");
+});
+
 test("Add folder… opens the native folder picker", async () => {
   if (process.env.SIFT_E2E_NO_DND === "1") return;
   await (await browser.$("#add-folder")).click();
