@@ -12,6 +12,7 @@
 //! - **Commands** run on Tauri's blocking pool (never the UI thread). Searches run while the worker indexes;
 //!   the engine is built for that (separate reader connection, vector index behind a RwLock).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
@@ -86,6 +87,9 @@ pub struct Core {
     settings_lock: Mutex<()>,
     /// The watcher's sentence for the user (the OS watch limit), if any.
     watch_problem: Mutex<Option<String>>,
+    /// Paths shown to the UI that are not valid UTF-8, by the (lossy) string the UI got: the UI hands that
+    /// string back to open or reveal the file, and it must reach the real path.
+    shown_paths: Mutex<HashMap<String, PathBuf>>,
     /// Bumped whenever the roots or the excluded patterns change; the watcher follows it.
     roots_version: AtomicU64,
     /// The `roots_version` the watcher watches now.
@@ -124,6 +128,7 @@ impl Core {
             progress: Tracker::new(),
             settings_lock: Mutex::new(()),
             watch_problem: Mutex::new(None),
+            shown_paths: Mutex::new(HashMap::new()),
             roots_version: AtomicU64::new(1),
             watched_version: Mutex::new(0),
             watched_cv: Condvar::new(),
@@ -455,12 +460,34 @@ impl Core {
             .map(|k| k.trim().trim_start_matches('.').to_ascii_lowercase())
             .filter(|k| !k.is_empty())
             .collect();
-        Ok(engine.search(query, &options)?.into())
+        let response = engine.search(query, &options)?;
+        self.remember_shown(response.results.iter().map(|h| h.path.as_path()));
+        Ok(response.into())
+    }
+
+    /// Remembers the real paths behind the strings the UI shows, for names that are not UTF-8.
+    fn remember_shown<'a>(&self, paths: impl Iterator<Item = &'a Path>) {
+        let mut shown = lock(&self.shown_paths);
+        for p in paths.filter(|p| p.to_str().is_none()) {
+            if shown.len() >= 4096 {
+                shown.clear();
+            }
+            shown.insert(dto::path_string(p), p.to_path_buf());
+        }
+    }
+
+    /// The real path behind a path string from the UI.
+    fn real_path(&self, shown: &str) -> PathBuf {
+        lock(&self.shown_paths)
+            .get(shown)
+            .cloned()
+            .unwrap_or_else(|| PathBuf::from(shown))
     }
 
     pub fn failed_files(&self, folder: Option<String>) -> Result<Vec<dto::FailedFile>> {
         let engine = self.engine()?;
         let files = engine.problem_files(folder.as_deref().map(Path::new))?;
+        self.remember_shown(files.iter().map(|f| f.path.as_path()));
         Ok(files
             .into_iter()
             .map(|f| dto::FailedFile {
@@ -479,7 +506,7 @@ impl Core {
     /// program (see [`opener::refuse_to_open`]); reveal only shows the file in its folder.
     pub fn open(&self, action: Action, path: &str) -> Result<()> {
         let engine = self.engine()?;
-        let p = PathBuf::from(path);
+        let p = self.real_path(path);
         // Any file Sift recorded may be shown in its folder; only indexed documents are opened.
         let status = if p.is_absolute() {
             engine.file_status(&p)?

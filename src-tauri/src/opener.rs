@@ -46,10 +46,11 @@ impl Opener {
         match self {
             Opener::Log(log) => {
                 #[derive(Serialize)]
-                struct Line<'a> {
+                struct Line {
                     action: Action,
-                    path: &'a Path,
+                    path: String,
                 }
+                let path = path.to_string_lossy().into_owned();
                 let mut line = serde_json::to_string(&Line { action, path })?;
                 line.push('\n');
                 let mut file = std::fs::OpenOptions::new()

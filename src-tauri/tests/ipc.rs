@@ -748,3 +748,36 @@ fn precision_switch_keeps_meaning_search() {
         );
     }
 }
+
+/// A file whose name is not UTF-8 is indexed once, found, shown readably, and opens (the UI hands back the
+/// string it was shown; the backend maps it to the real path).
+#[cfg(unix)]
+#[test]
+fn a_file_whose_name_is_not_utf8_is_found_and_opens() {
+    use std::os::unix::ffi::OsStrExt;
+    let h = harness(None);
+    let name = std::ffi::OsStr::from_bytes(b"caf\xe9-notes.txt");
+    std::fs::write(
+        h.root.join(name),
+        "The espresso machine needs descaling every two months.",
+    )
+    .unwrap();
+    h.ok::<Value>("add_folders", json!({"paths": [h.root.to_string_lossy()]}));
+    h.wait_until_indexed(4);
+    let hit = h
+        .search("coffee maker maintenance", &[])
+        .results
+        .into_iter()
+        .next()
+        .expect("a result");
+    assert!(hit.path.ends_with("caf\u{fffd}-notes.txt"), "{}", hit.path);
+    // The shown string is not a path on disk; opening it must still reach the real file.
+    assert!(!Path::new(&hit.path).exists());
+    assert_eq!(
+        h.invoke("open_path", json!({"path": hit.path})),
+        Ok(Value::Null)
+    );
+    let log = h.open_log();
+    assert_eq!(log.last().unwrap()["action"], "open");
+    assert_eq!(log.last().unwrap()["path"], hit.path.as_str());
+}
