@@ -1,5 +1,7 @@
 //! `sift bench embed`: embedding throughput at several batch sizes and single-query latency, each next to
 //! the raw ONNX Runtime session on the same inputs (the limit), as a ratio measured in the same run.
+//! `sift bench index`: HNSW against exact search. `sift bench large-file`: memory and pause latency while
+//! indexing one large text file, next to a small one in the same run.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -45,6 +47,16 @@ enum BenchWhat {
         /// the first `queries` of them are held out as queries.
         #[arg(long)]
         db: Option<PathBuf>,
+    },
+    /// Peak memory and pause latency while indexing one large generated text file, for each size given
+    /// (the smallest is the baseline).
+    LargeFile {
+        /// File sizes in MB.
+        #[arg(long, value_delimiter = ',', default_value = "5,50")]
+        mb: Vec<usize>,
+        /// Seconds of embedding after the first committed batch, before pausing.
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
     },
 }
 
@@ -139,7 +151,126 @@ pub fn run(cli: &crate::Cli, args: &BenchArgs) -> Result<()> {
             queries,
             db,
         } => index(*vectors, *dim, *queries, db.as_deref()),
+        BenchWhat::LargeFile { mb, seconds } => large_file(cli, mb, *seconds),
     }
+}
+
+/// Resident and peak resident memory of this process in MB (Linux; `None` elsewhere).
+fn memory_mb() -> Option<(f64, f64)> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let field = |name: &str| -> Option<f64> {
+        let line = status.lines().find(|l| l.starts_with(name))?;
+        let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kb / 1024.0)
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
+}
+
+/// The CPU model, for the report.
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string())
+}
+
+fn large_file(cli: &crate::Cli, sizes: &[usize], seconds: u64) -> Result<()> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    println!(
+        "machine: {}, {} cores; batch {} chunks",
+        cpu_model(),
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        sift_core::EngineConfig::new(std::env::temp_dir())?.batch_chunks
+    );
+    println!("size MB | rss before MB | peak rss at 1st commit MB | peak rss after {seconds}s MB | time to 1st commit s | chunks committed | pause latency ms");
+    for &mb in sizes {
+        let dir = tempfile_dir("sift-bench-large")?;
+        let files = dir.join("files");
+        std::fs::create_dir_all(&files)?;
+        let mut text = String::with_capacity(mb * 1_000_000 + 200);
+        let mut i = 0u64;
+        while text.len() < mb * 1_000_000 {
+            i += 1;
+            text.push_str(&format!(
+                "Entry {i}: the survey team logged {} samples near marker {} and noted {} weather.\n",
+                i * 7 % 1000,
+                i * 13 % 997,
+                ["clear", "foggy", "windy", "rainy"][(i % 4) as usize]
+            ));
+        }
+        std::fs::write(files.join("log.txt"), &text)?;
+        drop(text);
+        let mut config = crate::config(
+            Some(&dir.join("data")),
+            cli.model_dir.as_deref(),
+            cli.precision.as_deref(),
+            cli.threads,
+        )?;
+        config.settings.excludes = sift_core::default_excludes();
+        let engine = Arc::new(sift_core::Engine::open(config)?);
+        engine.status()?;
+        engine.add_folder(&files)?;
+        let before = memory_mb().map_or(0.0, |m| m.0);
+        let cancel = Arc::new(AtomicBool::new(false));
+        let started = Instant::now();
+        let worker = {
+            let (engine, cancel) = (Arc::clone(&engine), Arc::clone(&cancel));
+            std::thread::spawn(move || engine.index(&mut |_| {}, &cancel))
+        };
+        let mut first_commit = None;
+        let mut peak_first = 0.0;
+        loop {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            let chunks = engine.status()?.counts.chunks;
+            if first_commit.is_none() && chunks > 0 {
+                first_commit = Some(started.elapsed());
+                peak_first = memory_mb().map_or(0.0, |m| m.1);
+            }
+            if let Some(t) = first_commit {
+                if started.elapsed() >= t + std::time::Duration::from_secs(seconds) {
+                    break;
+                }
+            }
+            if worker.is_finished() {
+                break;
+            }
+        }
+        let peak = memory_mb().map_or(0.0, |m| m.1);
+        let paused = Instant::now();
+        cancel.store(true, Ordering::SeqCst);
+        let result = worker
+            .join()
+            .map_err(|_| anyhow::anyhow!("the indexing thread panicked"))?;
+        let latency = paused.elapsed();
+        if let Err(e) = result {
+            if !matches!(e, sift_core::Error::Cancelled) {
+                return Err(e.into());
+            }
+        }
+        let chunks = engine.status()?.counts.chunks;
+        println!(
+            "{mb} | {before:.0} | {peak_first:.0} | {peak:.0} | {:.1} | {chunks} | {:.0}",
+            first_commit.map_or(f64::NAN, |t| t.as_secs_f64()),
+            latency.as_secs_f64() * 1000.0
+        );
+        drop(engine);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    println!("(peak rss is the process high-water mark, so each row includes the rows before it; run one size per process to compare sizes alone)");
+    Ok(())
+}
+
+fn tempfile_dir(prefix: &str) -> Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("{prefix}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
 }
 
 fn embed(
