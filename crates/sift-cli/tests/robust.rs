@@ -359,3 +359,106 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// A subfolder that cannot be read keeps what was indexed in it (marked, not deleted), and nothing is
+/// re-embedded when it becomes readable again. Root ignores permissions, so `sift` runs as `nobody` here
+/// (CI runs as root; elsewhere this is skipped with a message).
+#[cfg(target_os = "linux")]
+#[test]
+fn an_unreadable_subfolder_keeps_its_files() {
+    use std::os::unix::fs::PermissionsExt;
+    let uid = Command::new("id").arg("-u").output().unwrap();
+    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+        eprintln!("SKIPPED: needs root to run sift as another user (CI runs as root)");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let base = tmp.path();
+    std::fs::set_permissions(base, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // The runtime and model, where `nobody` can read them.
+    let cache = sift_core::paths::cache_dir();
+    let ort = std::env::var_os("ORT_DYLIB_PATH")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| cache.join("onnxruntime/libonnxruntime.so"));
+    std::fs::create_dir_all(base.join("model")).unwrap();
+    std::fs::copy(&ort, base.join("libonnxruntime.so")).unwrap();
+    for f in ["model_int8.onnx", "tokenizer.json", "config.json"] {
+        let from = cache.join("models/all-MiniLM-L6-v2").join(f);
+        if from.exists() {
+            std::fs::copy(from, base.join("model").join(f)).unwrap();
+        }
+    }
+    let files = base.join("files");
+    std::fs::create_dir_all(files.join("private")).unwrap();
+    std::fs::write(
+        files.join("open.txt"),
+        "Notes about the garden shed and its roof.",
+    )
+    .unwrap();
+    std::fs::write(
+        files.join("private/diary.txt"),
+        "The violin recital went well; my bow hand finally relaxed.",
+    )
+    .unwrap();
+    std::fs::write(
+        files.join("private/budget.txt"),
+        "Rent, groceries and the bus pass.",
+    )
+    .unwrap();
+    std::fs::create_dir_all(base.join("data")).unwrap();
+    std::fs::create_dir_all(base.join("home")).unwrap();
+    let chown = Command::new("chown")
+        .args(["-R", "nobody:nogroup"])
+        .arg(&files)
+        .arg(base.join("data"))
+        .arg(base.join("home"))
+        .status()
+        .unwrap();
+    assert!(chown.success());
+    let as_nobody = |args: &[&str]| -> (String, String) {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "nobody", "--"])
+            .arg(env!("CARGO_BIN_EXE_sift"))
+            .args(args)
+            .env("HOME", base.join("home"))
+            .env("SIFT_DATA_DIR", base.join("data"))
+            .env("SIFT_LOG", "warn")
+            .env("ORT_DYLIB_PATH", base.join("libonnxruntime.so"))
+            .env("SIFT_MODEL_DIR", base.join("model"));
+        run_ok(c)
+    };
+    let root = files.to_str().unwrap();
+    let (_, first) = as_nobody(&["index", root]);
+    assert!(first.contains("3 indexed"), "{first}");
+
+    std::fs::set_permissions(
+        files.join("private"),
+        std::fs::Permissions::from_mode(0o000),
+    )
+    .unwrap();
+    let (_, blocked) = as_nobody(&["index", root]);
+    assert!(blocked.contains("0 removed"), "nothing deleted: {blocked}");
+    assert!(blocked.contains("cannot read this folder"), "{blocked}");
+    let (out, _) = as_nobody(&["search", "--json", "playing a string instrument on stage"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        v["results"][0]["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("private/diary.txt"),
+        "the unreadable folder's files stay searchable: {v}"
+    );
+    let (problems, _) = as_nobody(&["problems"]);
+    assert!(problems.contains("private"), "{problems}");
+
+    std::fs::set_permissions(
+        files.join("private"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    let (_, back) = as_nobody(&["index", root]);
+    assert_eq!(embedded(&back), 0, "nothing re-embedded: {back}");
+    assert!(back.contains("3 unchanged"), "{back}");
+    let (problems, _) = as_nobody(&["problems"]);
+    assert!(!problems.contains("private"), "{problems}");
+}

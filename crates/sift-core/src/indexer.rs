@@ -360,15 +360,31 @@ impl Indexer<'_> {
                     if cancel.load(Ordering::Relaxed) {
                         break;
                     }
-                    let prepared = prepare(
-                        scanned,
-                        row,
-                        &chunker,
-                        chunker_key,
-                        &extract_options,
-                        vanished_by_hash,
-                        &mut claimed,
-                    );
+                    // A panic while reading one file (a bug in a parser) fails that file, not the pass.
+                    let failed = ScannedFile {
+                        path: scanned.path.clone(),
+                        size: scanned.size,
+                        mtime_ns: scanned.mtime_ns,
+                    };
+                    let prepared = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        prepare(
+                            scanned,
+                            row,
+                            &chunker,
+                            chunker_key,
+                            &extract_options,
+                            vanished_by_hash,
+                            &mut claimed,
+                        )
+                    }))
+                    .unwrap_or_else(|panic| {
+                        tracing::error!(path = %failed.path.display(), panic = ?panic_text(&panic), "reading a file panicked");
+                        Prepared::Problem {
+                            scanned: failed,
+                            status: FileStatus::Failed,
+                            reason: "Sift hit an internal error reading this file; it will be retried when the file changes".into(),
+                        }
+                    });
                     if tx.send(prepared).is_err() {
                         break;
                     }
@@ -494,7 +510,7 @@ impl Indexer<'_> {
             .iter()
             .flat_map(|p| p.chunks.iter().map(|c| c.text.as_str()))
             .collect();
-        let vectors = (self.embed)(&texts)?;
+        let vectors = embed_caught(self.embed, &texts)?;
         if vectors.len() != texts.len() {
             return Err(Error::Embed(format!(
                 "{} vectors for {} passages",
@@ -627,7 +643,7 @@ impl Indexer<'_> {
             };
             after = last;
             let texts: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
-            match (self.embed)(&texts) {
+            match embed_caught(self.embed, &texts) {
                 Ok(vectors) if vectors.len() == rows.len() => {
                     self.embedded_total
                         .fetch_add(vectors.len() as u64, Ordering::Relaxed);
@@ -647,6 +663,26 @@ impl Indexer<'_> {
             progress(event);
         }
     }
+}
+
+/// Runs the embedder, turning a panic inside it into an error for the batch (then retried per file).
+fn embed_caught(embed: &EmbedFn<'_>, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| embed(texts))).unwrap_or_else(
+        |panic| {
+            Err(Error::Embed(format!(
+                "internal error: {}",
+                panic_text(&panic)
+            )))
+        },
+    )
+}
+
+fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".into())
 }
 
 #[cfg(unix)]

@@ -150,15 +150,24 @@ fn walk(root: &Path, excludes: &[String], only: Option<&[PathBuf]>) -> Result<Ve
                 }
             }
             Err(err) => {
-                let path = match &err {
-                    ignore::Error::WithPath { path, .. } => path.clone(),
-                    _ => root.to_path_buf(),
-                };
+                let path = error_path(&err).unwrap_or(root).to_path_buf();
                 out.push(Err((path, err.to_string())));
             }
         }
     }
     Ok(out)
+}
+
+/// The path an error from the walker is about, looking through its wrappers.
+fn error_path(err: &ignore::Error) -> Option<&Path> {
+    match err {
+        ignore::Error::WithPath { path, .. } => Some(path),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            error_path(err)
+        }
+        ignore::Error::Partial(errs) => errs.iter().find_map(error_path),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
