@@ -287,12 +287,7 @@ impl Catalog {
     /// Saves the graph next to the database, holding `index.lock` (only one process writes graph files).
     pub(crate) fn save(&self) -> Result<()> {
         let lock_path = self.data_dir.join("index.lock");
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|e| Error::io(format!("opening {}", lock_path.display()), e))?;
+        let file = crate::paths::open_lock_file(&lock_path)?;
         file.lock()
             .map_err(|e| Error::io(format!("locking {}", lock_path.display()), e))?;
         let saved = self

@@ -317,16 +317,9 @@ impl Indexer<'_> {
 
     /// Holds `locks/<root>.lock` for this process, or `None` if another process holds it.
     fn lock_root(&self, root: &Path) -> Result<Option<std::fs::File>> {
-        std::fs::create_dir_all(&self.lock_dir)
-            .map_err(|e| Error::io(format!("creating {}", self.lock_dir.display()), e))?;
         let name = blake3::hash(&crate::store::path_bytes(root)).to_hex();
         let path = self.lock_dir.join(format!("root-{}.lock", &name[..16]));
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+        let file = crate::paths::open_lock_file(&path)?;
         match file.try_lock() {
             Ok(()) => Ok(Some(file)),
             Err(std::fs::TryLockError::WouldBlock) => Ok(None),

@@ -24,3 +24,18 @@ pub fn cache_dir() -> PathBuf {
         .unwrap_or_else(|| std::env::temp_dir().join("sift-cache"))
         .join("sift")
 }
+
+/// Opens (creating) a lock file for `File::lock` / `try_lock`: advisory locks that the OS releases when the
+/// process dies, so a killed process never leaves a stale lock.
+pub(crate) fn open_lock_file(path: &std::path::Path) -> crate::error::Result<std::fs::File> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| crate::error::Error::io(format!("creating {}", dir.display()), e))?;
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(|e| crate::error::Error::io(format!("opening {}", path.display()), e))
+}
