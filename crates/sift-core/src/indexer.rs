@@ -288,7 +288,9 @@ impl Indexer<'_> {
         let meta = match std::fs::metadata(&folder.path) {
             Ok(m) => m,
             Err(e) => {
-                self.catalog.set_folder_state(folder.id, None, true)?;
+                if !folder.offline {
+                    self.catalog.set_folder_state(folder.id, None, true)?;
+                }
                 return Ok(Some(format!("cannot reach it: {e}")));
             }
         };
@@ -310,8 +312,14 @@ impl Indexer<'_> {
             None
         };
         let offline = reason.is_some();
-        self.catalog
-            .set_folder_state(folder.id, if offline { None } else { device }, offline)?;
+        // Written only when something changed: a no-op pass leaves the database untouched.
+        if offline != folder.offline || (!offline && device.is_some() && device != folder.device) {
+            self.catalog.set_folder_state(
+                folder.id,
+                if offline { None } else { device },
+                offline,
+            )?;
+        }
         Ok(reason)
     }
 
@@ -386,6 +394,8 @@ impl Indexer<'_> {
             // `rx` is owned here: returning early (an error) drops it, which unblocks and stops the reader.
             let mut batch: Vec<Pending> = Vec::new();
             let mut batch_chunks = 0usize;
+            // Documents that failed: their remaining slices are dropped, never stored.
+            let mut failed: HashSet<PathBuf> = HashSet::new();
             for item in rx {
                 if cancel.load(Ordering::Relaxed) {
                     break;
@@ -416,7 +426,7 @@ impl Indexer<'_> {
                             ordinal += n;
                             batch_chunks += n;
                             if batch_chunks >= self.batch_chunks {
-                                self.flush(folder, &mut batch, event, report)?;
+                                self.flush(folder, &mut batch, &mut failed, event, report)?;
                                 batch_chunks = 0;
                                 progress(event);
                                 if cancel.load(Ordering::Relaxed) {
@@ -453,7 +463,7 @@ impl Indexer<'_> {
                 progress(event);
             }
             if !batch.is_empty() && !cancel.load(Ordering::Relaxed) {
-                self.flush(folder, &mut batch, event, report)?;
+                self.flush(folder, &mut batch, &mut failed, event, report)?;
                 progress(event);
             }
             Ok(())
@@ -557,10 +567,15 @@ impl Indexer<'_> {
         &self,
         folder: &Folder,
         batch: &mut Vec<Pending>,
+        failed: &mut HashSet<PathBuf>,
         event: &mut Progress,
         report: &mut IndexReport,
     ) -> Result<()> {
-        let pending = std::mem::take(batch);
+        let mut pending = std::mem::take(batch);
+        pending.retain(|p| !failed.contains(&p.scanned.path));
+        if pending.is_empty() {
+            return Ok(());
+        }
         let all: Vec<&Pending> = pending.iter().collect();
         let whole = self
             .embed_slices(&all)
@@ -597,6 +612,7 @@ impl Indexer<'_> {
                     }
                 }
                 Err(reason) => {
+                    failed.insert(p.scanned.path.clone());
                     self.problem(
                         folder,
                         &p.scanned,
