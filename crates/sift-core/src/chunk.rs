@@ -70,25 +70,67 @@ impl Chunker {
         })
     }
 
-    /// Splits `text`; chunks come in document order and never cut a UTF-8 character.
-    pub fn chunk(&self, text: &str, kind: TextKind) -> Vec<Chunk> {
-        let pieces: Vec<(usize, &str)> = match kind {
-            TextKind::Markdown => self.markdown.chunk_indices(text).collect(),
-            TextKind::Plain | TextKind::Code => self.text.chunk_indices(text).collect(),
-        };
+    /// Splits `text`, lazily; chunks come in document order and never cut a UTF-8 character. A large text is cut into sections of at most [`SECTION_BYTES`] at
+    /// paragraph or line breaks, each chunked on its own, so time to the first chunk and memory do not grow
+    /// with the text (the splitter measures whole semantic units with the tokenizer).
+    pub fn stream<'a>(&'a self, text: &'a str, kind: TextKind) -> impl Iterator<Item = Chunk> + 'a {
         let mut lines = LineCounter::default();
-        pieces
-            .into_iter()
+        sections(text)
+            .flat_map(move |(offset, section)| {
+                let pieces: Vec<(usize, &str)> = match kind {
+                    TextKind::Markdown => self.markdown.chunk_indices(section).collect(),
+                    TextKind::Plain | TextKind::Code => self.text.chunk_indices(section).collect(),
+                };
+                pieces
+                    .into_iter()
+                    .map(move |(start, s)| (offset + start, s))
+            })
             .filter(|(_, s)| !s.trim().is_empty())
-            .map(|(start, s)| Chunk {
+            .map(move |(start, s)| Chunk {
                 text: s.to_string(),
                 start,
                 end: start + s.len(),
                 line: lines.line_at(text, start),
                 page: None,
             })
-            .collect()
     }
+}
+
+/// Texts longer than this are chunked section by section (see [`Chunker::stream`]).
+pub const SECTION_BYTES: usize = 64 * 1024;
+
+/// Cuts `text` into sections of at most [`SECTION_BYTES`], each ending at the last paragraph break, else
+/// line break, else space in its window (else at a character boundary). Yields (byte offset, section).
+fn sections(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        if start >= text.len() {
+            return None;
+        }
+        let rest = &text[start..];
+        let len = if rest.len() <= SECTION_BYTES {
+            rest.len()
+        } else {
+            let mut limit = SECTION_BYTES;
+            while !rest.is_char_boundary(limit) {
+                limit -= 1;
+            }
+            let window = &rest[..limit];
+            let min = limit / 2;
+            [
+                window.rfind("\n\n").map(|i| i + 2),
+                window.rfind('\n').map(|i| i + 1),
+                window.rfind(char::is_whitespace).map(|i| i + 1),
+            ]
+            .into_iter()
+            .flatten()
+            .find(|&i| i >= min && rest.is_char_boundary(i))
+            .unwrap_or(limit)
+        };
+        let section = (start, &rest[..len]);
+        start += len;
+        Some(section)
+    })
 }
 
 /// Turns increasing byte offsets into 1-based line numbers in one pass over the text.
@@ -100,16 +142,65 @@ struct LineCounter {
 
 impl LineCounter {
     fn line_at(&mut self, text: &str, offset: usize) -> usize {
+        let newlines = |a: usize, b: usize| {
+            text.as_bytes()[a..b]
+                .iter()
+                .filter(|&&c| c == b'\n')
+                .count()
+        };
         if offset < self.pos {
-            // Overlapping chunks may step back a little: recount from the start.
-            self.pos = 0;
-            self.line = 0;
+            // Overlapping chunks step back a little: uncount what lies between.
+            self.line -= newlines(offset, self.pos);
+        } else {
+            self.line += newlines(self.pos, offset);
         }
-        self.line += text.as_bytes()[self.pos..offset]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count();
         self.pos = offset;
         self.line + 1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sections_cover_the_text_in_bounded_pieces_at_breaks() {
+        let small = "one paragraph\n\nanother";
+        assert_eq!(sections(small).collect::<Vec<_>>(), vec![(0, small)]);
+        let mut big = String::new();
+        let mut i = 0;
+        while big.len() < 5 * SECTION_BYTES {
+            i += 1;
+            big.push_str(&format!("Line {i} with some words, é and 漢字.\n"));
+            if i % 50 == 0 {
+                big.push('\n');
+            }
+        }
+        let parts: Vec<(usize, &str)> = sections(&big).collect();
+        assert!(parts.len() >= 5);
+        let mut at = 0;
+        for (offset, part) in &parts {
+            assert_eq!(*offset, at, "contiguous");
+            assert!(part.len() <= SECTION_BYTES);
+            at += part.len();
+        }
+        assert_eq!(at, big.len());
+        for (_, part) in &parts[..parts.len() - 1] {
+            assert!(part.ends_with("\n\n"), "cut at a paragraph break");
+        }
+        // No break at all: cut at a character boundary.
+        let blob = "é".repeat(SECTION_BYTES);
+        let parts: Vec<_> = sections(&blob).collect();
+        assert_eq!(parts.iter().map(|p| p.1.len()).sum::<usize>(), blob.len());
+    }
+
+    #[test]
+    fn line_numbers_follow_overlapping_offsets() {
+        let text = "a\nb\nc\nd\ne\n";
+        let mut lines = LineCounter::default();
+        assert_eq!(lines.line_at(text, 0), 1);
+        assert_eq!(lines.line_at(text, 6), 4);
+        assert_eq!(lines.line_at(text, 4), 3); // stepped back (overlap)
+        assert_eq!(lines.line_at(text, 8), 5);
     }
 }

@@ -108,10 +108,13 @@ pub(crate) struct Indexer<'a> {
 }
 
 enum Prepared {
+    /// Chunks of a changed document, in order, a group at a time (a large file streams many groups).
     Document {
         scanned: ScannedFile,
         hash: String,
         chunks: Vec<Chunk>,
+        first: bool,
+        last: bool,
     },
     Unchanged {
         scanned: ScannedFile,
@@ -352,6 +355,7 @@ impl Indexer<'_> {
         let chunker = Chunker::new(self.tokenizer, self.chunk)?;
         let extract_options = self.extract;
         let chunker_key = self.chunker_key.as_str();
+        let group = self.batch_chunks.max(1);
         let mut moved = Vec::new();
         std::thread::scope(|scope| -> Result<()> {
             let (tx, rx) = mpsc::sync_channel::<Prepared>(16);
@@ -367,26 +371,34 @@ impl Indexer<'_> {
                         size: scanned.size,
                         mtime_ns: scanned.mtime_ns,
                     };
-                    let prepared = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        prepare(
+                    let sent = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        match prepare(
                             scanned,
                             row,
-                            &chunker,
                             chunker_key,
                             &extract_options,
                             vanished_by_hash,
                             &mut claimed,
-                        )
-                    }))
-                    .unwrap_or_else(|panic| {
-                        tracing::error!(path = %failed.path.display(), panic = ?panic_text(&panic), "reading a file panicked");
-                        Prepared::Problem {
-                            scanned: failed,
-                            status: FileStatus::Failed,
-                            reason: "Sift hit an internal error reading this file; it will be retried when the file changes".into(),
+                        ) {
+                            Decision::Final(p) => tx.send(p).map_err(|_| Stopped),
+                            Decision::Chunk { scanned, hash, doc } => {
+                                send_chunks(&tx, &chunker, scanned, hash, &doc, group, cancel)
+                            }
                         }
-                    });
-                    if tx.send(prepared).is_err() {
+                    }));
+                    let sent = match sent {
+                        Ok(sent) => sent,
+                        Err(panic) => {
+                            tracing::error!(path = %failed.path.display(), panic = %panic_text(&panic), "reading a file panicked");
+                            tx.send(Prepared::Problem {
+                                scanned: failed,
+                                status: FileStatus::Failed,
+                                reason: "Sift hit an internal error reading this file; it will be retried when the file changes".into(),
+                            })
+                            .map_err(|_| Stopped)
+                        }
+                    };
+                    if sent.is_err() {
                         break;
                     }
                 }
@@ -396,20 +408,29 @@ impl Indexer<'_> {
             let mut batch_chunks = 0usize;
             // Documents that failed: their remaining slices are dropped, never stored.
             let mut failed: HashSet<PathBuf> = HashSet::new();
+            // Ordinal of the next chunk of the document being received.
+            let mut doc_ordinal = 0usize;
             for item in rx {
                 if cancel.load(Ordering::Relaxed) {
                     break;
                 }
-                event.files_done += 1;
+                if !matches!(item, Prepared::Document { first: false, .. }) {
+                    event.files_done += 1;
+                }
                 match item {
                     Prepared::Document {
                         scanned,
                         hash,
                         mut chunks,
+                        first,
+                        last,
                     } => {
                         event.current = Some(scanned.path.clone());
+                        if first {
+                            doc_ordinal = 0;
+                        }
                         let total = chunks.len();
-                        let mut ordinal = 0;
+                        let mut taken = 0;
                         while !chunks.is_empty() {
                             let room = self.batch_chunks.saturating_sub(batch_chunks).max(1);
                             let rest = chunks.split_off(room.min(chunks.len()));
@@ -418,12 +439,13 @@ impl Indexer<'_> {
                             batch.push(Pending {
                                 scanned: scanned.clone(),
                                 hash: hash.clone(),
-                                first: ordinal == 0,
-                                last: ordinal + n == total,
-                                first_ordinal: ordinal,
+                                first: first && taken == 0,
+                                last: last && taken + n == total,
+                                first_ordinal: doc_ordinal,
                                 chunks: slice,
                             });
-                            ordinal += n;
+                            doc_ordinal += n;
+                            taken += n;
                             batch_chunks += n;
                             if batch_chunks >= self.batch_chunks {
                                 self.flush(folder, &mut batch, &mut failed, event, report)?;
@@ -457,6 +479,10 @@ impl Indexer<'_> {
                         status,
                         reason,
                     } => {
+                        // A document that failed mid-stream: what is still batched of it is dropped.
+                        batch.retain(|p| p.scanned.path != scanned.path);
+                        batch_chunks = batch.iter().map(|p| p.chunks.len()).sum();
+                        failed.insert(scanned.path.clone());
                         self.problem(folder, &scanned, status, reason, event, report)?;
                     }
                 }
@@ -705,16 +731,25 @@ fn device_of(_meta: &std::fs::Metadata) -> Option<u64> {
     None
 }
 
+/// What to do with a changed file, decided before any chunking.
+enum Decision {
+    Final(Prepared),
+    Chunk {
+        scanned: ScannedFile,
+        hash: String,
+        doc: extract::Extracted,
+    },
+}
+
 fn prepare<'v>(
     scanned: ScannedFile,
     row: Option<FileRow>,
-    chunker: &Chunker,
     chunker_key: &str,
     options: &ExtractOptions,
     vanished_by_hash: &'v HashMap<String, FileRow>,
     claimed: &mut HashSet<&'v str>,
-) -> Prepared {
-    match extract::extract(&scanned.path, options) {
+) -> Decision {
+    Decision::Final(match extract::extract(&scanned.path, options) {
         Ok(doc) => {
             let hash = blake3::hash(doc.text.as_bytes()).to_hex().to_string();
             if let Some(r) = row.as_ref().filter(|r| {
@@ -722,34 +757,22 @@ fn prepare<'v>(
                     && r.hash.as_deref() == Some(hash.as_str())
                     && r.chunker.as_deref().is_none_or(|c| c == chunker_key)
             }) {
-                return Prepared::Unchanged {
+                return Decision::Final(Prepared::Unchanged {
                     scanned,
                     file_id: r.id,
-                };
+                });
             }
             if row.is_none() {
                 if let Some((key, from)) = vanished_by_hash.get_key_value(&hash) {
                     if claimed.insert(key.as_str()) {
-                        return Prepared::Moved {
+                        return Decision::Final(Prepared::Moved {
                             scanned,
                             from: from.clone(),
-                        };
+                        });
                     }
                 }
             }
-            let chunks = chunker.chunk(&doc.text, doc.kind);
-            if chunks.is_empty() {
-                return Prepared::Problem {
-                    scanned,
-                    status: FileStatus::Skipped,
-                    reason: "no text".into(),
-                };
-            }
-            Prepared::Document {
-                scanned,
-                hash,
-                chunks,
-            }
+            return Decision::Chunk { scanned, hash, doc };
         }
         Err(ExtractError::Skipped(reason)) => Prepared::Problem {
             scanned,
@@ -761,5 +784,61 @@ fn prepare<'v>(
             status: FileStatus::Failed,
             reason,
         },
+    })
+}
+
+/// Sends a document's chunks in groups of `group` (the last one marked), checking `cancel` between groups.
+/// A text without any chunk is a skipped file.
+fn send_chunks(
+    tx: &mpsc::SyncSender<Prepared>,
+    chunker: &Chunker,
+    scanned: ScannedFile,
+    hash: String,
+    doc: &extract::Extracted,
+    group: usize,
+    cancel: &AtomicBool,
+) -> std::result::Result<(), Stopped> {
+    let mut held: Option<Vec<Chunk>> = None;
+    let mut current = Vec::with_capacity(group);
+    let mut first = true;
+    let send = |chunks: Vec<Chunk>, first: &mut bool, last: bool| {
+        let item = Prepared::Document {
+            scanned: scanned.clone(),
+            hash: hash.clone(),
+            chunks,
+            first: *first,
+            last,
+        };
+        *first = false;
+        tx.send(item).map_err(|_| Stopped)
+    };
+    for chunk in chunker.stream(&doc.text, doc.kind) {
+        current.push(chunk);
+        if current.len() >= group {
+            if let Some(prev) = held.replace(std::mem::take(&mut current)) {
+                send(prev, &mut first, false)?;
+            }
+            if cancel.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+        }
+    }
+    match (held, current.is_empty()) {
+        (Some(prev), false) => {
+            send(prev, &mut first, false)?;
+            send(current, &mut first, true)
+        }
+        (Some(prev), true) => send(prev, &mut first, true),
+        (None, false) => send(current, &mut first, true),
+        (None, true) => tx
+            .send(Prepared::Problem {
+                scanned,
+                status: FileStatus::Skipped,
+                reason: "no text".into(),
+            })
+            .map_err(|_| Stopped),
     }
 }
+
+/// The consumer stopped listening (cancelled or failed): the reader stops too.
+struct Stopped;
