@@ -1,6 +1,21 @@
-//! "Here is a file, give me its text": decides whether a file is something Sift can read, decodes it
-//! (UTF-8, UTF-16 with BOM, legacy single-byte encodings via encoding_rs), and rejects binary, huge or
-//! unsupported files with a reason the user can read. Other formats (PDF, DOCX, ...) plug in here.
+//! "Here is a file, give me its text": decides from a file's name which reader it needs, enforces the size limits
+//! every reader shares, and turns failures into a reason the user can read. Plain text is decoded here (UTF-8,
+//! UTF-16 with BOM, legacy 8-bit); each document family has its own module:
+//! - `html` — visible text of HTML/XHTML (no script, style, hidden elements or head except the title);
+//! - `mail` — EML and MBOX: a header line, then the decoded text bodies;
+//! - `office` — zip-based office documents (DOCX, PPTX, XLSX, ODT, ODP, ODS) and `epub` — EPUB books;
+//! - `rtf` — RTF body text (a small tokenizer);
+//! - `archive` — the bounded zip reader they share, `xml` — the bounded XML event walker they share.
+//!
+//! No reader panics on file data and none recurses on the input's nesting: hostile input ends as `Failed`.
+
+mod archive;
+mod epub;
+mod html;
+mod mail;
+mod office;
+mod rtf;
+mod xml;
 
 use std::io::Read;
 use std::path::Path;
@@ -64,12 +79,9 @@ const PLAIN: &[&str] = &[
     "cfg",
     "conf",
     "xml",
-    "html",
-    "htm",
     "svg",
     "srt",
     "vtt",
-    "eml",
     "ics",
     "vcf",
     "properties",
@@ -143,11 +155,44 @@ const KNOWN_BINARY: &[&str] = &[
     "npy",
     "parquet",
 ];
-/// Document formats that need their own extractor (a later step); reported so the user knows why.
-const DOCUMENTS: &[&str] = &[
-    "pdf", "docx", "doc", "odt", "rtf", "pptx", "ppt", "xlsx", "xls", "ods", "epub", "pages",
-    "key", "numbers",
-];
+/// Document formats Sift cannot read yet; reported as an unsupported type.
+const UNSUPPORTED_DOCUMENTS: &[&str] =
+    &["pdf", "doc", "ppt", "xls", "pages", "key", "numbers", "msg"];
+
+/// Which reader a file needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Text(TextKind),
+    Html,
+    Eml,
+    Mbox,
+    Office(office::Kind),
+    Epub,
+    Rtf,
+}
+
+/// Limits every reader shares. Generous for real documents, small enough that a hostile file is cut short.
+pub(crate) mod limits {
+    /// Entries in one zip archive.
+    pub const ZIP_ENTRIES: usize = 20_000;
+    /// Uncompressed bytes read from one zip entry.
+    pub const ZIP_ENTRY_BYTES: u64 = 64 * 1024 * 1024;
+    /// Uncompressed bytes read from one zip archive in total.
+    pub const ZIP_TOTAL_BYTES: u64 = 256 * 1024 * 1024;
+    /// Uncompressed/compressed ratio above which an entry (over `ZIP_RATIO_MIN_BYTES`) is refused.
+    pub const ZIP_RATIO: u64 = 100;
+    pub const ZIP_RATIO_MIN_BYTES: u64 = 1024 * 1024;
+    /// Element nesting in XML and HTML.
+    pub const NESTING: usize = 1_000;
+    /// Characters of text one document may yield; the rest is dropped.
+    pub const TEXT_BYTES: usize = 64 * 1024 * 1024;
+    /// Spreadsheet cells read from one workbook.
+    pub const CELLS: usize = 200_000;
+    /// Bytes of one mail message (in an MBOX, each message).
+    pub const MESSAGE_BYTES: usize = 32 * 1024 * 1024;
+    /// Chapters of an EPUB, slides of a presentation, sheets of a workbook.
+    pub const PARTS: usize = 5_000;
+}
 
 /// Lower-cased extension of a path ("" when none).
 pub fn extension(path: &Path) -> String {
@@ -157,30 +202,38 @@ pub fn extension(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// Whether a file with this path is worth reading at all (cheap, by name).
-pub fn classify(path: &Path) -> Result<TextKind, ExtractError> {
+/// Which reader a file needs, by its name; unsupported types are skipped with a reason.
+fn format(path: &Path) -> Result<Format, ExtractError> {
     let ext = extension(path);
-    if MARKDOWN.contains(&ext.as_str()) {
-        Ok(TextKind::Markdown)
-    } else if CODE.contains(&ext.as_str()) {
-        Ok(TextKind::Code)
-    } else if PLAIN.contains(&ext.as_str()) || ext.is_empty() {
-        Ok(TextKind::Plain)
-    } else if DOCUMENTS.contains(&ext.as_str()) {
-        Err(ExtractError::Skipped(format!(
-            ".{ext} documents are not supported yet"
-        )))
-    } else if KNOWN_BINARY.contains(&ext.as_str()) {
-        Err(ExtractError::Skipped(format!("not a text file (.{ext})")))
-    } else {
-        // Unknown extension: sniff the content.
-        Ok(TextKind::Plain)
-    }
+    let e = ext.as_str();
+    Ok(match e {
+        "html" | "htm" | "xhtml" | "xht" | "shtml" => Format::Html,
+        "eml" => Format::Eml,
+        "mbox" | "mbx" => Format::Mbox,
+        "epub" => Format::Epub,
+        "rtf" => Format::Rtf,
+        _ => {
+            if let Some(kind) = office::Kind::from_extension(e) {
+                Format::Office(kind)
+            } else if MARKDOWN.contains(&e) {
+                Format::Text(TextKind::Markdown)
+            } else if CODE.contains(&e) {
+                Format::Text(TextKind::Code)
+            } else if PLAIN.contains(&e) || e.is_empty() {
+                Format::Text(TextKind::Plain)
+            } else if UNSUPPORTED_DOCUMENTS.contains(&e) || KNOWN_BINARY.contains(&e) {
+                return Err(ExtractError::Skipped(format!("unsupported type (.{e})")));
+            } else {
+                // Unknown extension: sniff the content.
+                Format::Text(TextKind::Plain)
+            }
+        }
+    })
 }
 
-/// Reads and decodes a file.
+/// Reads a file and returns its text.
 pub fn extract(path: &Path, options: &ExtractOptions) -> Result<Extracted, ExtractError> {
-    let kind = classify(path)?;
+    let format = format(path)?;
     let meta = std::fs::metadata(path).map_err(|e| ExtractError::Failed(io_reason(&e)))?;
     if !meta.is_file() {
         return Err(ExtractError::Skipped("not a regular file".into()));
@@ -192,12 +245,66 @@ pub fn extract(path: &Path, options: &ExtractOptions) -> Result<Extracted, Extra
             options.max_file_bytes / (1024 * 1024)
         )));
     }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    std::fs::File::open(path)
-        .and_then(|f| f.take(options.max_file_bytes + 1).read_to_end(&mut bytes))
-        .map_err(|e| ExtractError::Failed(io_reason(&e)))?;
-    let text = decode(&bytes)?;
+    let text = match format {
+        Format::Office(kind) => office::extract(path, kind)?,
+        Format::Epub => epub::extract(path)?,
+        _ => {
+            let bytes = read_all(path, meta.len(), options.max_file_bytes)?;
+            match format {
+                Format::Html => html::extract(&bytes)?,
+                Format::Eml => mail::extract_eml(&bytes)?,
+                Format::Mbox => mail::extract_mbox(&bytes)?,
+                Format::Rtf => rtf::extract(&bytes)?,
+                _ => decode(&bytes)?,
+            }
+        }
+    };
+    let kind = match format {
+        Format::Text(kind) => kind,
+        _ => TextKind::Plain,
+    };
     Ok(Extracted { text, kind })
+}
+
+fn read_all(path: &Path, len: u64, max: u64) -> Result<Vec<u8>, ExtractError> {
+    let mut bytes = Vec::with_capacity(len.min(max) as usize);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(max + 1).read_to_end(&mut bytes))
+        .map_err(|e| ExtractError::Failed(io_reason(&e)))?;
+    Ok(bytes)
+}
+
+/// Appends text to an output buffer unless the buffer already holds `limits::TEXT_BYTES`.
+pub(crate) fn push_capped(out: &mut String, text: &str) {
+    let room = limits::TEXT_BYTES.saturating_sub(out.len());
+    if text.len() <= room {
+        out.push_str(text);
+    } else {
+        let mut end = room;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        out.push_str(&text[..end]);
+    }
+}
+
+/// Tidies extracted text: trims trailing spaces on each line and keeps at most one blank line in a row.
+pub(crate) fn tidy(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut blank = 0;
+    for line in text.lines() {
+        let line = line.trim_end();
+        if line.trim().is_empty() {
+            blank += 1;
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(if blank > 0 { "\n\n" } else { "\n" });
+        }
+        blank = 0;
+        out.push_str(line);
+    }
+    out
 }
 
 fn io_reason(e: &std::io::Error) -> String {
@@ -262,14 +369,24 @@ mod tests {
         let err = decode(&[0x7f, b'E', b'L', b'F', 0, 0, 1]).unwrap_err();
         assert_eq!(err, ExtractError::Skipped("binary content".into()));
         assert!(matches!(
-            classify(Path::new("a.PNG")),
+            format(Path::new("a.PNG")),
             Err(ExtractError::Skipped(_))
         ));
         assert!(
-            matches!(classify(Path::new("a.pdf")), Err(ExtractError::Skipped(r)) if r.contains("pdf"))
+            matches!(format(Path::new("a.pdf")), Err(ExtractError::Skipped(r)) if r == "unsupported type (.pdf)")
         );
-        assert_eq!(classify(Path::new("README")).unwrap(), TextKind::Plain);
-        assert_eq!(classify(Path::new("x.md")).unwrap(), TextKind::Markdown);
+        assert_eq!(
+            format(Path::new("a.DOCX")).unwrap(),
+            Format::Office(office::Kind::Docx)
+        );
+        assert_eq!(
+            format(Path::new("README")).unwrap(),
+            Format::Text(TextKind::Plain)
+        );
+        assert_eq!(
+            format(Path::new("x.md")).unwrap(),
+            Format::Text(TextKind::Markdown)
+        );
     }
 
     #[test]
