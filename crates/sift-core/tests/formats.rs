@@ -1,0 +1,541 @@
+//! Document formats end to end: real-format fixtures (HTML, DOCX, PPTX, XLSX, ODT, ODS, ODP, EPUB, EML, MBOX,
+//! RTF)
+//! and hostile files, all generated here byte for byte, indexed by the real engine with the real model.
+//! Each fixture holds one passage that a paraphrase (sharing no content word with it) must find first; text a
+//! reader never sees (script, style, hidden elements, mail transport headers) must not be searchable; hostile
+//! files (a zip bomb renamed .docx, a truncated DOCX, a billion-laughs ODT, 100,000-deep HTML) end as failed
+//! files with a reason while the good files beside them stay searchable.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use sift_core::{Engine, EngineConfig, IndexReport, Mode, SearchOptions, SearchResponse};
+use zip::write::SimpleFileOptions;
+use zip::CompressionMethod;
+
+/// (file, paraphrase query that must find it first).
+const QUERIES: &[(&str, &str)] = &[
+    (
+        "harbour.html",
+        "who switches on the beacon guiding boats at night",
+    ),
+    ("bakery.docx", "bread sales doubled"),
+    (
+        "volunteers.pptx",
+        "people who gave their time put young trees by the stream to prevent erosion",
+    ),
+    (
+        "repairs.xlsx",
+        "paying a tradesperson to mend broken rooftop tiles after heavy rain",
+    ),
+    (
+        "committee.odt",
+        "the council put off the yearly outdoor meal",
+    ),
+    (
+        "wildlife.ods",
+        "Antarctic flightless birds press close together against icy gales",
+    ),
+    (
+        "insects.odp",
+        "insects tell colony members where nectar is through movement patterns",
+    ),
+    (
+        "voyage.epub",
+        "crew secured themselves during a violent ocean tempest",
+    ),
+    (
+        "wedding.eml",
+        "venue reserved for a marriage celebration in early summer",
+    ),
+    (
+        "inbox.mbox",
+        "tooth doctor rescheduled visit after equipment failure",
+    ),
+    (
+        "plumbing.rtf",
+        "a tradesman mended a split water line below the basin",
+    ),
+];
+
+/// Words that exist only where a reader never sees them.
+const INVISIBLE: &[&str] = &[
+    "zanzibarscript",
+    "quokkastyle",
+    "wombathidden",
+    "numbatnone",
+    "headmetaword",
+    "xyzzyrelay",
+    "plughsignature",
+    "frobozzreceived",
+    "helveticasecret",
+    "rtfgeneratorword",
+];
+
+fn zip_file(path: &Path, entries: &[(&str, &[u8])]) {
+    let mut w = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    for (name, data) in entries {
+        let method = if *name == "mimetype" {
+            CompressionMethod::Stored
+        } else {
+            CompressionMethod::Deflated
+        };
+        w.start_file(
+            *name,
+            SimpleFileOptions::default().compression_method(method),
+        )
+        .unwrap();
+        w.write_all(data).unwrap();
+    }
+    w.finish().unwrap();
+}
+
+const CONTENT_TYPES: &str = r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>"#;
+const W: &str = r#"xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main""#;
+const R: &str = r#"xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships""#;
+const A: &str = r#"xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" xmlns:p="http://schemas.openxmlformats.org/presentationml/2006/main""#;
+
+fn docx_xml(paragraphs: &[&str]) -> String {
+    let body: String = paragraphs
+        .iter()
+        .map(|p| format!(r#"<w:p><w:pPr><w:tabs><w:tab w:val="left" w:pos="720"/></w:tabs></w:pPr><w:r><w:t xml:space="preserve">{p}</w:t></w:r></w:p>"#))
+        .collect();
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document {W}><w:body>{body}<w:p><w:del><w:r><w:delText>deletedtextword</w:delText></w:r></w:del></w:p></w:body></w:document>"#
+    )
+}
+
+fn docx(path: &Path, paragraphs: &[&str]) {
+    zip_file(
+        path,
+        &[
+            ("[Content_Types].xml", CONTENT_TYPES.as_bytes()),
+            ("word/document.xml", docx_xml(paragraphs).as_bytes()),
+        ],
+    );
+}
+
+fn rels(entries: &[(&str, &str)]) -> String {
+    let body: String = entries
+        .iter()
+        .map(|(id, target)| format!(r#"<Relationship Id="{id}" Type="x" Target="{target}"/>"#))
+        .collect();
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">{body}</Relationships>"#
+    )
+}
+
+fn slide(texts: &[&str]) -> String {
+    let paras: String = texts
+        .iter()
+        .map(|t| format!("<a:p><a:r><a:t>{t}</a:t></a:r></a:p>"))
+        .collect();
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><p:sld {A}><p:cSld><p:spTree><p:sp><p:txBody>{paras}</p:txBody></p:sp></p:spTree></p:cSld></p:sld>"#
+    )
+}
+
+fn pptx(path: &Path) {
+    // Presentation order is slide2.xml, then slide1.xml: order comes from the presentation, not file names.
+    let presentation = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><p:presentation {A} {R}><p:sldIdLst><p:sldId id="256" r:id="rId3"/><p:sldId id="257" r:id="rId2"/></p:sldIdLst></p:presentation>"#
+    );
+    zip_file(
+        path,
+        &[
+            ("[Content_Types].xml", CONTENT_TYPES.as_bytes()),
+            ("ppt/presentation.xml", presentation.as_bytes()),
+            (
+                "ppt/_rels/presentation.xml.rels",
+                rels(&[("rId2", "slides/slide1.xml"), ("rId3", "/ppt/slides/slide2.xml")]).as_bytes(),
+            ),
+            ("ppt/slides/slide2.xml", slide(&["Spring project", "Agenda and goals for the season"]).as_bytes()),
+            (
+                "ppt/slides/slide1.xml",
+                slide(&["Results", "Volunteers planted three hundred oak saplings along the riverbank to stop the soil from washing away."]).as_bytes(),
+            ),
+        ],
+    );
+}
+
+fn xlsx(path: &Path) {
+    let workbook = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" {R}><sheets><sheet name="Expenses" sheetId="1" r:id="rId1"/></sheets></workbook>"#
+    );
+    let shared = r#"<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="3" uniqueCount="3"><si><t>Item</t></si><si><t>Note</t></si><si><r><t>The roof leaked during the storm </t></r><r><t>so we hired a contractor to replace the damaged shingles.</t></r></si></sst>"#;
+    let sheet = r#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c><c r="C1"><v>1250</v></c></row><row r="2"><c r="A2" t="inlineStr"><is><t>Repairs</t></is></c><c r="B2" t="s"><v>2</v></c><c r="C2"><f>SUM(C1)</f><v>1250</v></c></row></sheetData></worksheet>"#;
+    zip_file(
+        path,
+        &[
+            ("[Content_Types].xml", CONTENT_TYPES.as_bytes()),
+            ("xl/workbook.xml", workbook.as_bytes()),
+            (
+                "xl/_rels/workbook.xml.rels",
+                rels(&[("rId1", "worksheets/sheet1.xml")]).as_bytes(),
+            ),
+            ("xl/sharedStrings.xml", shared.as_bytes()),
+            ("xl/worksheets/sheet1.xml", sheet.as_bytes()),
+        ],
+    );
+}
+
+const ODF_NS: &str = r#"xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:draw="urn:oasis:names:tc:opendocument:xmlns:drawing:1.0""#;
+
+fn odf(path: &Path, mimetype: &str, body: &str) {
+    let content = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><office:document-content {ODF_NS} office:version="1.3"><office:body>{body}</office:body></office:document-content>"#
+    );
+    zip_file(
+        path,
+        &[
+            ("mimetype", mimetype.as_bytes()),
+            ("content.xml", content.as_bytes()),
+        ],
+    );
+}
+
+fn epub(path: &Path) {
+    let container = r#"<?xml version="1.0"?><container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container"><rootfiles><rootfile full-path="OEBPS/content.opf" media-type="application/oebps-package+xml"/></rootfiles></container>"#;
+    let opf = r#"<?xml version="1.0" encoding="UTF-8"?><package xmlns="http://www.idpf.org/2007/opf" version="3.0"><manifest><item id="nav" href="nav.xhtml" media-type="application/xhtml+xml" properties="nav"/><item id="c1" href="Text/chapter%201.xhtml" media-type="application/xhtml+xml"/><item id="c2" href="Text/chapter2.xhtml" media-type="application/xhtml+xml"/></manifest><spine><itemref idref="c1"/><itemref idref="c2"/></spine></package>"#;
+    let nav = r#"<?xml version="1.0" encoding="UTF-8"?><html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops"><body><nav epub:type="toc"><ol><li><a href="Text/chapter%201.xhtml">Leaving Port</a></li><li><a href="Text/chapter2.xhtml#start">The Storm at Sea</a></li></ol></nav></body></html>"#;
+    let chapter = |title: &str, text: &str| {
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><!DOCTYPE html><html xmlns="http://www.w3.org/1999/xhtml"><head><title>{title}</title></head><body><p>{text}</p></body></html>"#
+        )
+    };
+    zip_file(
+        path,
+        &[
+            ("mimetype", b"application/epub+zip"),
+            ("META-INF/container.xml", container.as_bytes()),
+            ("OEBPS/content.opf", opf.as_bytes()),
+            ("OEBPS/nav.xhtml", nav.as_bytes()),
+            (
+                "OEBPS/Text/chapter 1.xhtml",
+                chapter("Book", "The harbour was quiet when the schooner left with its cargo of apples.").as_bytes(),
+            ),
+            (
+                "OEBPS/Text/chapter2.xhtml",
+                chapter("Book", "The sailors lowered the sails and tied themselves to the mast as the waves grew taller than the ship.").as_bytes(),
+            ),
+        ],
+    );
+}
+
+const HTML: &str = r#"<!DOCTYPE html>
+<html><head><meta charset="windows-1252"><title>Harbour notes</title>
+<meta name="keywords" content="headmetaword">
+<style>.zz { content: "quokkastyle"; }</style>
+<script>var s = "zanzibarscript"; if (a < b && c > d) {}</script></head>
+<body><nav>Home | About</nav>
+<p>The lighthouse keeper climbs the spiral stairs every evening to light the lamp that warns ships away from the rocks.</p>
+<div hidden><p>wombathidden</p></div><span style="display: none">numbatnone</span>
+<p>Caf&eacute; on the pier opens at nine.</p></body></html>"#;
+
+fn mail(subject: &str, from: &str, body: &str) -> String {
+    format!(
+        "Received: from frobozzreceived.example.net by mx.example.org; Tue, 1 Dec 2026 10:00:00 +0000\r\n\
+DKIM-Signature: v=1; a=rsa-sha256; d=xyzzyrelay.example.net; b=plughsignature\r\n\
+From: {from}\r\nTo: Bob <bob@example.org>\r\nSubject: {subject}\r\nDate: Tue, 1 Dec 2026 10:00:00 +0000\r\n\
+MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    )
+}
+
+fn write_fixtures(root: &Path) {
+    // windows-1252 as declared: re-encode the one non-ASCII character.
+    let html1252: Vec<u8> = HTML
+        .replace("Caf&eacute;", "Caf\u{e9}")
+        .chars()
+        .map(|c| if c == '\u{e9}' { 0xE9 } else { c as u8 })
+        .collect();
+    std::fs::write(root.join("harbour.html"), html1252).unwrap();
+    docx(
+        &root.join("bakery.docx"),
+        &[
+            "Quarterly report",
+            "Our bakery sold twice as many sourdough loaves this spring because the new oven bakes forty at once.",
+        ],
+    );
+    pptx(&root.join("volunteers.pptx"));
+    xlsx(&root.join("repairs.xlsx"));
+    odf(
+        &root.join("committee.odt"),
+        "application/vnd.oasis.opendocument.text",
+        r#"<office:text><text:h>Minutes</text:h><text:p>The committee agreed to postpone the annual picnic<text:s/>until the flooded park has dried out.</text:p></office:text>"#,
+    );
+    odf(
+        &root.join("wildlife.ods"),
+        "application/vnd.oasis.opendocument.spreadsheet",
+        r#"<office:spreadsheet><table:table table:name="Observations"><table:table-row><table:table-cell><text:p>Emperor</text:p></table:table-cell><table:table-cell table:number-columns-repeated="16384"/><table:table-cell><text:p>Penguins huddle together in winter to share warmth against the freezing wind.</text:p></table:table-cell></table:table-row></table:table></office:spreadsheet>"#,
+    );
+    odf(
+        &root.join("insects.odp"),
+        "application/vnd.oasis.opendocument.presentation",
+        r#"<office:presentation><draw:page draw:name="1"><draw:frame><draw:text-box><text:p>Honey</text:p></draw:text-box></draw:frame></draw:page><draw:page draw:name="2"><draw:frame><draw:text-box><text:p>Bees communicate the location of flowers to their hive mates by dancing in figure eights.</text:p></draw:text-box></draw:frame></draw:page></office:presentation>"#,
+    );
+    epub(&root.join("voyage.epub"));
+    // Quoted-printable Latin-1 body.
+    let wedding = "Received: from frobozzreceived.example.net by mx.example.org; Tue, 1 Dec 2026 10:00:00 +0000\r\n\
+DKIM-Signature: v=1; a=rsa-sha256; d=xyzzyrelay.example.net; b=plughsignature\r\n\
+From: =?iso-8859-1?q?Ren=E9e?= <renee@example.net>\r\nTo: Bob <bob@example.org>\r\nSubject: Plans for June\r\n\
+Date: Tue, 1 Dec 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\n\
+Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n\
+Ren=E9e booked the ch=E2teau garden for her sister's wedding reception in J=\r\nune.\r\n";
+    std::fs::write(root.join("wedding.eml"), wedding).unwrap();
+    let mbox = [
+        mail(
+            "Garden",
+            "Ann <ann@example.com>",
+            "The garden hose leaks at the tap; I will buy a new washer.",
+        ),
+        mail(
+            "Appointment",
+            "Cy <cy@example.com>",
+            "The dentist moved my appointment to Thursday morning because her drill broke.",
+        ),
+        mail(
+            "Books",
+            "Di <di@example.com>",
+            "The library returned my overdue novels and waived the fine.",
+        ),
+    ]
+    .iter()
+    .map(|m| {
+        format!(
+            "From someone@example.com Tue Dec  1 10:00:00 2026\n{}\n",
+            m.replace("\r\n", "\n")
+        )
+    })
+    .collect::<String>();
+    std::fs::write(root.join("inbox.mbox"), mbox).unwrap();
+    let rtf = r"{\rtf1\ansi\ansicpg1252\deff0{\fonttbl{\f0\fswiss Helveticasecret;}}{\*\generator rtfgeneratorword;}
+\pard\f0\fs24 Caf\'e9 notes\par
+The plumber fixed the burst pipe under the kitchen sink before the floor was ruined.\par}";
+    std::fs::write(root.join("plumbing.rtf"), rtf).unwrap();
+}
+
+/// Hostile files; returns their names.
+fn write_hostile(root: &Path) -> Vec<&'static str> {
+    // A zip bomb renamed .docx: 200 MB of zeros deflated to a few hundred KB.
+    {
+        let mut w = zip::ZipWriter::new(std::fs::File::create(root.join("bomb.docx")).unwrap());
+        w.start_file(
+            "word/document.xml",
+            SimpleFileOptions::default()
+                .compression_method(CompressionMethod::Deflated)
+                .large_file(true),
+        )
+        .unwrap();
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..200 {
+            w.write_all(&zeros).unwrap();
+        }
+        w.finish().unwrap();
+    }
+    // A truncated DOCX: the first half of a good one.
+    let good = root.join("whole.tmp");
+    docx(
+        &good,
+        &["A complete paragraph that will be cut short by truncation."; 50],
+    );
+    let bytes = std::fs::read(&good).unwrap();
+    std::fs::remove_file(&good).unwrap();
+    std::fs::write(root.join("truncated.docx"), &bytes[..bytes.len() / 2]).unwrap();
+    // An ODT whose content.xml is a billion-laughs XML bomb.
+    let mut laughs = String::from(
+        r#"<?xml version="1.0"?><!DOCTYPE office:document-content [<!ENTITY lol "lol">"#,
+    );
+    laughs.push_str(r#"<!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">"#);
+    for i in 2..10 {
+        let prev = format!("&lol{};", i - 1).repeat(10);
+        laughs.push_str(&format!(r#"<!ENTITY lol{i} "{prev}">"#));
+    }
+    laughs.push_str(&format!(
+        r#"]><office:document-content {ODF_NS}><office:body><office:text><text:p>&lol9;</text:p></office:text></office:body></office:document-content>"#
+    ));
+    zip_file(
+        &root.join("laughs.odt"),
+        &[
+            ("mimetype", b"application/vnd.oasis.opendocument.text"),
+            ("content.xml", laughs.as_bytes()),
+        ],
+    );
+    // HTML nested 100,000 elements deep.
+    let deep = "<div>".repeat(100_000) + "deep" + &"</div>".repeat(100_000);
+    std::fs::write(root.join("deep.html"), deep).unwrap();
+    vec!["bomb.docx", "truncated.docx", "laughs.odt", "deep.html"]
+}
+
+fn open(data: &Path) -> Engine {
+    let mut config = EngineConfig::new(data).unwrap();
+    config.settings.threads = 2;
+    Engine::open(config).unwrap()
+}
+
+fn index(engine: &Engine) -> IndexReport {
+    engine.index(&mut |_| {}, &AtomicBool::new(false)).unwrap()
+}
+
+fn search(engine: &Engine, query: &str, mode: Mode) -> SearchResponse {
+    engine
+        .search(
+            query,
+            &SearchOptions {
+                mode,
+                ..SearchOptions::default()
+            },
+        )
+        .unwrap()
+}
+
+fn name(p: &Path) -> String {
+    p.file_name().unwrap().to_string_lossy().into_owned()
+}
+
+#[test]
+fn every_format_is_found_by_meaning_and_hostile_files_fail_alone() {
+    let files = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    write_fixtures(files.path());
+    let hostile = write_hostile(files.path());
+    let engine = open(data.path());
+    engine.add_folder(files.path()).unwrap();
+    let report = index(&engine);
+
+    // Hostile files: failed, each with a reason; nothing else failed or was skipped.
+    let problems: Vec<(String, String)> = report
+        .problems
+        .iter()
+        .map(|(p, r)| (name(p), r.clone()))
+        .collect();
+    for bad in &hostile {
+        let reason = problems.iter().find(|(n, _)| n == bad).map(|(_, r)| r);
+        assert!(
+            reason.is_some_and(|r| !r.is_empty()),
+            "{bad} must be reported with a reason: {problems:?}"
+        );
+    }
+    assert_eq!(
+        problems.len(),
+        hostile.len(),
+        "only the hostile files have problems: {problems:?}"
+    );
+    assert_eq!(report.files_indexed as usize, QUERIES.len(), "{report:?}");
+    let reason = |n: &str| problems.iter().find(|(p, _)| p == n).unwrap().1.clone();
+    assert!(
+        reason("bomb.docx").contains("zip bomb"),
+        "{}",
+        reason("bomb.docx")
+    );
+    assert!(
+        reason("truncated.docx").contains("not a valid Word document"),
+        "{}",
+        reason("truncated.docx")
+    );
+    assert!(
+        reason("laughs.odt").contains("entities"),
+        "{}",
+        reason("laughs.odt")
+    );
+    assert!(
+        reason("deep.html").contains("nested"),
+        "{}",
+        reason("deep.html")
+    );
+
+    // Every format: a paraphrase finds its file first.
+    let mut misses = Vec::new();
+    for (file, query) in QUERIES {
+        let r = search(&engine, query, Mode::Hybrid);
+        let first: Option<PathBuf> = r.results.first().map(|h| h.path.clone());
+        if first.as_deref().map(name).as_deref() != Some(*file) {
+            misses.push(format!(
+                "{query:?} should find {file} first, got {:?}",
+                r.results.iter().map(|h| name(&h.path)).collect::<Vec<_>>()
+            ));
+        }
+    }
+    assert!(misses.is_empty(), "{misses:#?}");
+
+    // What a reader never sees is not searchable.
+    for word in INVISIBLE {
+        let r = search(&engine, word, Mode::Keyword);
+        assert!(
+            r.results.is_empty(),
+            "{word} must not be searchable: {:?}",
+            r.results
+        );
+    }
+    for word in ["deletedtextword", "Received", "DKIM"] {
+        let r = search(&engine, word, Mode::Keyword);
+        assert!(
+            r.results.is_empty(),
+            "{word} must not be searchable: {:?}",
+            r.results
+        );
+    }
+
+    // Structure: titles, headers, order, decoding.
+    let passage = |query: &str, mode: Mode| {
+        search(&engine, query, mode)
+            .results
+            .first()
+            .map(|h| (name(&h.path), h.passage.text.clone()))
+            .unwrap_or_default()
+    };
+    let (f, t) = passage("Harbour notes lighthouse", Mode::Keyword);
+    assert_eq!(f, "harbour.html");
+    assert!(t.starts_with("Harbour notes"), "the title comes first: {t}");
+    let (f, t) = passage("pier", Mode::Keyword);
+    assert!(
+        f == "harbour.html" && t.contains("Caf\u{e9} on the pier"),
+        "windows-1252 decoded: {t}"
+    );
+    let (f, t) = passage("dentist", Mode::Keyword);
+    assert_eq!(f, "inbox.mbox");
+    assert!(
+        t.contains("Subject: Appointment \u{b7} From: Cy <cy@example.com> \u{b7} To: Bob <bob@example.org> \u{b7} Date: 2026-12-01T10:00:00Z\n\nThe dentist"),
+        "each message starts with its header line: {t}"
+    );
+    let (f, t) = passage("château", Mode::Keyword);
+    assert_eq!(f, "wedding.eml");
+    assert!(
+        t.starts_with("Subject: Plans for June \u{b7} From: Ren\u{e9}e <renee@example.net>"),
+        "{t}"
+    );
+    assert!(
+        t.contains("wedding reception in June."),
+        "quoted-printable soft break joined: {t}"
+    );
+    let (f, t) = passage("sailors", Mode::Keyword);
+    assert_eq!(f, "voyage.epub");
+    let storm = t
+        .find("The Storm at Sea")
+        .expect("chapter title from the table of contents");
+    let harbour = t.find("The harbour was quiet").expect("chapter one");
+    assert!(
+        harbour < storm && storm < t.find("The sailors").unwrap(),
+        "spine order: {t}"
+    );
+    let (f, t) = passage("saplings", Mode::Keyword);
+    assert_eq!(f, "volunteers.pptx");
+    assert!(
+        t.find("Spring project").unwrap() < t.find("Volunteers").unwrap(),
+        "slide order: {t}"
+    );
+    let (f, t) = passage("shingles", Mode::Keyword);
+    assert_eq!(f, "repairs.xlsx");
+    assert!(
+        t.starts_with("Expenses\nItem\tNote\t1250\nRepairs\tThe roof leaked"),
+        "{t}"
+    );
+    assert!(!t.contains("SUM"), "formulas are not text: {t}");
+    let (f, t) = passage("penguins", Mode::Keyword);
+    assert_eq!(f, "wildlife.ods");
+    assert!(
+        t.len() < 1000,
+        "repeated empty cells are not expanded: {} bytes",
+        t.len()
+    );
+}
