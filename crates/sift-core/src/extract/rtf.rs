@@ -183,11 +183,7 @@ pub(crate) fn extract(bytes: &[u8]) -> Result<String, ExtractError> {
                     // Control symbol.
                     i += 2;
                     match next {
-                        b'*' => {
-                            if new_group {
-                                group.skip = true;
-                            }
-                        }
+                        b'*' if new_group => group.skip = true,
                         b'\'' => {
                             let hex = b.get(i..i + 2).and_then(|h| std::str::from_utf8(h).ok());
                             if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
