@@ -1,8 +1,8 @@
 //! "The text of a mail message": `mail-parser` decodes MIME (quoted-printable, base64, RFC 2047 words,
 //! charsets); each message becomes one header line (Subject, From, To, Date) followed by its text bodies, HTML
 //! bodies as visible text (`html`). Transport and authentication headers (Received, DKIM, …) never reach the
-//! text. An MBOX is split on its `From ` lines; its messages follow one another, each starting with a separator
-//! line and its own header line. Each message is capped at `limits::MESSAGE_BYTES`.
+//! text. An MBOX is split on its `From ` lines (`>From ` quoting undone); its messages follow one another, each
+//! starting with a separator line and its own header line. Each message is capped at `limits::MESSAGE_BYTES`.
 
 use mail_parser::{Address, MessageParser, PartType};
 
@@ -22,8 +22,8 @@ pub(crate) fn extract_mbox(bytes: &[u8]) -> Result<String, ExtractError> {
     let mut out = String::new();
     let mut count = 0;
     for raw in split_mbox(bytes) {
-        let raw = &raw[..raw.len().min(limits::MESSAGE_BYTES)];
-        let Some(text) = message(raw) else { continue };
+        let raw = unquote_from(&raw[..raw.len().min(limits::MESSAGE_BYTES)]);
+        let Some(text) = message(&raw) else { continue };
         if count > 0 {
             out.push_str(SEPARATOR);
         }
@@ -70,6 +70,25 @@ fn split_mbox(bytes: &[u8]) -> Vec<&[u8]> {
         }
     }
     messages
+}
+
+/// Undoes MBOX `From ` quoting (mboxrd): a line `>From …` (or `>>From …`) loses one `>`.
+fn unquote_from(raw: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let quoted = |line: &[u8]| {
+        let gts = line.iter().take_while(|&&b| b == b'>').count();
+        gts > 0 && line[gts..].starts_with(b"From ")
+    };
+    if !raw.split(|&b| b == b'\n').any(quoted) {
+        return std::borrow::Cow::Borrowed(raw);
+    }
+    let mut out = Vec::with_capacity(raw.len());
+    for (n, line) in raw.split(|&b| b == b'\n').enumerate() {
+        if n > 0 {
+            out.push(b'\n');
+        }
+        out.extend_from_slice(if quoted(line) { &line[1..] } else { line });
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 fn addresses(a: Option<&Address<'_>>) -> String {
@@ -178,14 +197,17 @@ PGh0bWw+PHN0eWxlPnAge2NvbG9yOnJlZH08L3N0eWxlPjxwPkhlbGxvIHRoZXJlPC9wPjwvaHRtbD4=
             "Subject: Hi \u{b7} From: a@example.com\n\nHello there"
         );
         let mbox = format!(
-            "From a@example.com Mon Jan  1 00:00:00 2024\n{}\nFrom b@example.com Mon Jan  1 00:00:00 2024\nFrom: b@example.com\nSubject: Second\n\nSecond body\n",
+            "From a@example.com Mon Jan  1 00:00:00 2024\n{}\nFrom b@example.com Mon Jan  1 00:00:00 2024\nFrom: b@example.com\nSubject: Second\n\nSecond body\n>From the start\n",
             html_mail.replace("\r\n", "\n")
         );
         let text = extract_mbox(mbox.as_bytes()).unwrap();
         let messages: Vec<_> = text.split(SEPARATOR).collect();
         assert_eq!(messages.len(), 2, "{text}");
         assert!(
-            messages[1].starts_with("Subject: Second \u{b7} From: b@example.com\n\nSecond body")
+            messages[1].starts_with(
+                "Subject: Second \u{b7} From: b@example.com\n\nSecond body\nFrom the start"
+            ),
+            "{text}"
         );
         let _ = extract_eml(b"\x00\x01garbage");
         assert!(extract_mbox(b"").is_err());
