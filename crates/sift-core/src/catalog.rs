@@ -75,8 +75,11 @@ fn load_vectors(store: &Store, model: &str, ids: &[i64]) -> Result<Vec<(i64, Vec
 
 impl Catalog {
     /// Opens the database in `data_dir` and loads (or rebuilds) the graph of `model_key`'s vectors.
+    /// The graph is reconciled with `reader`'s view of the database, which counts as the first
+    /// [`Catalog::sync`] (so opening reads the vector ids once).
     pub(crate) fn open(
         data_dir: &Path,
+        reader: &Store,
         model_key: &str,
         dim: usize,
         params: HnswParams,
@@ -91,7 +94,8 @@ impl Catalog {
                 IndexSource::Rebuilt,
             ),
         };
-        let db_ids = writer.vector_ids(model_key)?;
+        let version = reader.data_version()?;
+        let db_ids = reader.vector_ids(model_key)?;
         let missing = graph.reconcile(&db_ids);
         if !missing.is_empty() {
             tracing::info!(
@@ -99,7 +103,7 @@ impl Catalog {
                 ?source,
                 "adding vectors to the graph"
             );
-            for batch in load_vectors(&writer, model_key, &missing)?.chunks(4096) {
+            for batch in load_vectors(reader, model_key, &missing)?.chunks(4096) {
                 graph.insert(batch);
             }
         }
@@ -115,6 +119,8 @@ impl Catalog {
             coverage: Mutex::new((0, 0)),
             source,
         };
+        *lock(&catalog.coverage) = (catalog.graph().len() as u64, reader.count_chunks()?);
+        *lock(&catalog.seen_version) = Some(version);
         if (source == IndexSource::Rebuilt && !missing.is_empty()) || missing.len() > 1000 {
             if let Err(e) = catalog.save() {
                 tracing::warn!(error = %e, "could not save the vector index");

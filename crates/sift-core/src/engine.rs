@@ -188,9 +188,8 @@ impl Engine {
         let precision = config.settings.precision.unwrap_or(spec.default_precision);
         let files = model::locate(&spec, precision, config.model_dir.as_deref())?;
         let model_key = model_key(&spec, precision);
-        let catalog = Catalog::open(&config.data_dir, &model_key, spec.dim, config.hnsw)?;
         let reader = Store::open(&config.data_dir.join("index.sqlite"))?;
-        catalog.sync(&reader)?;
+        let catalog = Catalog::open(&config.data_dir, &reader, &model_key, spec.dim, config.hnsw)?;
         Ok(Engine {
             config,
             spec,
