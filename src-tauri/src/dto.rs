@@ -64,7 +64,10 @@ pub struct Passage {
     pub start: usize,
     pub end: usize,
     pub line: usize,
-    pub page: Option<usize>,
+    pub page: Option<u32>,
+    /// Page, slide, sheet, chapter or mailbox message (`{"unit": "slide", "number": 4}`), when the document
+    /// has them.
+    pub location: Option<sift_core::Location>,
     pub highlights: Vec<(usize, usize)>,
 }
 
@@ -109,6 +112,7 @@ impl From<sift_core::SearchResponse> for SearchResponse {
                         end: hit.passage.end,
                         line: hit.passage.line,
                         page: hit.passage.page,
+                        location: hit.passage.location,
                         highlights: hit.passage.highlights,
                     },
                 })
@@ -220,11 +224,12 @@ mod tests {
             end: 1,
             line: 1,
             page: None,
+            location: None,
             highlights: vec![(0, 1)],
         };
         assert_eq!(
             serde_json::to_value(&p).unwrap(),
-            serde_json::json!({"text": "t", "start": 0, "end": 1, "line": 1, "page": null, "highlights": [[0, 1]]})
+            serde_json::json!({"text": "t", "start": 0, "end": 1, "line": 1, "page": null, "location": null, "highlights": [[0, 1]]})
         );
         let e = ProgressEvent {
             folder: "/a".into(),

@@ -392,6 +392,7 @@ fn json_response(r: &SearchResponse) -> serde_json::Value {
                 "end": h.passage.end,
                 "line": h.passage.line,
                 "page": h.passage.page,
+                "location": h.passage.location,
                 "highlights": h.passage.highlights,
             }
         })).collect::<Vec<_>>(),

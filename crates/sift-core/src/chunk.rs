@@ -3,9 +3,11 @@
 //! keeping its byte range and line so a result can point into the file.
 
 use text_splitter::{ChunkConfig, MarkdownSplitter, TextSplitter};
+use serde::{Deserialize, Serialize};
 use tokenizers::Tokenizer;
 
 use crate::error::{Error, Result};
+use crate::extract::{Location, Part};
 
 /// Chunk sizes, in model tokens (special tokens excluded).
 #[derive(Debug, Clone, Copy)]
@@ -33,12 +35,12 @@ pub struct Chunk {
     pub end: usize,
     /// 1-based line of `start`.
     pub line: usize,
-    /// 1-based page, for paged formats.
-    pub page: Option<usize>,
+    /// Page, slide, sheet, chapter or message, for documents that have them.
+    pub location: Option<Location>,
 }
 
 /// Which splitting rules to apply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TextKind {
     Plain,
     Markdown,
@@ -73,27 +75,67 @@ impl Chunker {
     /// Splits `text`, lazily; chunks come in document order and never cut a UTF-8 character. A large text is cut into sections of at most [`SECTION_BYTES`] at
     /// paragraph or line breaks, each chunked on its own, so time to the first chunk and memory do not grow
     /// with the text (the splitter measures whole semantic units with the tokenizer).
-    pub fn stream<'a>(&'a self, text: &'a str, kind: TextKind) -> impl Iterator<Item = Chunk> + 'a {
+    /// `parts` (sorted by start) cut the text into located pieces: no chunk spans two of them, and each chunk
+    /// carries the location of the piece it is in.
+    pub fn stream<'a>(
+        &'a self,
+        text: &'a str,
+        kind: TextKind,
+        parts: &'a [Part],
+    ) -> impl Iterator<Item = Chunk> + 'a {
         let mut lines = LineCounter::default();
-        sections(text)
-            .flat_map(move |(offset, section)| {
+        pieces(text, parts)
+            .flat_map(|(offset, piece, location)| {
+                sections(piece).map(move |(start, s)| (offset + start, s, location))
+            })
+            .flat_map(move |(offset, section, location)| {
                 let pieces: Vec<(usize, &str)> = match kind {
                     TextKind::Markdown => self.markdown.chunk_indices(section).collect(),
                     TextKind::Plain | TextKind::Code => self.text.chunk_indices(section).collect(),
                 };
                 pieces
                     .into_iter()
-                    .map(move |(start, s)| (offset + start, s))
+                    .map(move |(start, s)| (offset + start, s, location))
             })
-            .filter(|(_, s)| !s.trim().is_empty())
-            .map(move |(start, s)| Chunk {
+            .filter(|(_, s, _)| !s.trim().is_empty())
+            .map(move |(start, s, location)| Chunk {
                 text: s.to_string(),
                 start,
                 end: start + s.len(),
                 line: lines.line_at(text, start),
-                page: None,
+                location: location.cloned(),
             })
     }
+}
+
+/// Cuts `text` at the parts' starts: (byte offset, piece, location of the piece). Starts out of order, out
+/// of range or inside a character are ignored (the piece runs on).
+fn pieces<'a>(
+    text: &'a str,
+    parts: &'a [Part],
+) -> impl Iterator<Item = (usize, &'a str, Option<&'a Location>)> + 'a {
+    let mut bounds: Vec<(usize, Option<&Location>)> = vec![(0, None)];
+    for part in parts {
+        let last = bounds.last().map_or(0, |b| b.0);
+        if part.start < last || part.start > text.len() || !text.is_char_boundary(part.start) {
+            continue;
+        }
+        if part.start == last {
+            bounds.pop();
+        }
+        bounds.push((part.start, Some(&part.location)));
+    }
+    let ends: Vec<usize> = bounds
+        .iter()
+        .skip(1)
+        .map(|b| b.0)
+        .chain(std::iter::once(text.len()))
+        .collect();
+    bounds
+        .into_iter()
+        .zip(ends)
+        .filter(|((start, _), end)| end > start)
+        .map(move |((start, location), end)| (start, &text[start..end], location))
 }
 
 /// Texts longer than this are chunked section by section (see [`Chunker::stream`]).
@@ -192,6 +234,45 @@ mod tests {
         let blob = "é".repeat(SECTION_BYTES);
         let parts: Vec<_> = sections(&blob).collect();
         assert_eq!(parts.iter().map(|p| p.1.len()).sum::<usize>(), blob.len());
+    }
+
+    #[test]
+    fn parts_cut_the_text_and_locate_each_piece() {
+        let text = "intro\npage one text\npage two text";
+        let parts = vec![
+            Part {
+                start: 6,
+                location: Location::Page { number: 1 },
+            },
+            Part {
+                start: 20,
+                location: Location::Page { number: 2 },
+            },
+            // Out of order: ignored.
+            Part {
+                start: 3,
+                location: Location::Page { number: 9 },
+            },
+        ];
+        let got: Vec<(usize, &str, Option<u32>)> = pieces(text, &parts)
+            .map(|(o, s, l)| (o, s, l.and_then(Location::page)))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (0, "intro\n", None),
+                (6, "page one text\n", Some(1)),
+                (20, "page two text", Some(2)),
+            ]
+        );
+        // A part at 0 replaces the unlocated start.
+        let at0 = [Part {
+            start: 0,
+            location: Location::Slide { number: 1 },
+        }];
+        let got: Vec<_> = pieces("abc", &at0).collect();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].2, Some(&Location::Slide { number: 1 }));
     }
 
     #[test]

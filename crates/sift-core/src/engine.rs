@@ -297,6 +297,11 @@ impl Engine {
             .collect()
     }
 
+    /// Extensions of the searchable files with their file counts, most common first (for type filters).
+    pub fn indexed_extensions(&self) -> Result<Vec<(String, u64)>> {
+        lock(&self.reader).indexed_extensions()
+    }
+
     /// Files that were skipped or failed, with reasons.
     pub fn problem_files(&self, folder: Option<&Path>) -> Result<Vec<ProblemFile>> {
         lock(&self.reader).problem_files(folder)

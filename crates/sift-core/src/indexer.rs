@@ -812,7 +812,7 @@ fn send_chunks(
         *first = false;
         tx.send(item).map_err(|_| Stopped)
     };
-    for chunk in chunker.stream(&doc.text, doc.kind) {
+    for chunk in chunker.stream(&doc.text, doc.kind, &doc.parts) {
         current.push(chunk);
         if current.len() >= group {
             if let Some(prev) = held.replace(std::mem::take(&mut current)) {

@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::catalog::Catalog;
 use crate::error::Result;
+use crate::extract::Location;
 use crate::index::ExactIndex;
 use crate::search::{self, Mode, ParsedQuery, Passage, SearchHit, SearchParams};
 use crate::store::{ChunkRecord, Filter, Store};
@@ -96,7 +97,17 @@ impl Retrieval<'_> {
         );
         let ids: Vec<i64> = fused.iter().map(|x| x.0).collect();
         let records = self.reader.chunks(&ids)?;
-        let file_of = records.iter().map(|c| (c.id, c.file_id)).collect();
+        // One result per file, or per item for files made of separate items (mailbox messages).
+        let file_of = records
+            .iter()
+            .map(|c| {
+                let item = match &c.location {
+                    Some(Location::Message { number, .. }) => Some(*number),
+                    _ => None,
+                };
+                (c.id, (c.file_id, item))
+            })
+            .collect();
         let grouped = search::group_by_file(&fused, &file_of, limit);
         let by_id: HashMap<i64, &ChunkRecord> = records.iter().map(|c| (c.id, c)).collect();
         Ok(grouped
@@ -113,7 +124,8 @@ impl Retrieval<'_> {
                         start: c.start,
                         end: c.end,
                         line: c.line,
-                        page: c.page,
+                        page: c.location.as_ref().and_then(Location::page),
+                        location: c.location.clone(),
                     },
                 })
             })

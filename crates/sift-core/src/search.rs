@@ -10,6 +10,8 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::extract::Location;
+
 /// A parsed query.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ParsedQuery {
@@ -194,8 +196,10 @@ pub struct Passage {
     pub end: usize,
     /// 1-based line of the passage start.
     pub line: usize,
-    /// 1-based page for paged documents.
-    pub page: Option<usize>,
+    /// 1-based page for paged documents (the number in `location` when it is a page).
+    pub page: Option<u32>,
+    /// Page, slide, sheet, chapter or mailbox message the passage is in, for documents that have them.
+    pub location: Option<Location>,
     /// Byte ranges inside `text` that match the query's words or phrases.
     pub highlights: Vec<(usize, usize)>,
 }
@@ -293,11 +297,11 @@ impl Default for SearchParams {
 
 /// Groups fused chunk scores by file: a file's score is its best chunk's, its passage that chunk.
 /// Returns (file id, best chunk id, score) in rank order.
-pub fn group_by_file(
+pub fn group_by_file<K: Copy + Eq + std::hash::Hash>(
     fused: &[(i64, f64)],
-    file_of: &HashMap<i64, i64>,
+    file_of: &HashMap<i64, K>,
     limit: usize,
-) -> Vec<(i64, i64, f64)> {
+) -> Vec<(K, i64, f64)> {
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     for &(chunk, score) in fused {

@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use crate::chunk::Chunk;
 use crate::error::{Error, Result};
+use crate::extract::Location;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran. They run with foreign
 /// keys off (so rebuilding a table does not cascade), inside one transaction each.
@@ -105,6 +106,11 @@ ALTER TABLE files_v2 RENAME TO files;
 CREATE INDEX files_folder ON files(folder_id);
 DROP INDEX chunks_file;
 CREATE UNIQUE INDEX chunks_file_ordinal ON chunks(file_id, ordinal);
+"#,
+    // 3: where in its document a chunk sits (page, slide, sheet, chapter, message), as JSON; `page` keeps
+    // the page number of paged documents.
+    r#"
+ALTER TABLE chunks ADD COLUMN location TEXT;
 "#,
 ];
 
@@ -201,7 +207,7 @@ pub struct ChunkRecord {
     pub start: usize,
     pub end: usize,
     pub line: usize,
-    pub page: Option<usize>,
+    pub location: Option<Location>,
 }
 
 /// One piece of a document to write: a whole small document, or a slice of a large one's chunks.
@@ -714,7 +720,7 @@ impl Store {
             let mut ids = Vec::with_capacity(part.chunks.len());
             {
                 let mut ins = tx.prepare_cached(
-                    "INSERT INTO chunks(file_id, ordinal, text, start, end, line, page) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    "INSERT INTO chunks(file_id, ordinal, text, start, end, line, page, location) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 )?;
                 let mut vec_ins = tx.prepare_cached(
                     "INSERT INTO vectors(chunk_id, model, vector) VALUES (?1, ?2, ?3)",
@@ -727,7 +733,11 @@ impl Store {
                         chunk.start as i64,
                         chunk.end as i64,
                         chunk.line as i64,
-                        chunk.page.map(|p| p as i64)
+                        chunk.location.as_ref().and_then(Location::page),
+                        chunk
+                            .location
+                            .as_ref()
+                            .and_then(|l| serde_json::to_string(l).ok())
                     ])?;
                     let chunk_id = tx.last_insert_rowid();
                     vec_ins.execute(params![chunk_id, model, vector_to_blob(vector)])?;
@@ -808,7 +818,7 @@ impl Store {
             return Ok(Vec::new());
         }
         let sql = format!(
-            "SELECT c.id, c.file_id, f.path, d.path, c.text, c.start, c.end, c.line, c.page
+            "SELECT c.id, c.file_id, f.path, d.path, c.text, c.start, c.end, c.line, c.location
              FROM chunks c JOIN files f ON f.id = c.file_id JOIN folders d ON d.id = f.folder_id
              WHERE c.id IN ({})",
             vec!["?"; ids.len()].join(",")
@@ -825,7 +835,9 @@ impl Store {
                     start: r.get::<_, i64>(5)? as usize,
                     end: r.get::<_, i64>(6)? as usize,
                     line: r.get::<_, i64>(7)? as usize,
-                    page: r.get::<_, Option<i64>>(8)?.map(|p| p as usize),
+                    location: r
+                        .get::<_, Option<String>>(8)?
+                        .and_then(|l| serde_json::from_str(&l).ok()),
                 })
             })?
             .filter_map(|r| r.ok())
@@ -963,6 +975,19 @@ impl Store {
             [folder_id],
             |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
         )?)
+    }
+
+    /// Extensions (lower case, without the dot) of the searchable files, with how many files have each, most
+    /// common first: what the type filters can match.
+    pub fn indexed_extensions(&self) -> Result<Vec<(String, u64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT ext, count(*) FROM files WHERE status IN ('indexed', 'partial') GROUP BY ext
+             ORDER BY count(*) DESC, ext",
+        )?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
     }
 
     /// Files that were skipped or failed, optionally under one root.

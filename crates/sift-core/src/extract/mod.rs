@@ -20,17 +20,81 @@ mod xml;
 use std::io::Read;
 use std::path::Path;
 
+use serde::{Deserialize, Serialize};
+
 use crate::chunk::TextKind;
 
 /// Extracted text of one file.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Extracted {
     pub text: String,
     pub kind: TextKind,
+    /// Where each page/slide/sheet/chapter/message starts in `text`, in order of `start`. Text before the
+    /// first part has no location. Chunks never span two parts.
+    pub parts: Vec<Part>,
+}
+
+impl Extracted {
+    /// Text without positions (plain text, code, web pages, single mails).
+    pub fn plain(text: String, kind: TextKind) -> Self {
+        Extracted {
+            text,
+            kind,
+            parts: Vec::new(),
+        }
+    }
+}
+
+/// The start of a located piece of a document's text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Part {
+    /// Byte offset in [`Extracted::text`].
+    pub start: usize,
+    pub location: Location,
+}
+
+/// Where in a document a passage sits, as the user would look for it ("page 12", "slide 4").
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "unit", rename_all = "lowercase")]
+pub enum Location {
+    /// 1-based page of a PDF or paged word-processor document.
+    Page { number: u32 },
+    /// 1-based slide of a presentation.
+    Slide { number: u32 },
+    /// 1-based sheet of a workbook, with its name.
+    Sheet { number: u32, name: String },
+    /// 1-based chapter (spine item) of an e-book, with its title when it has one.
+    Chapter { number: u32, title: String },
+    /// 1-based message of a mailbox, with its subject: each message is its own search result.
+    Message { number: u32, subject: String },
+}
+
+impl Location {
+    /// The page number, for paged documents (what `search --json` reports as `page`).
+    pub fn page(&self) -> Option<u32> {
+        match self {
+            Location::Page { number } => Some(*number),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Page { number } => write!(f, "page {number}"),
+            Location::Slide { number } => write!(f, "slide {number}"),
+            Location::Sheet { name, .. } => write!(f, "sheet {name}"),
+            Location::Chapter { number, title } if title.is_empty() => write!(f, "chapter {number}"),
+            Location::Chapter { title, .. } => write!(f, "chapter \"{title}\""),
+            Location::Message { number, subject } if subject.is_empty() => write!(f, "message {number}"),
+            Location::Message { number, subject } => write!(f, "message {number} \"{subject}\""),
+        }
+    }
 }
 
 /// Why a file was not indexed. `Skipped` is expected (not text); `Failed` is a problem worth showing.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ExtractError {
     /// Not a format Sift indexes (images, archives, binaries, unsupported documents).
     Skipped(String),
@@ -263,7 +327,7 @@ pub fn extract(path: &Path, options: &ExtractOptions) -> Result<Extracted, Extra
         Format::Text(kind) => kind,
         _ => TextKind::Plain,
     };
-    Ok(Extracted { text, kind })
+    Ok(Extracted::plain(text, kind))
 }
 
 fn read_all(path: &Path, len: u64, max: u64) -> Result<Vec<u8>, ExtractError> {
