@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Result};
 use sift_core::model::{self, HubOptions};
+use sift_core::worker::WorkerCommand;
 use sift_core::{Engine, EngineConfig, Progress, SearchOptions};
 
 use crate::dto;
@@ -49,6 +50,8 @@ pub struct AppConfig {
     pub opener: Opener,
     /// Test hook: a pass over a changed path containing this string panics (see `scheduler.rs`).
     pub fault_panic_path: Option<String>,
+    /// How to start the extraction worker (this executable); `None` reads documents in process.
+    pub worker: Option<WorkerCommand>,
 }
 
 impl AppConfig {
@@ -61,6 +64,9 @@ impl AppConfig {
             fault_panic_path: std::env::var("SIFT_FAULT_PANIC_PATH")
                 .ok()
                 .filter(|v| !v.is_empty()),
+            worker: WorkerCommand::current_exe()
+                .map_err(|e| tracing::error!(error = %e, "cannot locate this executable to start the document reader"))
+                .ok(),
         }
     }
 }
@@ -78,6 +84,7 @@ pub type AppState = Arc<Core>;
 pub struct Core {
     data_dir: PathBuf,
     opener: Opener,
+    worker: Option<WorkerCommand>,
     emit: OnceLock<Emit>,
     slot: Mutex<Slot>,
     slot_cv: Condvar,
@@ -107,12 +114,18 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn open_engine(data_dir: &Path, settings: Option<sift_core::Settings>) -> Result<Engine, String> {
-    let mut config = EngineConfig::new(data_dir).map_err(|e| e.to_string())?;
+/// The engine's configuration: the data directory's settings (or `settings`) and the extraction worker.
+fn engine_config(
+    data_dir: &Path,
+    settings: Option<sift_core::Settings>,
+    worker: Option<&WorkerCommand>,
+) -> sift_core::Result<EngineConfig> {
+    let mut config = EngineConfig::new(data_dir)?;
     if let Some(s) = settings {
         config.settings = s;
     }
-    Engine::open(config).map_err(|e| e.to_string())
+    config.worker = worker.cloned();
+    Ok(config)
 }
 
 impl Core {
@@ -120,6 +133,7 @@ impl Core {
     pub fn new(config: AppConfig) -> AppState {
         Arc::new(Core {
             data_dir: config.data_dir,
+            worker: config.worker,
             opener: config.opener,
             emit: OnceLock::new(),
             slot: Mutex::new(Slot::Opening),
@@ -250,7 +264,8 @@ impl Core {
     /// Opens the engine; on a first run without the model installed, downloads it from the Hugging Face Hub
     /// (with `sift://model-download` progress) and tries again.
     fn open_or_download(&self) -> Result<Engine, String> {
-        let first = EngineConfig::new(&self.data_dir).and_then(Engine::open);
+        let first =
+            engine_config(&self.data_dir, None, self.worker.as_ref()).and_then(Engine::open);
         let Err(missing @ sift_core::Error::ModelMissing { .. }) = first else {
             return first.map_err(|e| e.to_string());
         };
@@ -262,7 +277,9 @@ impl Core {
             self.emit(AppEvent::ModelDownload(p.into()))
         })
         .map_err(|e| format!("{missing} ({e})"))?;
-        open_engine(&self.data_dir, None)
+        engine_config(&self.data_dir, None, self.worker.as_ref())
+            .and_then(Engine::open)
+            .map_err(|e| e.to_string())
     }
 
     fn worker_main(self: Arc<Self>) {
@@ -549,8 +566,13 @@ impl Core {
             self.emit(AppEvent::ModelDownload(p.into()))
         })?;
         let _hold = self.scheduler.hold();
-        let engine = open_engine(&self.data_dir, Some(plan.next.clone()))
-            .map_err(|msg| anyhow!("could not switch to {}: {msg}", plan.spec.name))?;
+        let engine = engine_config(
+            &self.data_dir,
+            Some(plan.next.clone()),
+            self.worker.as_ref(),
+        )
+        .and_then(Engine::open)
+        .map_err(|msg| anyhow!("could not switch to {}: {msg}", plan.spec.name))?;
         plan.next.save(&self.data_dir)?;
         let has_folders = engine.folders().map(|f| !f.is_empty()).unwrap_or(false);
         self.set_slot(Slot::Ready(Arc::new(engine)));

@@ -73,6 +73,7 @@ fn harness_with(
         data_dir,
         opener: Opener::Log(open_log.clone()),
         fault_panic_path: fault.map(str::to_string),
+        worker: None,
     };
     let app = build(mock_builder(), config, mock_context(noop_assets())).unwrap();
     let progress = Arc::new(Mutex::new(Vec::new()));

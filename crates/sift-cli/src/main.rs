@@ -88,6 +88,13 @@ enum Command {
 }
 
 fn main() {
+    // Started as the extraction worker (see `sift_core::worker`): read documents, nothing else.
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|a| a == sift_core::worker::WORKER_ARG)
+    {
+        std::process::exit(sift_core::worker::serve());
+    }
     // Before any thread starts and before ONNX Runtime loads: Sift never sends anything off the machine.
     sift_core::runtime::disable_telemetry();
     let cli = Cli::parse();
@@ -129,6 +136,10 @@ pub(crate) fn config(
     if let Some(t) = threads {
         config.settings.threads = t;
     }
+    config.worker = Some(
+        sift_core::worker::WorkerCommand::current_exe()
+            .context("cannot locate the sift executable to start its document reader")?,
+    );
     Ok(config)
 }
 
@@ -366,7 +377,7 @@ pub(crate) fn index_with_progress(engine: &Engine) -> Result<sift_core::IndexRep
         );
     }
     for (path, reason) in report.problems.iter().take(50) {
-        eprintln!("  skipped {}: {reason}", path.display());
+        eprintln!("  not indexed: {}: {reason}", path.display());
     }
     if report.problems.len() > 50 {
         eprintln!(

@@ -3,32 +3,11 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-fn sift(data: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_sift"));
-    c.env("SIFT_DATA_DIR", data).env("SIFT_LOG", "warn");
-    c
-}
-
-/// Runs `sift index DIR`, asserts it succeeded, and returns its stderr (the summary and the skipped files).
-fn index(data: &Path, dir: &Path) -> String {
-    let out = sift(data).arg("index").arg(dir).output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "{stderr}");
-    stderr
-}
-
-fn status(data: &Path) -> serde_json::Value {
-    let out = sift(data).args(["status", "--json"]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
+mod common;
+use common::{index, sift, status};
 
 #[test]
 fn index_then_search_stdin_json() {

@@ -6,19 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn sift(data: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_sift"));
-    c.env("SIFT_DATA_DIR", data).env("SIFT_LOG", "warn");
-    c
-}
-
-/// Runs a command that must succeed; returns (stdout, stderr).
-fn run_ok(mut c: Command) -> (String, String) {
-    let out = c.output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "{stderr}");
-    (String::from_utf8_lossy(&out.stdout).into_owned(), stderr)
-}
+mod common;
+use common::{run_ok, sift, status};
 
 /// Chunks embedded, from `sift index`'s summary line.
 fn embedded(summary: &str) -> u64 {
@@ -74,16 +63,6 @@ fn snapshot(data: &Path) -> BTreeMap<String, Vec<String>> {
             .push(c.text);
     }
     out
-}
-
-fn status(data: &Path) -> serde_json::Value {
-    let out = sift(data).args(["status", "--json"]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 #[test]

@@ -87,6 +87,10 @@ pub struct EngineConfig {
     pub search: SearchParams,
     /// Chunks embedded per database transaction while indexing.
     pub batch_chunks: usize,
+    /// How to start the extraction worker that reads documents (PDF, office, mail…) in a separate process;
+    /// `None` reads them in this process (no protection against a parser that crashes or hangs). The CLI and
+    /// the app always set it.
+    pub worker: Option<crate::worker::WorkerCommand>,
 }
 
 impl EngineConfig {
@@ -103,6 +107,7 @@ impl EngineConfig {
             hnsw: HnswParams::default(),
             search: SearchParams::default(),
             batch_chunks: 64,
+            worker: None,
         })
     }
 }
@@ -407,6 +412,7 @@ impl Engine {
                 self.spec.id, self.config.chunk.max_tokens, self.config.chunk.overlap_tokens
             ),
             extract: self.config.extract,
+            worker: self.config.worker.as_ref(),
             excludes: &self.config.settings.excludes,
             batch_chunks: self.config.batch_chunks.max(1),
             lock_dir: self.config.data_dir.join("locks"),

@@ -34,6 +34,7 @@ use crate::extract::{self, ExtractError, ExtractOptions};
 use crate::fault;
 use crate::scan::{self, ScannedFile};
 use crate::store::{DocPart, FileRow, FileStatus, Folder};
+use crate::worker::{Extractor, WorkerCommand};
 
 /// What the indexer is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -101,6 +102,8 @@ pub(crate) struct Indexer<'a> {
     /// Identifies how chunks are cut (tokenizer + sizes): a file chunked otherwise is re-chunked.
     pub chunker_key: String,
     pub extract: ExtractOptions,
+    /// The extraction worker, when documents are read in a separate process.
+    pub worker: Option<&'a WorkerCommand>,
     pub excludes: &'a [String],
     pub batch_chunks: usize,
     pub lock_dir: PathBuf,
@@ -359,8 +362,11 @@ impl Indexer<'_> {
         let mut moved = Vec::new();
         std::thread::scope(|scope| -> Result<()> {
             let (tx, rx) = mpsc::sync_channel::<Prepared>(16);
+            let worker = self.worker;
             scope.spawn(move || {
                 let mut claimed: HashSet<&str> = HashSet::new();
+                // Started on the first document that needs a parser; killed when the pass ends.
+                let mut extractor = Extractor::new(worker, extract_options);
                 for (scanned, row) in todo {
                     if cancel.load(Ordering::Relaxed) {
                         break;
@@ -376,7 +382,7 @@ impl Indexer<'_> {
                             scanned,
                             row,
                             chunker_key,
-                            &extract_options,
+                            &mut extractor,
                             vanished_by_hash,
                             &mut claimed,
                         ) {
@@ -745,11 +751,11 @@ fn prepare<'v>(
     scanned: ScannedFile,
     row: Option<FileRow>,
     chunker_key: &str,
-    options: &ExtractOptions,
+    extractor: &mut Extractor<'_>,
     vanished_by_hash: &'v HashMap<String, FileRow>,
     claimed: &mut HashSet<&'v str>,
 ) -> Decision {
-    Decision::Final(match extract::extract(&scanned.path, options) {
+    Decision::Final(match extractor.extract(&scanned.path, scanned.size) {
         Ok(doc) => {
             let hash = blake3::hash(doc.text.as_bytes()).to_hex().to_string();
             if let Some(r) = row.as_ref().filter(|r| {

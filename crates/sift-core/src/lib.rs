@@ -7,7 +7,8 @@
 //! The API is [`Engine`] and the types it takes and returns, re-exported here. A few modules are public as
 //! sub-APIs of their own: [`model`] (the manifest, locating and downloading models), [`runtime`] (finding
 //! ONNX Runtime), [`embed`] (the embedder, for benchmarks and tests), [`eval`] (retrieval quality),
-//! [`watch`] (the filesystem watcher) and [`paths`] (where data lives). Everything else is private.
+//! [`watch`] (the filesystem watcher), [`worker`] (the extraction worker process: started by the CLI and the
+//! app as `<exe> __sift-extract-worker`) and [`paths`] (where data lives). Everything else is private.
 
 mod catalog;
 mod chunk;
@@ -27,6 +28,7 @@ mod scan;
 mod search;
 mod store;
 pub mod watch;
+pub mod worker;
 
 pub use catalog::IndexSource;
 pub use chunk::{Chunk, ChunkOptions};

@@ -85,9 +85,13 @@ impl std::fmt::Display for Location {
             Location::Page { number } => write!(f, "page {number}"),
             Location::Slide { number } => write!(f, "slide {number}"),
             Location::Sheet { name, .. } => write!(f, "sheet {name}"),
-            Location::Chapter { number, title } if title.is_empty() => write!(f, "chapter {number}"),
+            Location::Chapter { number, title } if title.is_empty() => {
+                write!(f, "chapter {number}")
+            }
             Location::Chapter { title, .. } => write!(f, "chapter \"{title}\""),
-            Location::Message { number, subject } if subject.is_empty() => write!(f, "message {number}"),
+            Location::Message { number, subject } if subject.is_empty() => {
+                write!(f, "message {number}")
+            }
             Location::Message { number, subject } => write!(f, "message {number} \"{subject}\""),
         }
     }
@@ -293,6 +297,12 @@ fn format(path: &Path) -> Result<Format, ExtractError> {
             }
         }
     })
+}
+
+/// Whether reading `path` runs a document parser (anything but plain text and code), which the indexer runs
+/// in the extraction worker process (see `worker.rs`).
+pub fn needs_isolation(path: &Path) -> bool {
+    matches!(format(path), Ok(f) if !matches!(f, Format::Text(_)))
 }
 
 /// Reads a file and returns its text.
