@@ -515,8 +515,24 @@ fn name(p: &Path) -> String {
     p.file_name().unwrap().to_string_lossy().into_owned()
 }
 
+/// The tests of this file run one at a time: the mailbox test measures the process's peak memory.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The process's peak resident memory so far (`VmHWM`), in bytes.
+fn peak_memory() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    let kb: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kb * 1024
+}
+
 #[test]
 fn every_format_is_found_by_meaning_and_hostile_files_fail_alone() {
+    let _serial = serial();
     let files = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
     write_fixtures(files.path());
@@ -752,5 +768,112 @@ fn every_format_is_found_by_meaning_and_hostile_files_fail_alone() {
         t.len() < 1000,
         "repeated empty cells are not expanded: {} bytes",
         t.len()
+    );
+}
+
+/// An MBOX with a 200 MB message (a base64 attachment) between two normal ones: the mailbox is not "too large",
+/// both normal messages are found at their message, and memory stays bounded while it is read.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_huge_mailbox_message_is_read_past_in_bounded_memory() {
+    let _serial = serial();
+    let warm = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let engine = open(data.path());
+    // Warm the embedder up on a small folder first so its buffers are not counted below.
+    std::fs::write(
+        warm.path().join("warm.txt"),
+        "Stir the porridge slowly with a wooden spoon and add a pinch of salt.",
+    )
+    .unwrap();
+    engine.add_folder(warm.path()).unwrap();
+    index(&engine);
+
+    let path = files.path().join("archive.mbox");
+    {
+        let mut out =
+            std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&path).unwrap());
+        let envelope = "From someone@example.com Tue Dec  1 10:00:00 2026\n";
+        let first = mail(
+            "Boiler",
+            "Gus <gus@example.com>",
+            "The heating engineer serviced the boiler and bled every radiator in the house.",
+        );
+        writeln!(out, "{envelope}{}", first.replace("\r\n", "\n")).unwrap();
+        write!(
+            out,
+            "{envelope}From: Hal <hal@example.com>\nSubject: Backup\nMIME-Version: 1.0\n\
+Content-Type: multipart/mixed; boundary=\"b\"\n\n--b\nContent-Type: text/plain\n\nThe backup is attached.\n--b\n\
+Content-Type: application/octet-stream; name=\"backup.bin\"\nContent-Transfer-Encoding: base64\n\n"
+        )
+        .unwrap();
+        // Over 200 MB of base64 lines, written in 1 MB blocks.
+        let line = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAxMjM0\n";
+        let block = line.repeat((1 << 20) / line.len());
+        for _ in 0..201 {
+            out.write_all(block.as_bytes()).unwrap();
+        }
+        write!(out, "--b--\n\n").unwrap();
+        let last = mail(
+            "Orchard",
+            "Ivy <ivy@example.com>",
+            "Frost in April ruined most of the apple blossom, so the cider harvest will be small.",
+        );
+        writeln!(out, "{envelope}{}", last.replace("\r\n", "\n")).unwrap();
+        out.flush().unwrap();
+    }
+    assert!(std::fs::metadata(&path).unwrap().len() > 200 << 20);
+
+    engine.add_folder(files.path()).unwrap();
+    let before = peak_memory();
+    let report = index(&engine);
+    let grew = peak_memory().saturating_sub(before);
+    assert!(report.problems.is_empty(), "{report:?}");
+    assert_eq!(report.files_indexed, 1, "{report:?}");
+
+    for (query, number, subject) in [
+        ("someone came to maintain the central heating", 1, "Boiler"),
+        (
+            "late cold weather damaged the fruit tree flowers",
+            3,
+            "Orchard",
+        ),
+    ] {
+        let r = search(&engine, query, Mode::Hybrid);
+        let first = r.results.first().expect("a result");
+        assert_eq!(name(&first.path), "archive.mbox", "{query}");
+        assert_eq!(
+            first.passage.location,
+            Some(Location::Message {
+                number,
+                subject: subject.into()
+            }),
+            "{query}: {:?}",
+            first.passage.text
+        );
+    }
+    let r = search(&engine, "backup", Mode::Keyword);
+    assert_eq!(
+        r.results.first().and_then(|h| h.passage.location.clone()),
+        Some(Location::Message {
+            number: 2,
+            subject: "Backup".into()
+        }),
+        "the huge message keeps its headers and the start of its body"
+    );
+
+    // Reading the mailbox holds one message at a time, at most `MESSAGE_BYTES` (32 MB) of it: the kept raw
+    // message, mail-parser's decoded parts (no larger than the raw bytes) and the message's text — about three
+    // times 32 MB at worst, plus the embedder's work for a few passages. Holding the 200 MB message (or the
+    // whole 200 MB file) would exceed 200 MB on its own.
+    eprintln!(
+        "peak memory grew by {} MB while indexing the mailbox",
+        grew >> 20
+    );
+    assert!(
+        grew < 150 << 20,
+        "peak memory grew by {} MB while reading a 200 MB message",
+        grew >> 20
     );
 }
