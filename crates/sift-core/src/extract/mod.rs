@@ -2,12 +2,13 @@
 //! every reader shares, and turns failures into a reason the user can read. Plain text is decoded here (UTF-8,
 //! UTF-16 with BOM, legacy 8-bit); each document family has its own module:
 //! - `html` — visible text of HTML/XHTML (no script, style, hidden elements or head except the title);
-//! - `mail` — EML and MBOX: a header line, then the decoded text bodies;
+//! - `mail` — EML and MBOX: a header line, the decoded text bodies, then readable attachments (one level deep);
 //! - `office` — zip-based office documents (DOCX, PPTX, XLSX, ODT, ODP, ODS) and `epub` — EPUB books;
 //! - `rtf` — RTF body text (a small tokenizer);
 //! - `archive` — the bounded zip reader they share, `xml` — the bounded XML event walker they share.
 //!
-//! No reader panics on file data and none recurses on the input's nesting: hostile input ends as `Failed`.
+//! Paged, slide, sheet, chapter and mailbox formats return `parts` (built with `Builder`) so each passage knows
+//! where it sits. No reader panics on file data and none recurses on the input's nesting: hostile input ends as `Failed`.
 
 mod archive;
 mod epub;

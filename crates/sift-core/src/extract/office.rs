@@ -1,13 +1,15 @@
 //! "The text of an office document": Office Open XML (DOCX, PPTX, XLSX) and OpenDocument (ODT, ODP, ODS), read
-//! from their zip parts with the bounded `archive` reader and the bounded `xml` walker.
-//! - DOCX: the body's paragraphs (`w:t` runs, tabs, breaks), then footnotes and endnotes; deleted text and
-//!   field codes are left out.
-//! - PPTX: each slide's text in presentation order (`p:sldIdLst` through the relationships), a blank line
-//!   between slides.
-//! - XLSX: each sheet in workbook order, headed by its name, one line per row, cells separated by tabs (shared
-//!   strings resolved; formulas left out); at most `limits::CELLS` cells in all.
+//! from their zip parts with the bounded `archive` reader and the bounded `xml` walker, cut into located parts.
+//! - DOCX: the body's paragraphs (`w:t` runs, tabs, breaks), cut into `Page`s at recorded page breaks
+//!   (`w:lastRenderedPageBreak`, `w:br w:type="page"`, `w:pageBreakBefore`); each footnote after the page that
+//!   refers to it, endnotes after the last; deleted text and field codes are left out.
+//! - PPTX: one `Slide` per slide in presentation order (`p:sldIdLst` through the relationships), its speaker
+//!   notes (`notesSlide` relationship) after its text; slide-number fields left out.
+//! - XLSX: one `Sheet` per sheet in workbook order, headed by its name, one line per row, cells separated by
+//!   tabs (shared strings resolved; formulas left out); at most `limits::CELLS` cells in all.
 //! - ODT/ODP/ODS: `content.xml`'s paragraphs and headings; tables as rows of tab-separated cells (repeat counts
-//!   are never expanded); ODS sheets and ODP slides headed as in OOXML.
+//!   are never expanded); ODT `Page`s at `text:soft-page-break` and page-breaking automatic paragraph styles,
+//!   ODP `Slide`s (with notes), ODS `Sheet`s headed by their names.
 
 use std::collections::HashMap;
 
