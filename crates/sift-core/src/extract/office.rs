@@ -611,4 +611,60 @@ mod tests {
         assert_eq!(out, "bc\t2\n");
         assert_eq!(cells, 3);
     }
+
+    fn odf_doc(kind: Kind, body: &str) -> Extracted {
+        use std::io::Write;
+        let content = format!(
+            r#"<office:document-content xmlns:office="o" xmlns:text="t" xmlns:style="s" xmlns:fo="f" xmlns:draw="d" xmlns:presentation="p"><office:automatic-styles><style:style style:name="P1" style:family="paragraph"><style:paragraph-properties fo:break-before="page"/></style:style><style:style style:name="P2" style:family="paragraph"><style:paragraph-properties fo:break-after="page"/></style:style></office:automatic-styles><office:body>{body}</office:body></office:document-content>"#
+        );
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        w.start_file("content.xml", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        w.write_all(content.as_bytes()).unwrap();
+        let bytes = w.finish().unwrap().into_inner();
+        let mut zip = Archive::from_bytes(&bytes, kind.what()).unwrap();
+        extract(&mut zip, kind).unwrap()
+    }
+
+    fn located(doc: &Extracted) -> Vec<(String, &str)> {
+        let mut out = Vec::new();
+        for (i, part) in doc.parts.iter().enumerate() {
+            let end = doc.parts.get(i + 1).map_or(doc.text.len(), |p| p.start);
+            out.push((part.location.to_string(), doc.text[part.start..end].trim()));
+        }
+        out
+    }
+
+    #[test]
+    fn odt_pages_from_soft_and_style_breaks_and_odp_notes() {
+        let doc = odf_doc(
+            Kind::Odt,
+            r#"<office:text><text:p>one</text:p><text:soft-page-break/><text:p text:style-name="P1">two</text:p><text:p text:style-name="P2">still two</text:p><text:p>three</text:p></office:text>"#,
+        );
+        assert_eq!(
+            located(&doc),
+            [
+                ("page 1".to_string(), "one"),
+                ("page 2".to_string(), "two\nstill two"),
+                ("page 3".to_string(), "three")
+            ],
+            "a soft break and a style break with no text between are one new page"
+        );
+        let doc = odf_doc(
+            Kind::Odt,
+            "<office:text><text:p>never laid out</text:p></office:text>",
+        );
+        assert!(doc.parts.is_empty() && doc.text == "never laid out");
+        let doc = odf_doc(
+            Kind::Odp,
+            r#"<office:presentation><draw:page><draw:frame><draw:text-box><text:p>Title</text:p></draw:text-box></draw:frame><presentation:notes><draw:frame><draw:text-box><text:p>say hello</text:p></draw:text-box></draw:frame></presentation:notes></draw:page><draw:page><draw:frame><draw:text-box><text:p>Second</text:p></draw:text-box></draw:frame></draw:page></office:presentation>"#,
+        );
+        assert_eq!(
+            located(&doc),
+            [
+                ("slide 1".to_string(), "Title\n\nNotes:\nsay hello"),
+                ("slide 2".to_string(), "Second")
+            ]
+        );
+    }
 }
