@@ -10,7 +10,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
-use sift_core::{Engine, EngineConfig, IndexReport, Mode, SearchOptions, SearchResponse};
+use sift_core::{Engine, EngineConfig, IndexReport, Location, Mode, SearchOptions, SearchResponse};
 use zip::write::SimpleFileOptions;
 use zip::CompressionMethod;
 
@@ -57,7 +57,41 @@ const QUERIES: &[(&str, &str)] = &[
         "plumbing.rtf",
         "a tradesman mended a split water line below the basin",
     ),
+    (
+        "report.eml",
+        "a child defeated the title holder at a board game competition",
+    ),
 ];
+
+/// Good files that no paraphrase query names (their own checks are below).
+const OTHER_GOOD_FILES: usize = 1; // kayak.eml
+
+/// Where the passage a paraphrase finds sits in its file.
+fn expected_location(file: &str) -> Option<Location> {
+    Some(match file {
+        "bakery.docx" => Location::Page { number: 2 },
+        "committee.odt" => Location::Page { number: 2 },
+        "volunteers.pptx" => Location::Slide { number: 2 },
+        "insects.odp" => Location::Slide { number: 2 },
+        "repairs.xlsx" => Location::Sheet {
+            number: 2,
+            name: "Expenses".into(),
+        },
+        "wildlife.ods" => Location::Sheet {
+            number: 1,
+            name: "Observations".into(),
+        },
+        "voyage.epub" => Location::Chapter {
+            number: 2,
+            title: "The Storm at Sea".into(),
+        },
+        "inbox.mbox" => Location::Message {
+            number: 2,
+            subject: "Appointment".into(),
+        },
+        _ => return None,
+    })
+}
 
 /// Words that exist only where a reader never sees them.
 const INVISIBLE: &[&str] = &[
@@ -74,7 +108,11 @@ const INVISIBLE: &[&str] = &[
 ];
 
 fn zip_file(path: &Path, entries: &[(&str, &[u8])]) {
-    let mut w = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    std::fs::write(path, zip_bytes(entries)).unwrap();
+}
+
+fn zip_bytes(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     for (name, data) in entries {
         let method = if *name == "mimetype" {
             CompressionMethod::Stored
@@ -88,7 +126,61 @@ fn zip_file(path: &Path, entries: &[(&str, &[u8])]) {
         .unwrap();
         w.write_all(data).unwrap();
     }
-    w.finish().unwrap();
+    w.finish().unwrap().into_inner()
+}
+
+/// A zip bomb: 200 MB of zeros deflated to a few hundred KB, as a DOCX's only part.
+fn zip_bomb() -> &'static [u8] {
+    static BOMB: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    BOMB.get_or_init(|| {
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        w.start_file(
+            "word/document.xml",
+            SimpleFileOptions::default()
+                .compression_method(CompressionMethod::Deflated)
+                .large_file(true),
+        )
+        .unwrap();
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..200 {
+            w.write_all(&zeros).unwrap();
+        }
+        w.finish().unwrap().into_inner()
+    })
+}
+
+/// Base64 in 76-character lines, as mail writes it.
+fn base64(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len() * 4 / 3 + data.len() / 38 + 4);
+    for (i, c) in data.chunks(3).enumerate() {
+        if i > 0 && i % 19 == 0 {
+            out.push_str("\r\n");
+        }
+        let n = u32::from_be_bytes([0, c[0], *c.get(1).unwrap_or(&0), *c.get(2).unwrap_or(&0)]);
+        for k in 0..4 {
+            out.push(if k <= c.len() {
+                ALPHABET[(n >> (18 - 6 * k) & 63) as usize] as char
+            } else {
+                '='
+            });
+        }
+    }
+    out
+}
+
+/// A message with a text body and one base64 attachment.
+fn mail_with_attachment(subject: &str, body: &str, name: &str, attachment: &[u8]) -> String {
+    format!(
+        "From: Flo <flo@example.com>\r\nTo: Bob <bob@example.org>\r\nSubject: {subject}\r\n\
+Date: Tue, 1 Dec 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"sep\"\r\n\r\n--sep\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n--sep\r\n\
+Content-Type: application/vnd.openxmlformats-officedocument.wordprocessingml.document; name=\"{name}\"\r\n\
+Content-Disposition: attachment; filename=\"{name}\"\r\nContent-Transfer-Encoding: base64\r\n\r\n\
+{}\r\n--sep--\r\n",
+        base64(attachment)
+    )
 }
 
 const CONTENT_TYPES: &str = r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>"#;
@@ -96,24 +188,39 @@ const W: &str = r#"xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2
 const R: &str = r#"xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships""#;
 const A: &str = r#"xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" xmlns:p="http://schemas.openxmlformats.org/presentationml/2006/main""#;
 
+/// A paragraph "\u{c}" is an explicit page break; the paragraph after it starts with the rendered page break
+/// Word writes where the new page begins (one new page, not two).
 fn docx_xml(paragraphs: &[&str]) -> String {
-    let body: String = paragraphs
-        .iter()
-        .map(|p| format!(r#"<w:p><w:pPr><w:tabs><w:tab w:val="left" w:pos="720"/></w:tabs></w:pPr><w:r><w:t xml:space="preserve">{p}</w:t></w:r></w:p>"#))
-        .collect();
+    let mut body = String::new();
+    let mut after_break = false;
+    for p in paragraphs {
+        if *p == "\u{c}" {
+            body.push_str(r#"<w:p><w:r><w:br w:type="page"/></w:r></w:p>"#);
+            after_break = true;
+            continue;
+        }
+        let rendered = if after_break {
+            "<w:lastRenderedPageBreak/>"
+        } else {
+            ""
+        };
+        after_break = false;
+        body.push_str(&format!(r#"<w:p><w:pPr><w:tabs><w:tab w:val="left" w:pos="720"/></w:tabs></w:pPr><w:r>{rendered}<w:t xml:space="preserve">{p}</w:t></w:r></w:p>"#));
+    }
     format!(
         r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document {W}><w:body>{body}<w:p><w:del><w:r><w:delText>deletedtextword</w:delText></w:r></w:del></w:p></w:body></w:document>"#
     )
 }
 
 fn docx(path: &Path, paragraphs: &[&str]) {
-    zip_file(
-        path,
-        &[
-            ("[Content_Types].xml", CONTENT_TYPES.as_bytes()),
-            ("word/document.xml", docx_xml(paragraphs).as_bytes()),
-        ],
-    );
+    std::fs::write(path, docx_bytes(paragraphs)).unwrap();
+}
+
+fn docx_bytes(paragraphs: &[&str]) -> Vec<u8> {
+    zip_bytes(&[
+        ("[Content_Types].xml", CONTENT_TYPES.as_bytes()),
+        ("word/document.xml", docx_xml(paragraphs).as_bytes()),
+    ])
 }
 
 fn rels(entries: &[(&str, &str)]) -> String {
@@ -152,6 +259,14 @@ fn pptx(path: &Path) {
             ),
             ("ppt/slides/slide2.xml", slide(&["Spring project", "Agenda and goals for the season"]).as_bytes()),
             (
+                "ppt/slides/_rels/slide2.xml.rels",
+                r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/slideLayout" Target="../slideLayouts/slideLayout1.xml"/><Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/notesSlide" Target="../notesSlides/notesSlide7.xml"/></Relationships>"#.as_bytes(),
+            ),
+            (
+                "ppt/notesSlides/notesSlide7.xml",
+                format!(r#"<?xml version="1.0" encoding="UTF-8"?><p:notes {A}><p:cSld><p:spTree><p:sp><p:txBody><a:p><a:r><a:t>Thank the marmalade stall for lending gloves.</a:t></a:r></a:p></p:txBody></p:sp><p:sp><p:txBody><a:p><a:fld id="x" type="slidenum"><a:t>4242</a:t></a:fld></a:p></p:txBody></p:sp></p:spTree></p:cSld></p:notes>"#).as_bytes(),
+            ),
+            (
                 "ppt/slides/slide1.xml",
                 slide(&["Results", "Volunteers planted three hundred oak saplings along the riverbank to stop the soil from washing away."]).as_bytes(),
             ),
@@ -161,7 +276,7 @@ fn pptx(path: &Path) {
 
 fn xlsx(path: &Path) {
     let workbook = format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" {R}><sheets><sheet name="Expenses" sheetId="1" r:id="rId1"/></sheets></workbook>"#
+        r#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" {R}><sheets><sheet name="Income" sheetId="2" r:id="rId2"/><sheet name="Expenses" sheetId="1" r:id="rId1"/></sheets></workbook>"#
     );
     let shared = r#"<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="3" uniqueCount="3"><si><t>Item</t></si><si><t>Note</t></si><si><r><t>The roof leaked during the storm </t></r><r><t>so we hired a contractor to replace the damaged shingles.</t></r></si></sst>"#;
     let sheet = r#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c><c r="C1"><v>1250</v></c></row><row r="2"><c r="A2" t="inlineStr"><is><t>Repairs</t></is></c><c r="B2" t="s"><v>2</v></c><c r="C2"><f>SUM(C1)</f><v>1250</v></c></row></sheetData></worksheet>"#;
@@ -172,10 +287,11 @@ fn xlsx(path: &Path) {
             ("xl/workbook.xml", workbook.as_bytes()),
             (
                 "xl/_rels/workbook.xml.rels",
-                rels(&[("rId1", "worksheets/sheet1.xml")]).as_bytes(),
+                rels(&[("rId1", "worksheets/sheet1.xml"), ("rId2", "worksheets/sheet2.xml")]).as_bytes(),
             ),
             ("xl/sharedStrings.xml", shared.as_bytes()),
             ("xl/worksheets/sheet1.xml", sheet.as_bytes()),
+            ("xl/worksheets/sheet2.xml", r#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>Donations from the spring fair</t></is></c><c r="B1"><v>830</v></c></row></sheetData></worksheet>"#.as_bytes()),
         ],
     );
 }
@@ -254,6 +370,7 @@ fn write_fixtures(root: &Path) {
         &root.join("bakery.docx"),
         &[
             "Quarterly report",
+            "\u{c}",
             "Our bakery sold twice as many sourdough loaves this spring because the new oven bakes forty at once.",
         ],
     );
@@ -262,7 +379,7 @@ fn write_fixtures(root: &Path) {
     odf(
         &root.join("committee.odt"),
         "application/vnd.oasis.opendocument.text",
-        r#"<office:text><text:h>Minutes</text:h><text:p>The committee agreed to postpone the annual picnic<text:s/>until the flooded park has dried out.</text:p></office:text>"#,
+        r#"<office:text><text:h>Minutes</text:h><text:p>Attending: the chair and the treasurer.</text:p><text:soft-page-break/><text:p>The committee agreed to postpone the annual picnic<text:s/>until the flooded park has dried out.</text:p></office:text>"#,
     );
     odf(
         &root.join("wildlife.ods"),
@@ -299,6 +416,11 @@ Ren=E9e booked the ch=E2teau garden for her sister's wedding reception in J=\r\n
             "Di <di@example.com>",
             "The library returned my overdue novels and waived the fine.",
         ),
+        mail(
+            "Re: Garden",
+            "Ed <ed@example.com>",
+            "I have a spare washer in the shed, no need to buy one.",
+        ),
     ]
     .iter()
     .map(|m| {
@@ -309,6 +431,20 @@ Ren=E9e booked the ch=E2teau garden for her sister's wedding reception in J=\r\n
     })
     .collect::<String>();
     std::fs::write(root.join("inbox.mbox"), mbox).unwrap();
+    // Attachments: a DOCX whose text is found through the message; a zip bomb that must not fail its message.
+    let minutes = docx_bytes(&[
+        "Club news",
+        "A twelve-year-old won the chess club's winter tournament by beating the reigning champion in twenty moves.",
+    ]);
+    let report = mail_with_attachment("Club news", "Minutes attached.", "minutes.docx", &minutes);
+    std::fs::write(root.join("report.eml"), report).unwrap();
+    let kayak = mail_with_attachment(
+        "Closing",
+        "The kayak rental closes for the season on the last Sunday of October.",
+        "huge.docx",
+        zip_bomb(),
+    );
+    std::fs::write(root.join("kayak.eml"), kayak).unwrap();
     let rtf = r"{\rtf1\ansi\ansicpg1252\deff0{\fonttbl{\f0\fswiss Helveticasecret;}}{\*\generator rtfgeneratorword;}
 \pard\f0\fs24 Caf\'e9 notes\par
 The plumber fixed the burst pipe under the kitchen sink before the floor was ruined.\par}";
@@ -318,21 +454,7 @@ The plumber fixed the burst pipe under the kitchen sink before the floor was rui
 /// Hostile files; returns their names.
 fn write_hostile(root: &Path) -> Vec<&'static str> {
     // A zip bomb renamed .docx: 200 MB of zeros deflated to a few hundred KB.
-    {
-        let mut w = zip::ZipWriter::new(std::fs::File::create(root.join("bomb.docx")).unwrap());
-        w.start_file(
-            "word/document.xml",
-            SimpleFileOptions::default()
-                .compression_method(CompressionMethod::Deflated)
-                .large_file(true),
-        )
-        .unwrap();
-        let zeros = vec![0u8; 1 << 20];
-        for _ in 0..200 {
-            w.write_all(&zeros).unwrap();
-        }
-        w.finish().unwrap();
-    }
+    std::fs::write(root.join("bomb.docx"), zip_bomb()).unwrap();
     // A truncated DOCX: the first half of a good one.
     let good = root.join("whole.tmp");
     docx(
@@ -393,8 +515,24 @@ fn name(p: &Path) -> String {
     p.file_name().unwrap().to_string_lossy().into_owned()
 }
 
+/// The tests of this file run one at a time: the mailbox test measures the process's peak memory.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The process's peak resident memory so far (`VmHWM`), in bytes.
+fn peak_memory() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    let kb: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kb * 1024
+}
+
 #[test]
 fn every_format_is_found_by_meaning_and_hostile_files_fail_alone() {
+    let _serial = serial();
     let files = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
     write_fixtures(files.path());
@@ -421,7 +559,11 @@ fn every_format_is_found_by_meaning_and_hostile_files_fail_alone() {
         hostile.len(),
         "only the hostile files have problems: {problems:?}"
     );
-    assert_eq!(report.files_indexed as usize, QUERIES.len(), "{report:?}");
+    assert_eq!(
+        report.files_indexed as usize,
+        QUERIES.len() + OTHER_GOOD_FILES,
+        "{report:?}"
+    );
     let reason = |n: &str| problems.iter().find(|(p, _)| p == n).unwrap().1.clone();
     assert!(
         reason("bomb.docx").contains("zip bomb"),
@@ -444,7 +586,7 @@ fn every_format_is_found_by_meaning_and_hostile_files_fail_alone() {
         reason("deep.html")
     );
 
-    // Every format: a paraphrase finds its file first.
+    // Every format: a paraphrase finds its file first, at the right page/slide/sheet/chapter/message.
     let mut misses = Vec::new();
     for (file, query) in QUERIES {
         let r = search(&engine, query, Mode::Hybrid);
@@ -454,6 +596,14 @@ fn every_format_is_found_by_meaning_and_hostile_files_fail_alone() {
                 "{query:?} should find {file} first, got {:?}",
                 r.results.iter().map(|h| name(&h.path)).collect::<Vec<_>>()
             ));
+        } else if let Some(expected) = expected_location(file) {
+            let passage = &r.results[0].passage;
+            if passage.location.as_ref() != Some(&expected) || passage.page != expected.page() {
+                misses.push(format!(
+                    "{query:?} should find {file} at {expected:?}, got {:?} (page {:?}): {:?}",
+                    passage.location, passage.page, passage.text
+                ));
+            }
         }
     }
     assert!(misses.is_empty(), "{misses:#?}");
@@ -467,7 +617,7 @@ fn every_format_is_found_by_meaning_and_hostile_files_fail_alone() {
             r.results
         );
     }
-    for word in ["deletedtextword", "Received", "DKIM"] {
+    for word in ["deletedtextword", "Received", "DKIM", "4242"] {
         let r = search(&engine, word, Mode::Keyword);
         assert!(
             r.results.is_empty(),
@@ -508,22 +658,103 @@ fn every_format_is_found_by_meaning_and_hostile_files_fail_alone() {
         t.contains("wedding reception in June."),
         "quoted-printable soft break joined: {t}"
     );
-    let (f, t) = passage("sailors", Mode::Keyword);
+    // Located passages: a passage never spans two chapters/slides/sheets/pages/messages.
+    let located = |query: &str| {
+        search(&engine, query, Mode::Keyword)
+            .results
+            .first()
+            .map(|h| {
+                (
+                    name(&h.path),
+                    h.passage.text.clone(),
+                    h.passage.location.clone(),
+                )
+            })
+            .unwrap_or_default()
+    };
+    let (f, t, at) = located("sailors");
     assert_eq!(f, "voyage.epub");
-    let storm = t
-        .find("The Storm at Sea")
-        .expect("chapter title from the table of contents");
-    let harbour = t.find("The harbour was quiet").expect("chapter one");
     assert!(
-        harbour < storm && storm < t.find("The sailors").unwrap(),
-        "spine order: {t}"
+        t.starts_with("The Storm at Sea\n\nThe sailors"),
+        "chapter title from the table of contents, then the chapter alone: {t}"
     );
-    let (f, t) = passage("saplings", Mode::Keyword);
+    assert_eq!(at, expected_location("voyage.epub"));
+    let (f, t, at) = located("schooner");
+    assert_eq!(f, "voyage.epub");
+    assert!(t.starts_with("Leaving Port\n\nThe harbour"), "{t}");
+    assert_eq!(
+        at,
+        Some(Location::Chapter {
+            number: 1,
+            title: "Leaving Port".into()
+        }),
+        "spine order"
+    );
+    let (f, t, at) = located("saplings");
     assert_eq!(f, "volunteers.pptx");
-    assert!(
-        t.find("Spring project").unwrap() < t.find("Volunteers").unwrap(),
-        "slide order: {t}"
+    assert!(t.starts_with("Results\nVolunteers"), "slide 2 alone: {t}");
+    assert_eq!(at, Some(Location::Slide { number: 2 }));
+    let (f, t, at) = located("marmalade");
+    assert_eq!(f, "volunteers.pptx");
+    assert_eq!(
+        t, "Spring project\nAgenda and goals for the season\n\nNotes:\nThank the marmalade stall for lending gloves.",
+        "speaker notes follow their slide (presentation order: slide2.xml is slide 1)"
     );
+    assert_eq!(at, Some(Location::Slide { number: 1 }));
+    let (f, _, at) = located("Donations");
+    assert_eq!(f, "repairs.xlsx");
+    assert_eq!(
+        at,
+        Some(Location::Sheet {
+            number: 1,
+            name: "Income".into()
+        })
+    );
+    let (f, t, at) = located("treasurer");
+    assert_eq!(f, "committee.odt");
+    assert!(t.starts_with("Minutes\nAttending"), "{t}");
+    assert_eq!(at, Some(Location::Page { number: 1 }));
+    let (f, t, at) = located("Quarterly");
+    assert_eq!(f, "bakery.docx");
+    assert_eq!(t, "Quarterly report", "page 1 alone");
+    assert_eq!(at, Some(Location::Page { number: 1 }));
+    // Two messages of one mailbox that match are two results, each at its message.
+    let washer: Vec<(String, Option<Location>)> = search(&engine, "washer", Mode::Keyword)
+        .results
+        .iter()
+        .map(|h| (name(&h.path), h.passage.location.clone()))
+        .collect();
+    let mut messages: Vec<_> = washer
+        .iter()
+        .filter(|(f, _)| f == "inbox.mbox")
+        .map(|(_, at)| at.clone())
+        .collect();
+    messages.sort_by_key(|at| format!("{at:?}"));
+    assert_eq!(
+        messages,
+        [
+            Some(Location::Message {
+                number: 1,
+                subject: "Garden".into()
+            }),
+            Some(Location::Message {
+                number: 4,
+                subject: "Re: Garden".into()
+            }),
+        ],
+        "{washer:?}"
+    );
+    // Attachments: read into their message; a bomb attachment is skipped, its message indexed.
+    let (f, t, at) = located("tournament");
+    assert_eq!(f, "report.eml");
+    assert!(
+        t.contains("Minutes attached.\n\nAttachment: minutes.docx\n\nClub news\nA twelve-year-old"),
+        "{t}"
+    );
+    assert_eq!(at, None, "a single message has no location");
+    let (f, t, _) = located("kayak");
+    assert_eq!(f, "kayak.eml");
+    assert!(!t.contains("Attachment:"), "{t}");
     let (f, t) = passage("shingles", Mode::Keyword);
     assert_eq!(f, "repairs.xlsx");
     assert!(
@@ -537,5 +768,112 @@ fn every_format_is_found_by_meaning_and_hostile_files_fail_alone() {
         t.len() < 1000,
         "repeated empty cells are not expanded: {} bytes",
         t.len()
+    );
+}
+
+/// An MBOX with a 200 MB message (a base64 attachment) between two normal ones: the mailbox is not "too large",
+/// both normal messages are found at their message, and memory stays bounded while it is read.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_huge_mailbox_message_is_read_past_in_bounded_memory() {
+    let _serial = serial();
+    let warm = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let engine = open(data.path());
+    // Warm the embedder up on a small folder first so its buffers are not counted below.
+    std::fs::write(
+        warm.path().join("warm.txt"),
+        "Stir the porridge slowly with a wooden spoon and add a pinch of salt.",
+    )
+    .unwrap();
+    engine.add_folder(warm.path()).unwrap();
+    index(&engine);
+
+    let path = files.path().join("archive.mbox");
+    {
+        let mut out =
+            std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&path).unwrap());
+        let envelope = "From someone@example.com Tue Dec  1 10:00:00 2026\n";
+        let first = mail(
+            "Boiler",
+            "Gus <gus@example.com>",
+            "The heating engineer serviced the boiler and bled every radiator in the house.",
+        );
+        writeln!(out, "{envelope}{}", first.replace("\r\n", "\n")).unwrap();
+        write!(
+            out,
+            "{envelope}From: Hal <hal@example.com>\nSubject: Backup\nMIME-Version: 1.0\n\
+Content-Type: multipart/mixed; boundary=\"b\"\n\n--b\nContent-Type: text/plain\n\nThe backup is attached.\n--b\n\
+Content-Type: application/octet-stream; name=\"backup.bin\"\nContent-Transfer-Encoding: base64\n\n"
+        )
+        .unwrap();
+        // Over 200 MB of base64 lines, written in 1 MB blocks.
+        let line = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAxMjM0\n";
+        let block = line.repeat((1 << 20) / line.len());
+        for _ in 0..201 {
+            out.write_all(block.as_bytes()).unwrap();
+        }
+        write!(out, "--b--\n\n").unwrap();
+        let last = mail(
+            "Orchard",
+            "Ivy <ivy@example.com>",
+            "Frost in April ruined most of the apple blossom, so the cider harvest will be small.",
+        );
+        writeln!(out, "{envelope}{}", last.replace("\r\n", "\n")).unwrap();
+        out.flush().unwrap();
+    }
+    assert!(std::fs::metadata(&path).unwrap().len() > 200 << 20);
+
+    engine.add_folder(files.path()).unwrap();
+    let before = peak_memory();
+    let report = index(&engine);
+    let grew = peak_memory().saturating_sub(before);
+    assert!(report.problems.is_empty(), "{report:?}");
+    assert_eq!(report.files_indexed, 1, "{report:?}");
+
+    for (query, number, subject) in [
+        ("someone came to maintain the central heating", 1, "Boiler"),
+        (
+            "late cold weather damaged the fruit tree flowers",
+            3,
+            "Orchard",
+        ),
+    ] {
+        let r = search(&engine, query, Mode::Hybrid);
+        let first = r.results.first().expect("a result");
+        assert_eq!(name(&first.path), "archive.mbox", "{query}");
+        assert_eq!(
+            first.passage.location,
+            Some(Location::Message {
+                number,
+                subject: subject.into()
+            }),
+            "{query}: {:?}",
+            first.passage.text
+        );
+    }
+    let r = search(&engine, "backup", Mode::Keyword);
+    assert_eq!(
+        r.results.first().and_then(|h| h.passage.location.clone()),
+        Some(Location::Message {
+            number: 2,
+            subject: "Backup".into()
+        }),
+        "the huge message keeps its headers and the start of its body"
+    );
+
+    // Reading the mailbox holds one message at a time, at most `MESSAGE_BYTES` (32 MB) of it: the kept raw
+    // message, mail-parser's decoded parts (no larger than the raw bytes) and the message's text — about three
+    // times 32 MB at worst, plus the embedder's work for a few passages. Holding the 200 MB message (or the
+    // whole 200 MB file) would exceed 200 MB on its own.
+    eprintln!(
+        "peak memory grew by {} MB while indexing the mailbox",
+        grew >> 20
+    );
+    assert!(
+        grew < 150 << 20,
+        "peak memory grew by {} MB while reading a 200 MB message",
+        grew >> 20
     );
 }

@@ -1,10 +1,11 @@
 //! "Read named parts of a zip-based document, within limits": the `zip` crate with explicit bomb defences —
 //! an entry-count cap, overlapping entries refused, per-entry and total uncompressed bytes read through `take`
 //! (declared sizes are checked too, but never trusted), a compression-ratio cap, and only the parts a reader
-//! asks for by name. A zip inside the zip is never opened.
+//! asks for by name. A zip inside the zip is never opened. It reads a file or bytes already in memory (a mail
+//! attachment) alike.
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{Cursor, Read, Seek};
 use std::path::Path;
 
 use zip::result::ZipError;
@@ -12,18 +13,31 @@ use zip::ZipArchive;
 
 use super::{limits, ExtractError};
 
-pub(crate) struct Archive {
-    zip: ZipArchive<File>,
+/// What a zip can be read from: a file, or bytes in memory.
+trait Source: Read + Seek {}
+impl<T: Read + Seek> Source for T {}
+
+pub(crate) struct Archive<'a> {
+    zip: ZipArchive<Box<dyn Source + 'a>>,
     /// Uncompressed bytes read so far (all entries).
     read_total: u64,
     what: String,
 }
 
-impl Archive {
+impl<'a> Archive<'a> {
     /// Opens a zip-based document; `what` names it in reasons ("Word document").
-    pub(crate) fn open(path: &Path, what: &str) -> Result<Archive, ExtractError> {
+    pub(crate) fn open(path: &Path, what: &str) -> Result<Archive<'static>, ExtractError> {
         let file = File::open(path).map_err(|e| ExtractError::Failed(super::io_reason(&e)))?;
-        let mut zip = ZipArchive::new(file).map_err(|e| match e {
+        Archive::new(Box::new(file), what)
+    }
+
+    /// Reads a zip-based document held in memory (an attachment), within the same limits.
+    pub(crate) fn from_bytes(bytes: &'a [u8], what: &str) -> Result<Archive<'a>, ExtractError> {
+        Archive::new(Box::new(Cursor::new(bytes)), what)
+    }
+
+    fn new(source: Box<dyn Source + 'a>, what: &str) -> Result<Archive<'a>, ExtractError> {
+        let mut zip = ZipArchive::new(source).map_err(|e| match e {
             ZipError::Io(e) => ExtractError::Failed(super::io_reason(&e)),
             _ => ExtractError::Failed(format!("not a valid {what} (corrupt or not a zip archive)")),
         })?;

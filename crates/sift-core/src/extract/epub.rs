@@ -3,16 +3,16 @@
 //! bounded `archive` reader and the `html` visible-text reader.
 
 use std::collections::HashMap;
-use std::path::Path;
 
 use super::archive::{self, Archive};
 use super::xml::{self, Node};
-use super::{html, limits, push_capped, tidy, ExtractError};
+use super::{html, limits, Builder, ExtractError, Extracted, Location};
+use crate::chunk::TextKind;
 
-const WHAT: &str = "EPUB book";
+pub(crate) const WHAT: &str = "EPUB book";
 
-pub(crate) fn extract(path: &Path) -> Result<String, ExtractError> {
-    let mut zip = Archive::open(path, WHAT)?;
+/// The book's text, one part per spine item (`Chapter`, numbered in reading order, with its title).
+pub(crate) fn extract(zip: &mut Archive<'_>) -> Result<Extracted, ExtractError> {
     let container = zip
         .read_text("META-INF/container.xml")?
         .ok_or_else(|| missing("META-INF/container.xml"))?;
@@ -54,8 +54,9 @@ pub(crate) fn extract(path: &Path) -> Result<String, ExtractError> {
         manifest.len() < limits::PARTS * 4 && spine.len() < limits::PARTS
     })?;
 
-    let titles = toc_titles(&mut zip, &manifest, ncx_id.as_deref())?;
-    let mut out = String::new();
+    let titles = toc_titles(zip, &manifest, ncx_id.as_deref())?;
+    let mut doc = Builder::default();
+    let mut number = 0u32;
     for idref in spine {
         let Some((part, media, _)) = manifest.get(&idref) else {
             continue;
@@ -66,19 +67,22 @@ pub(crate) fn extract(path: &Path) -> Result<String, ExtractError> {
         let Some(bytes) = zip.read(part)? else {
             continue;
         };
+        number += 1;
         let page = html::visible_text(&html::decode(&bytes)?)?;
+        drop(bytes);
         let title = titles.get(part).cloned().unwrap_or(page.title);
+        let mut text = String::new();
         if !title.is_empty() && !page.body.starts_with(&title) {
-            out.push_str(&title);
-            out.push_str("\n\n");
+            text.push_str(&title);
+            text.push_str("\n\n");
         }
-        push_capped(&mut out, &page.body);
-        out.push_str("\n\n");
-        if out.len() >= limits::TEXT_BYTES {
+        text.push_str(&page.body);
+        doc.push(Some(Location::Chapter { number, title }), &text);
+        if doc.full() {
             break;
         }
     }
-    Ok(tidy(&out))
+    Ok(doc.finish(TextKind::Plain))
 }
 
 fn missing(part: &str) -> ExtractError {
@@ -87,7 +91,7 @@ fn missing(part: &str) -> ExtractError {
 
 /// Chapter titles by part name, from the EPUB 3 navigation document or the EPUB 2 NCX (first entry wins).
 fn toc_titles(
-    zip: &mut Archive,
+    zip: &mut Archive<'_>,
     manifest: &HashMap<String, (String, String, bool)>,
     ncx_id: Option<&str>,
 ) -> Result<HashMap<String, String>, ExtractError> {

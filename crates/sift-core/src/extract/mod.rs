@@ -2,12 +2,13 @@
 //! every reader shares, and turns failures into a reason the user can read. Plain text is decoded here (UTF-8,
 //! UTF-16 with BOM, legacy 8-bit); each document family has its own module:
 //! - `html` — visible text of HTML/XHTML (no script, style, hidden elements or head except the title);
-//! - `mail` — EML and MBOX: a header line, then the decoded text bodies;
+//! - `mail` — EML and MBOX: a header line, the decoded text bodies, then readable attachments (one level deep);
 //! - `office` — zip-based office documents (DOCX, PPTX, XLSX, ODT, ODP, ODS) and `epub` — EPUB books;
 //! - `rtf` — RTF body text (a small tokenizer);
 //! - `archive` — the bounded zip reader they share, `xml` — the bounded XML event walker they share.
 //!
-//! No reader panics on file data and none recurses on the input's nesting: hostile input ends as `Failed`.
+//! Paged, slide, sheet, chapter and mailbox formats return `parts` (built with `Builder`) so each passage knows
+//! where it sits. No reader panics on file data and none recurses on the input's nesting: hostile input ends as `Failed`.
 
 mod archive;
 mod epub;
@@ -23,6 +24,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::chunk::TextKind;
+use archive::Archive;
 
 /// Extracted text of one file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -41,6 +43,53 @@ impl Extracted {
             text,
             kind,
             parts: Vec::new(),
+        }
+    }
+}
+
+/// Builds an [`Extracted`] from located pieces of text: each piece is tidied and follows the previous one after a
+/// blank line; a piece with a location starts a [`Part`]. Pieces are tidied one by one (never the whole text
+/// afterwards), so part offsets stay true. The text stops growing at `limits::TEXT_BYTES`.
+#[derive(Default)]
+pub(crate) struct Builder {
+    text: String,
+    parts: Vec<Part>,
+}
+
+impl Builder {
+    /// Appends a piece of raw text (tidied here); `location` is where it sits, `None` only before any part.
+    pub(crate) fn push(&mut self, location: Option<Location>, raw: &str) {
+        self.push_tidy(location, &tidy(raw));
+    }
+
+    /// Appends a piece that is already tidy.
+    pub(crate) fn push_tidy(&mut self, location: Option<Location>, text: &str) {
+        let text = text.trim_matches('\n');
+        if text.trim().is_empty() || self.full() {
+            return;
+        }
+        if !self.text.is_empty() {
+            push_capped(&mut self.text, "\n\n");
+        }
+        let start = self.text.len();
+        push_capped(&mut self.text, text);
+        if let Some(location) = location {
+            if self.text.len() > start {
+                self.parts.push(Part { start, location });
+            }
+        }
+    }
+
+    /// Whether the text reached `limits::TEXT_BYTES`.
+    pub(crate) fn full(&self) -> bool {
+        self.text.len() >= limits::TEXT_BYTES
+    }
+
+    pub(crate) fn finish(self, kind: TextKind) -> Extracted {
+        Extracted {
+            text: self.text,
+            kind,
+            parts: self.parts,
         }
     }
 }
@@ -312,7 +361,10 @@ pub fn extract(path: &Path, options: &ExtractOptions) -> Result<Extracted, Extra
     if !meta.is_file() {
         return Err(ExtractError::Skipped("not a regular file".into()));
     }
-    if meta.len() > options.max_file_bytes {
+    // Mail is read a message at a time, each capped at `limits::MESSAGE_BYTES`, and its text capped at
+    // `limits::TEXT_BYTES`: a mailbox of many gigabytes is normal and never held whole.
+    let mail = matches!(format, Format::Mbox | Format::Eml);
+    if meta.len() > options.max_file_bytes && !mail {
         return Err(ExtractError::Skipped(format!(
             "too large ({} MB; the limit is {} MB)",
             meta.len() / (1024 * 1024),
@@ -320,14 +372,19 @@ pub fn extract(path: &Path, options: &ExtractOptions) -> Result<Extracted, Extra
         )));
     }
     let text = match format {
-        Format::Office(kind) => office::extract(path, kind)?,
-        Format::Epub => epub::extract(path)?,
+        Format::Office(kind) => {
+            return office::extract(&mut Archive::open(path, kind.what())?, kind)
+        }
+        Format::Epub => return epub::extract(&mut Archive::open(path, epub::WHAT)?),
+        Format::Mbox => return mail::extract_mbox(path),
+        Format::Eml => {
+            let bytes = read_all(path, meta.len(), limits::MESSAGE_BYTES as u64)?;
+            mail::extract_eml(&bytes)?
+        }
         _ => {
             let bytes = read_all(path, meta.len(), options.max_file_bytes)?;
             match format {
                 Format::Html => html::extract(&bytes)?,
-                Format::Eml => mail::extract_eml(&bytes)?,
-                Format::Mbox => mail::extract_mbox(&bytes)?,
                 Format::Rtf => rtf::extract(&bytes)?,
                 _ => decode(&bytes)?,
             }
@@ -340,6 +397,30 @@ pub fn extract(path: &Path, options: &ExtractOptions) -> Result<Extracted, Extra
     Ok(Extracted::plain(text, kind))
 }
 
+/// The text of a file held in memory, by its name: a mail attachment. Read by the same readers within the same
+/// limits; mail inside mail is not opened (attachments are read one level deep).
+pub(crate) fn extract_attachment(name: &str, bytes: &[u8]) -> Result<String, ExtractError> {
+    let format = format(Path::new(name))?;
+    let text = match format {
+        Format::Office(kind) => {
+            office::extract(&mut Archive::from_bytes(bytes, kind.what())?, kind)?.text
+        }
+        Format::Epub => epub::extract(&mut Archive::from_bytes(bytes, epub::WHAT)?)?.text,
+        // Hook for PDF attachments: once a `pdf` reader exists, `.pdf` (today an unsupported type in
+        // `format`) gets a `Format::Pdf` that is read from these bytes here.
+        Format::Eml | Format::Mbox => {
+            return Err(ExtractError::Skipped(
+                "mail inside mail is not opened".into(),
+            ))
+        }
+        Format::Html => html::extract(bytes)?,
+        Format::Rtf => rtf::extract(bytes)?,
+        Format::Text(_) => decode(bytes)?,
+    };
+    Ok(text)
+}
+
+/// Reads at most `max` bytes of a file (`max + 1` for callers that check for more).
 fn read_all(path: &Path, len: u64, max: u64) -> Result<Vec<u8>, ExtractError> {
     let mut bytes = Vec::with_capacity(len.min(max) as usize);
     std::fs::File::open(path)
