@@ -757,7 +757,7 @@ fn prepare<'v>(
 ) -> Decision {
     Decision::Final(match extractor.extract(&scanned.path, scanned.size) {
         Ok(doc) => {
-            let hash = blake3::hash(doc.text.as_bytes()).to_hex().to_string();
+            let hash = content_hash(&doc);
             if let Some(r) = row.as_ref().filter(|r| {
                 r.status == FileStatus::Indexed
                     && r.hash.as_deref() == Some(hash.as_str())
@@ -791,6 +791,20 @@ fn prepare<'v>(
             reason,
         },
     })
+}
+
+/// Identifies a document's extracted content: its text and, when it has any, where its pages/slides/
+/// messages start (a reader that learns to place pages changes the hash, so the file is re-chunked).
+fn content_hash(doc: &extract::Extracted) -> String {
+    let mut h = blake3::Hasher::new();
+    h.update(doc.text.as_bytes());
+    if !doc.parts.is_empty() {
+        if let Ok(parts) = serde_json::to_vec(&doc.parts) {
+            h.update(b"\0parts\0");
+            h.update(&parts);
+        }
+    }
+    h.finalize().to_hex().to_string()
 }
 
 /// Sends a document's chunks in groups of `group` (the last one marked), checking `cancel` between groups.
