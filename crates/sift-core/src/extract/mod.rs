@@ -5,6 +5,7 @@
 //! - `mail` — EML and MBOX: a header line, then the decoded text bodies;
 //! - `office` — zip-based office documents (DOCX, PPTX, XLSX, ODT, ODP, ODS) and `epub` — EPUB books;
 //! - `rtf` — RTF body text (a small tokenizer);
+//! - `pdf` — PDF text per page by PDFium (bound at run time), scans and encrypted files reported;
 //! - `archive` — the bounded zip reader they share, `xml` — the bounded XML event walker they share.
 //!
 //! No reader panics on file data and none recurses on the input's nesting: hostile input ends as `Failed`.
@@ -14,6 +15,7 @@ mod epub;
 mod html;
 mod mail;
 mod office;
+mod pdf;
 mod rtf;
 mod xml;
 
@@ -85,9 +87,13 @@ impl std::fmt::Display for Location {
             Location::Page { number } => write!(f, "page {number}"),
             Location::Slide { number } => write!(f, "slide {number}"),
             Location::Sheet { name, .. } => write!(f, "sheet {name}"),
-            Location::Chapter { number, title } if title.is_empty() => write!(f, "chapter {number}"),
+            Location::Chapter { number, title } if title.is_empty() => {
+                write!(f, "chapter {number}")
+            }
             Location::Chapter { title, .. } => write!(f, "chapter \"{title}\""),
-            Location::Message { number, subject } if subject.is_empty() => write!(f, "message {number}"),
+            Location::Message { number, subject } if subject.is_empty() => {
+                write!(f, "message {number}")
+            }
             Location::Message { number, subject } => write!(f, "message {number} \"{subject}\""),
         }
     }
@@ -220,8 +226,7 @@ const KNOWN_BINARY: &[&str] = &[
     "parquet",
 ];
 /// Document formats Sift cannot read yet; reported as an unsupported type.
-const UNSUPPORTED_DOCUMENTS: &[&str] =
-    &["pdf", "doc", "ppt", "xls", "pages", "key", "numbers", "msg"];
+const UNSUPPORTED_DOCUMENTS: &[&str] = &["doc", "ppt", "xls", "pages", "key", "numbers", "msg"];
 
 /// Which reader a file needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -233,6 +238,7 @@ enum Format {
     Office(office::Kind),
     Epub,
     Rtf,
+    Pdf,
 }
 
 /// Limits every reader shares. Generous for real documents, small enough that a hostile file is cut short.
@@ -276,6 +282,7 @@ fn format(path: &Path) -> Result<Format, ExtractError> {
         "mbox" | "mbx" => Format::Mbox,
         "epub" => Format::Epub,
         "rtf" => Format::Rtf,
+        "pdf" => Format::Pdf,
         _ => {
             if let Some(kind) = office::Kind::from_extension(e) {
                 Format::Office(kind)
@@ -308,6 +315,9 @@ pub fn extract(path: &Path, options: &ExtractOptions) -> Result<Extracted, Extra
             meta.len() / (1024 * 1024),
             options.max_file_bytes / (1024 * 1024)
         )));
+    }
+    if format == Format::Pdf {
+        return pdf::extract(path);
     }
     let text = match format {
         Format::Office(kind) => office::extract(path, kind)?,
@@ -437,7 +447,7 @@ mod tests {
             Err(ExtractError::Skipped(_))
         ));
         assert!(
-            matches!(format(Path::new("a.pdf")), Err(ExtractError::Skipped(r)) if r == "unsupported type (.pdf)")
+            matches!(format(Path::new("a.pages")), Err(ExtractError::Skipped(r)) if r == "unsupported type (.pages)")
         );
         assert_eq!(
             format(Path::new("a.DOCX")).unwrap(),
