@@ -2,8 +2,8 @@
 //! boundaries (text-splitter: paragraphs, then sentences, then words; Markdown structure for `.md`), each
 //! keeping its byte range and line so a result can point into the file.
 
-use serde::{Deserialize, Serialize};
 use text_splitter::{ChunkConfig, MarkdownSplitter, TextSplitter};
+use serde::{Deserialize, Serialize};
 use tokenizers::Tokenizer;
 
 use crate::error::{Error, Result};
