@@ -633,6 +633,10 @@ fn pdfs_are_read_by_page_and_scanned_encrypted_and_broken_ones_are_reported() {
     let long: Vec<Page> = (0..40).map(|_| Page::Text(&paragraph)).collect();
     let long = build(&long, Options::default());
     std::fs::write(root.join("truncated.pdf"), &long[..long.len() / 2]).unwrap();
+    // Cut just before its cross-reference table: every object is there and PDFium would rebuild the table,
+    // but the end of the file is missing (a copy in progress).
+    let xref = long.windows(5).rposition(|w| w == b"xref\n").unwrap();
+    std::fs::write(root.join("cut.pdf"), &long[..xref]).unwrap();
 
     let engine = open(data.path());
     engine.add_folder(root).unwrap();
@@ -666,6 +670,13 @@ fn pdfs_are_read_by_page_and_scanned_encrypted_and_broken_ones_are_reported() {
     assert!(
         status == FileStatus::Failed && reason.contains("PDF"),
         "{status:?} {reason}"
+    );
+    assert_eq!(
+        problem("cut.pdf"),
+        Some((
+            FileStatus::Failed,
+            "truncated PDF (the end of the file is missing)".into()
+        ))
     );
     // The page-tree cycle: survived; either its reachable pages are read or it fails with a reason.
     match problem("cycle.pdf") {
