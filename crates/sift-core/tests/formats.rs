@@ -649,7 +649,10 @@ fn pdfs_are_read_by_page_and_scanned_encrypted_and_broken_ones_are_reported() {
             .map(|p| (p.status, p.reason.clone()))
     };
 
-    // Each bad file has its own reason.
+    // Each bad file has its own reason: two skipped (scanned, encrypted), three or four failed (corrupt,
+    // truncated, cut, and the cycle if PDFium refused it).
+    assert_eq!(report.files_skipped, 2, "{report:?}");
+    assert!((3..=4).contains(&report.files_failed), "{report:?}");
     assert_eq!(
         problem("scanned.pdf"),
         Some((
