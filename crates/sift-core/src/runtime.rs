@@ -5,7 +5,7 @@
 //! installed bundles), then the setup cache (`scripts/setup.sh`). A missing library is an [`Error::Runtime`]
 //! naming what to do, never a panic.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
 
 use serde::Serialize;
@@ -42,19 +42,7 @@ pub fn candidate_paths() -> Vec<PathBuf> {
     if let Some(p) = std::env::var_os("ORT_DYLIB_PATH").filter(|p| !p.is_empty()) {
         out.push(PathBuf::from(p));
     }
-    let mut dirs: Vec<PathBuf> = Vec::new();
-    if let Some(exe_dir) = std::env::current_exe()
-        .ok()
-        .and_then(|e| e.parent().map(Path::to_path_buf))
-    {
-        dirs.push(exe_dir.join("resources"));
-        dirs.push(exe_dir.join("onnxruntime"));
-        dirs.push(exe_dir.join("../lib/sift"));
-        dirs.push(exe_dir.join("../Resources"));
-        dirs.push(exe_dir.clone());
-    }
-    dirs.push(crate::paths::cache_dir().join("onnxruntime"));
-    for d in dirs {
+    for d in crate::paths::library_dirs("onnxruntime") {
         for name in library_names() {
             out.push(d.join(name));
         }

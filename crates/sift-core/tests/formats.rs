@@ -6,11 +6,15 @@
 //! files (a zip bomb renamed .docx, a truncated DOCX, a billion-laughs ODT, 100,000-deep HTML) end as failed
 //! files with a reason while the good files beside them stay searchable.
 
+mod pdfgen;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
-use sift_core::{Engine, EngineConfig, IndexReport, Location, Mode, SearchOptions, SearchResponse};
+use sift_core::{
+    Engine, EngineConfig, FileStatus, IndexReport, Location, Mode, SearchOptions, SearchResponse,
+};
 use zip::write::SimpleFileOptions;
 use zip::CompressionMethod;
 
@@ -876,4 +880,194 @@ Content-Type: application/octet-stream; name=\"backup.bin\"\nContent-Transfer-En
         "peak memory grew by {} MB while reading a 200 MB message",
         grew >> 20
     );
+}
+
+/// The committed multi-page PDF fixture (the app's end-to-end test searches it too).
+fn field_notes_fixture() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/formats/field-notes.pdf")
+}
+
+/// The committed fixture is exactly what `pdfgen::field_notes` writes. `SIFT_WRITE_FIXTURES=1` rewrites it.
+#[test]
+fn committed_pdf_fixture_is_the_generated_one() {
+    let path = field_notes_fixture();
+    let generated = pdfgen::field_notes();
+    if std::env::var_os("SIFT_WRITE_FIXTURES").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let committed = std::fs::read(&path).unwrap();
+    assert!(
+        committed == generated,
+        "{} is stale: rerun with SIFT_WRITE_FIXTURES=1",
+        path.display()
+    );
+}
+
+/// Paraphrase of `pdfgen::FIELD_NOTES_PASSAGE` sharing no content word with it (nor a stem).
+const FIELD_NOTES_QUERY: &str =
+    "boat crossing halted by freezing weather so youngsters glided to lessons";
+
+#[test]
+fn pdfs_are_read_by_page_and_scanned_encrypted_and_broken_ones_are_reported() {
+    use pdfgen::{build, Options, Page};
+    let files = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let root = files.path();
+    std::fs::copy(field_notes_fixture(), root.join("field-notes.pdf")).unwrap();
+    std::fs::write(
+        root.join("recipe.txt"),
+        "Knead the dough for ten minutes, then let it rise in a warm place for an hour.",
+    )
+    .unwrap();
+    // Two scanned pages: images, no text layer.
+    std::fs::write(
+        root.join("scanned.pdf"),
+        build(&[Page::Image, Page::Image], Options::default()),
+    )
+    .unwrap();
+    // One text page between two scanned ones: the text page is kept (a file is skipped as scanned only
+    // when 4 in 5 of its pages are scans).
+    let mixed_text = ["The orchard's apple harvest was gathered into wooden crates by hand."];
+    std::fs::write(
+        root.join("mixed.pdf"),
+        build(
+            &[Page::Image, Page::Text(&mixed_text), Page::Image],
+            Options::default(),
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("encrypted.pdf"),
+        build(
+            &[Page::Text(&["Secret payroll figures nobody may read."])],
+            Options {
+                encrypted: true,
+                ..Options::default()
+            },
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("cycle.pdf"),
+        build(
+            &[
+                Page::Text(&["A reachable page about migrating cranes over the valley."]),
+                Page::Text(&["Another page in the looping part of the tree."]),
+                Page::Text(&["A third page, also under the node that loops."]),
+            ],
+            Options {
+                page_tree_cycle: true,
+                ..Options::default()
+            },
+        ),
+    )
+    .unwrap();
+    // Garbage with a PDF header; and the first half of a long, good PDF.
+    let mut corrupt = b"%PDF-1.7\n".to_vec();
+    corrupt.extend((0..20_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8));
+    std::fs::write(root.join("corrupt.pdf"), corrupt).unwrap();
+    let paragraph = ["A long report paragraph repeated to make many pages of text."; 20];
+    let long: Vec<Page> = (0..40).map(|_| Page::Text(&paragraph)).collect();
+    let long = build(&long, Options::default());
+    std::fs::write(root.join("truncated.pdf"), &long[..long.len() / 2]).unwrap();
+    // Cut just before its cross-reference table: every object is there and PDFium would rebuild the table,
+    // but the end of the file is missing (a copy in progress).
+    let xref = long.windows(5).rposition(|w| w == b"xref\n").unwrap();
+    std::fs::write(root.join("cut.pdf"), &long[..xref]).unwrap();
+
+    let engine = open(data.path());
+    engine.add_folder(root).unwrap();
+    let report = index(&engine);
+    let problems = engine.problem_files(None).unwrap();
+    let problem = |file: &str| {
+        problems
+            .iter()
+            .find(|p| name(&p.path) == file)
+            .map(|p| (p.status, p.reason.clone()))
+    };
+
+    // Each bad file has its own reason: two skipped (scanned, encrypted), three or four failed (corrupt,
+    // truncated, cut, and the cycle if PDFium refused it).
+    assert_eq!(report.files_skipped, 2, "{report:?}");
+    assert!((3..=4).contains(&report.files_failed), "{report:?}");
+    assert_eq!(
+        problem("scanned.pdf"),
+        Some((
+            FileStatus::Skipped,
+            "scanned \u{2014} no text layer (needs OCR)".into()
+        ))
+    );
+    assert_eq!(
+        problem("encrypted.pdf"),
+        Some((FileStatus::Skipped, "encrypted (password-protected)".into()))
+    );
+    let (status, reason) = problem("corrupt.pdf").expect("corrupt.pdf reported");
+    assert!(
+        status == FileStatus::Failed && reason.starts_with("corrupt PDF"),
+        "{status:?} {reason}"
+    );
+    let (status, reason) = problem("truncated.pdf").expect("truncated.pdf reported");
+    assert!(
+        status == FileStatus::Failed && reason.contains("PDF"),
+        "{status:?} {reason}"
+    );
+    assert_eq!(
+        problem("cut.pdf"),
+        Some((
+            FileStatus::Failed,
+            "truncated PDF (the end of the file is missing)".into()
+        ))
+    );
+    // The page-tree cycle: survived; either its reachable pages are read or it fails with a reason.
+    match problem("cycle.pdf") {
+        None => {
+            let r = search(&engine, "cranes", Mode::Keyword);
+            assert_eq!(
+                r.results.first().map(|h| name(&h.path)).as_deref(),
+                Some("cycle.pdf")
+            );
+        }
+        Some((status, reason)) => assert!(
+            status == FileStatus::Failed && !reason.is_empty(),
+            "{status:?} {reason}"
+        ),
+    }
+    assert_eq!(problem("field-notes.pdf"), None);
+    assert_eq!(problem("mixed.pdf"), None);
+    assert_eq!(problem("recipe.txt"), None);
+
+    // The multi-page PDF: a paraphrase finds its page 2.
+    let r = search(&engine, FIELD_NOTES_QUERY, Mode::Hybrid);
+    let hit = r.results.first().expect("a result");
+    assert_eq!(name(&hit.path), "field-notes.pdf", "{:?}", r.results);
+    assert!(
+        hit.passage.text.contains("skied to school"),
+        "{}",
+        hit.passage.text
+    );
+    assert_eq!(hit.passage.page, Some(2));
+    assert_eq!(hit.passage.location, Some(Location::Page { number: 2 }));
+    // Page 1 and page 3 are their own passages, with their own numbers.
+    for (word, page) in [("warblers", 1), ("lentils", 3)] {
+        let r = search(&engine, word, Mode::Keyword);
+        let hit = r.results.first().expect("a result");
+        assert_eq!(name(&hit.path), "field-notes.pdf");
+        assert_eq!(hit.passage.page, Some(page), "{word}");
+        assert!(!hit.passage.text.contains("fjord"), "{}", hit.passage.text);
+    }
+    // The text page of the mixed file, at its page number; the files beside the bad ones are searchable.
+    let r = search(&engine, "orchard harvest", Mode::Keyword);
+    let hit = r.results.first().expect("a result");
+    assert_eq!(
+        (name(&hit.path), hit.passage.page),
+        ("mixed.pdf".into(), Some(2))
+    );
+    let r = search(&engine, "knead dough", Mode::Keyword);
+    assert_eq!(
+        r.results.first().map(|h| name(&h.path)).as_deref(),
+        Some("recipe.txt")
+    );
+    // Nothing from the encrypted file leaked into the index.
+    assert!(search(&engine, "payroll", Mode::Keyword).results.is_empty());
 }

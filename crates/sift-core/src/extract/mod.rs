@@ -5,6 +5,7 @@
 //! - `mail` — EML and MBOX: a header line, the decoded text bodies, then readable attachments (one level deep);
 //! - `office` — zip-based office documents (DOCX, PPTX, XLSX, ODT, ODP, ODS) and `epub` — EPUB books;
 //! - `rtf` — RTF body text (a small tokenizer);
+//! - `pdf` — PDF text per page by PDFium (bound at run time), scans and encrypted files reported;
 //! - `archive` — the bounded zip reader they share, `xml` — the bounded XML event walker they share.
 //!
 //! Paged, slide, sheet, chapter and mailbox formats return `parts` (built with `Builder`) so each passage knows
@@ -15,6 +16,7 @@ mod epub;
 mod html;
 mod mail;
 mod office;
+mod pdf;
 mod rtf;
 mod xml;
 
@@ -273,8 +275,7 @@ const KNOWN_BINARY: &[&str] = &[
     "parquet",
 ];
 /// Document formats Sift cannot read yet; reported as an unsupported type.
-const UNSUPPORTED_DOCUMENTS: &[&str] =
-    &["pdf", "doc", "ppt", "xls", "pages", "key", "numbers", "msg"];
+const UNSUPPORTED_DOCUMENTS: &[&str] = &["doc", "ppt", "xls", "pages", "key", "numbers", "msg"];
 
 /// Which reader a file needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -286,6 +287,7 @@ enum Format {
     Office(office::Kind),
     Epub,
     Rtf,
+    Pdf,
 }
 
 /// Limits every reader shares. Generous for real documents, small enough that a hostile file is cut short.
@@ -329,6 +331,7 @@ fn format(path: &Path) -> Result<Format, ExtractError> {
         "mbox" | "mbx" => Format::Mbox,
         "epub" => Format::Epub,
         "rtf" => Format::Rtf,
+        "pdf" => Format::Pdf,
         _ => {
             if let Some(kind) = office::Kind::from_extension(e) {
                 Format::Office(kind)
@@ -371,6 +374,9 @@ pub fn extract(path: &Path, options: &ExtractOptions) -> Result<Extracted, Extra
             options.max_file_bytes / (1024 * 1024)
         )));
     }
+    if format == Format::Pdf {
+        return pdf::extract(path);
+    }
     let text = match format {
         Format::Office(kind) => {
             return office::extract(&mut Archive::open(path, kind.what())?, kind)
@@ -406,8 +412,7 @@ pub(crate) fn extract_attachment(name: &str, bytes: &[u8]) -> Result<String, Ext
             office::extract(&mut Archive::from_bytes(bytes, kind.what())?, kind)?.text
         }
         Format::Epub => epub::extract(&mut Archive::from_bytes(bytes, epub::WHAT)?)?.text,
-        // Hook for PDF attachments: once a `pdf` reader exists, `.pdf` (today an unsupported type in
-        // `format`) gets a `Format::Pdf` that is read from these bytes here.
+        Format::Pdf => pdf::extract_bytes(bytes)?.text,
         Format::Eml | Format::Mbox => {
             return Err(ExtractError::Skipped(
                 "mail inside mail is not opened".into(),
@@ -528,7 +533,7 @@ mod tests {
             Err(ExtractError::Skipped(_))
         ));
         assert!(
-            matches!(format(Path::new("a.pdf")), Err(ExtractError::Skipped(r)) if r == "unsupported type (.pdf)")
+            matches!(format(Path::new("a.pages")), Err(ExtractError::Skipped(r)) if r == "unsupported type (.pages)")
         );
         assert_eq!(
             format(Path::new("a.DOCX")).unwrap(),
