@@ -509,12 +509,18 @@ fn type_filters_and_problem_counts_agree_with_the_index() {
     );
     assert_eq!(kinds.iter().map(|k| k.files).sum::<u64>(), s.files);
 
-    // "" filters to the files without an extension.
-    let r = h.search("steps to publish a new version", &[""]);
-    assert!(!r.results.is_empty());
-    for hit in &r.results {
-        assert!(hit.path.ends_with("/notes/README"), "{}", hit.path);
+    // "" filters to the files without an extension (and is not dropped as "no filter").
+    assert!(h.top_is("termination fee", "service-contract.txt"));
+    for query in ["steps to publish a new version", "termination fee"] {
+        let r = h.search(query, &[""]);
+        for hit in &r.results {
+            assert!(hit.path.ends_with("/notes/README"), "{query}: {}", hit.path);
+        }
     }
+    assert!(!h
+        .search("steps to publish a new version", &[""])
+        .results
+        .is_empty());
     let r = h.search("steps to publish a new version", &["md", "html"]);
     assert!(
         r.results.iter().all(|hit| !hit.path.ends_with("README")),
