@@ -319,6 +319,31 @@ test("the type chips are the types in the folder, with their counts", async () =
   assert.ok(await browser.$("#kind-filters").isDisplayed());
 });
 
+test("the skipped list groups files by reason, with the detail per file", async () => {
+  const folder = await browser.$(`.folder[data-path="${fixture}"]`);
+  await folder.$(".folder-failed").click();
+  const dialog = await browser.$("#failed-dialog");
+  await dialog.waitForDisplayed({ timeout: 5_000 });
+  let groups = [];
+  await browser.waitUntil(
+    async () => {
+      groups = await browser.execute(() =>
+        [...document.querySelectorAll("#failed-dialog .problem-group")].map((g) => ({
+          title: g.querySelector(".problem-title")?.textContent ?? "",
+          tone: g.classList.contains("tone-failed") ? "failed" : "skipped",
+          files: [...g.querySelectorAll(".failed-item")].map((i) => [i.querySelector(".failed-name")?.textContent, i.querySelector(".failed-reason")?.textContent ?? ""]),
+        })),
+      );
+      return groups.length > 0;
+    },
+    { timeout: 10_000, timeoutMsg: "the skipped list stayed empty" },
+  );
+  assert.deepEqual(groups, [{ title: "unsupported type: 1", tone: "skipped", files: [["cover.png", "unsupported type (.png)"]] }]);
+  await shot("skipped-files");
+  await browser.keys("Escape");
+  await dialog.waitForDisplayed({ reverse: true, timeout: 5_000 });
+});
+
 /** The first result as rendered right now (read in one go: search-as-you-type may re-render the list). */
 function firstResult() {
   return browser.execute(() => {

@@ -118,7 +118,7 @@ export class FailedFilesDialog {
 
   render(files: FailedFile[]): void {
     this.summary.textContent = files.length
-      ? `${problemSummary(files)}. Skipped files are types Sift does not read; failed ones could not be read. Everything else is searchable.`
+      ? `${problemSummary(files)}. ${files.some((f) => statusOf(f) === "failed") ? "Failed files could not be read and are tried again when they change. " : ""}Everything else is searchable.`
       : "No files were skipped.";
     const groups = groupProblems(files);
     replaceChildren(this.list, ...groups.map((g) => this.renderGroup(g, groups.length === 1)));
