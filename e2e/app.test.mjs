@@ -1,6 +1,8 @@
 // End-to-end: the real Sift binary (webview, IPC, engine, real model) under Xvfb, driven through tauri-driver
 // and WebKitWebDriver with webdriverio. Run through ../scripts/e2e.sh, which builds what is needed first.
 //
+// The PDF step needs tests/fixtures/formats/field-notes.pdf and PDF_QUERY below; it fails without them.
+//
 // Env: SIFT_APP (binary, default ../target/debug/sift-app), SIFT_E2E_OUT (artefacts, default
 // ../test-output/e2e), SIFT_E2E_DOCS_SCREENSHOTS=1 (also refresh ../docs/screenshots), SIFT_E2E_NO_DND=1 (add
 // the folder through IPC instead of a real drag-and-drop, for machines without python3-gi/xdotool).
@@ -50,7 +52,20 @@ for (let i = 0; i < MEETINGS; i++) {
   }
   FILES[`meetings/2024-${String(i).padStart(3, "0")}.md`] = `# Weekly meeting ${i}\n\n${paragraphs.join("\n\n")}`;
 }
-const INDEXED = MEETINGS + 3;
+// The multi-page PDF fixture (a distinctive passage on page 2), generated with PDF extraction. It is copied into
+// the dropped folder; the PDF test FAILS (never skips) when it is missing or its page is not shown.
+const PDF_FIXTURE = path.join(REPO, "tests", "fixtures", "formats", "field-notes.pdf");
+const PDF_REL = "reports/field-notes.pdf";
+const HAVE_PDF = fs.existsSync(PDF_FIXTURE);
+// A paraphrase of the page-2 passage sharing no content word with it (filled in with the fixture).
+const PDF_QUERY = "boat crossing halted by freezing weather so youngsters glided to lessons";
+const PDF_EXPECTED_PAGE = 2;
+
+// Searchable files: the meetings, the contract, the bread and the hike (and the PDF); the image is skipped.
+const INDEXED = MEETINGS + 3 + (HAVE_PDF ? 1 : 0);
+// The type chips the UI must show for that folder (ids from ui/src/kinds.ts, in chip order), with counts.
+const EXPECTED_CHIPS = HAVE_PDF ? { pdf: 1, text: MEETINGS + 3 } : { text: MEETINGS + 3 };
+const ABSENT_CHIPS = ["word", "slides", "sheets", "mail", "web", "ebooks", "code", "other"];
 
 let tmp, home, dataDir, fixture, openLog, driver, browser;
 
@@ -171,6 +186,10 @@ before(async () => {
     fs.mkdirSync(path.dirname(path.join(fixture, rel)), { recursive: true });
     fs.writeFileSync(path.join(fixture, rel), text);
   }
+  if (HAVE_PDF) {
+    fs.mkdirSync(path.dirname(path.join(fixture, PDF_REL)), { recursive: true });
+    fs.copyFileSync(PDF_FIXTURE, path.join(fixture, PDF_REL));
+  }
   fixture = fs.realpathSync(fixture);
 
   // A fresh HOME: afterwards nothing may appear under ~/.cache/Microsoft (ONNX Runtime's telemetry cache).
@@ -281,6 +300,50 @@ test("a folder dropped on the window is added and indexed in the background", as
   assert.match(await folder.$(".folder-failed").getText(), /1 skipped/);
 });
 
+test("the type chips are the types in the folder, with their counts", async () => {
+  let chips = null;
+  await browser.waitUntil(
+    async () => {
+      chips = await browser.execute(() =>
+        Object.fromEntries(
+          [...document.querySelectorAll("#kind-filters .chip")].map((c) => [c.getAttribute("data-kind"), c.querySelector(".chip-count")?.textContent ?? ""]),
+        ),
+      );
+      return JSON.stringify(Object.keys(chips)) === JSON.stringify(Object.keys(EXPECTED_CHIPS));
+    },
+    { timeout: 20_000, interval: 250, timeoutMsg: `chips never matched ${JSON.stringify(EXPECTED_CHIPS)}` },
+  );
+  for (const [kind, files] of Object.entries(EXPECTED_CHIPS)) assert.equal(Number(chips[kind].replace(/\D/g, "")), files, `${kind}: ${JSON.stringify(chips)}`);
+  // A chip for a type that is not in the folder is absent: the skipped image gives no "Other".
+  for (const kind of ABSENT_CHIPS) assert.equal(await browser.$(`.chip[data-kind="${kind}"]`).isExisting(), false, `unexpected ${kind} chip`);
+  assert.ok(await browser.$("#kind-filters").isDisplayed());
+});
+
+test("the skipped list groups files by reason, with the detail per file", async () => {
+  const folder = await browser.$(`.folder[data-path="${fixture}"]`);
+  await folder.$(".folder-failed").click();
+  const dialog = await browser.$("#failed-dialog");
+  await dialog.waitForDisplayed({ timeout: 5_000 });
+  let groups = [];
+  await browser.waitUntil(
+    async () => {
+      groups = await browser.execute(() =>
+        [...document.querySelectorAll("#failed-dialog .problem-group")].map((g) => ({
+          title: g.querySelector(".problem-title")?.textContent ?? "",
+          tone: g.classList.contains("tone-failed") ? "failed" : "skipped",
+          files: [...g.querySelectorAll(".failed-item")].map((i) => [i.querySelector(".failed-name")?.textContent, i.querySelector(".failed-reason")?.textContent ?? ""]),
+        })),
+      );
+      return groups.length > 0;
+    },
+    { timeout: 10_000, timeoutMsg: "the skipped list stayed empty" },
+  );
+  assert.deepEqual(groups, [{ title: "unsupported type: 1", tone: "skipped", files: [["cover.png", "unsupported type (.png)"]] }]);
+  await shot("skipped-files");
+  await browser.keys("Escape");
+  await dialog.waitForDisplayed({ reverse: true, timeout: 5_000 });
+});
+
 /** The first result as rendered right now (read in one go: search-as-you-type may re-render the list). */
 function firstResult() {
   return browser.execute(() => {
@@ -292,6 +355,7 @@ function firstResult() {
       name: el.querySelector(".result-name")?.textContent ?? "",
       passage: el.querySelector(".passage")?.textContent ?? "",
       marks: [...el.querySelectorAll("mark")].map((m) => m.textContent),
+      locator: el.querySelector(".result-locator")?.textContent ?? "",
       visible: el.getBoundingClientRect().height > 0,
     };
   });
@@ -328,6 +392,27 @@ test("words shared with the query are highlighted", async () => {
   assert.ok(first.marks.some((m) => /^termination$/i.test(m)), `marks: ${first.marks}`);
   assert.ok(first.marks.includes("fee"), `marks: ${first.marks}`);
   await shot("highlights");
+});
+
+test("a PDF result shows its page", async () => {
+  assert.ok(HAVE_PDF, `the PDF fixture is missing: ${PDF_FIXTURE}`);
+  assert.ok(PDF_QUERY, "PDF_QUERY is empty: set it to a paraphrase of the fixture's page-2 passage");
+  const search = await browser.$("#search");
+  await search.setValue(PDF_QUERY);
+  const want = path.join(fixture, PDF_REL);
+  let first = null;
+  await browser
+    .waitUntil(
+      async () => {
+        first = await firstResult();
+        return first?.visible && first.path === want && first.locator !== "";
+      },
+      { timeout: 20_000 },
+    )
+    .catch(() => assert.fail(`the PDF was not the first result with a locator: ${JSON.stringify(first)}`));
+  assert.equal(first.name, "field-notes.pdf");
+  assert.equal(first.locator, `page ${PDF_EXPECTED_PAGE}`);
+  await shot("pdf-result");
 });
 
 test("Enter opens the selected result and Ctrl+Enter shows it in its folder", async () => {

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Result};
 use sift_core::model::{self, HubOptions};
 use sift_core::worker::WorkerCommand;
-use sift_core::{Engine, EngineConfig, Progress, SearchOptions};
+use sift_core::{Engine, EngineConfig, FileStatus, Progress, SearchOptions};
 
 use crate::dto;
 use crate::opener::{self, Action, Opener};
@@ -472,11 +472,14 @@ impl Core {
             .map(PathBuf::from)
             .into_iter()
             .collect();
-        options.filter.kinds = kinds
+        // "" stands for files without an extension (`indexed_kinds` lists them so); a "." alone means the same.
+        let mut kinds: Vec<String> = kinds
             .iter()
             .map(|k| k.trim().trim_start_matches('.').to_ascii_lowercase())
-            .filter(|k| !k.is_empty())
             .collect();
+        kinds.sort();
+        kinds.dedup();
+        options.filter.kinds = kinds;
         let response = engine.search(query, &options)?;
         self.remember_shown(response.results.iter().map(|h| h.path.as_path()));
         Ok(response.into())
@@ -509,12 +512,29 @@ impl Core {
             .into_iter()
             .map(|f| dto::FailedFile {
                 path: dto::path_string(&f.path),
+                status: match f.status {
+                    FileStatus::Skipped => dto::ProblemStatus::Skipped,
+                    _ => dto::ProblemStatus::Failed,
+                },
                 reason: if f.reason.is_empty() {
                     f.status.to_string()
                 } else {
                     f.reason
                 },
             })
+            .collect())
+    }
+
+    /// File types among the searchable files, with counts (the UI's type filters). Empty without an engine,
+    /// like `list_folders`.
+    pub fn indexed_kinds(&self) -> Result<Vec<dto::KindCount>> {
+        let Ok(engine) = self.engine() else {
+            return Ok(Vec::new());
+        };
+        Ok(engine
+            .indexed_extensions()?
+            .into_iter()
+            .map(|(ext, files)| dto::KindCount { ext, files })
             .collect())
     }
 

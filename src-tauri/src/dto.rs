@@ -121,12 +121,31 @@ impl From<sift_core::SearchResponse> for SearchResponse {
     }
 }
 
+/// `ProblemStatus` in api.ts: skipped on purpose (not a document Sift reads) or failed (it should have been
+/// readable).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ProblemStatus {
+    Skipped,
+    Failed,
+}
+
 /// `FailedFile` in api.ts.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct FailedFile {
     pub path: String,
     pub reason: String,
+    pub status: ProblemStatus,
+}
+
+/// `KindCount` in api.ts: a file extension present among the searchable files (lower case, without the dot;
+/// "" for files without one) and how many files have it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct KindCount {
+    pub ext: String,
+    pub files: u64,
 }
 
 /// `ModelInfo` in api.ts.
@@ -230,6 +249,23 @@ mod tests {
         assert_eq!(
             serde_json::to_value(&p).unwrap(),
             serde_json::json!({"text": "t", "start": 0, "end": 1, "line": 1, "page": null, "location": null, "highlights": [[0, 1]]})
+        );
+        let failed = FailedFile {
+            path: "/a/x.png".into(),
+            reason: "unsupported type (.png)".into(),
+            status: ProblemStatus::Skipped,
+        };
+        assert_eq!(
+            serde_json::to_value(&failed).unwrap(),
+            serde_json::json!({"path": "/a/x.png", "reason": "unsupported type (.png)", "status": "skipped"})
+        );
+        let kind = KindCount {
+            ext: "pdf".into(),
+            files: 2,
+        };
+        assert_eq!(
+            serde_json::to_value(&kind).unwrap(),
+            serde_json::json!({"ext": "pdf", "files": 2})
         );
         let e = ProgressEvent {
             folder: "/a".into(),

@@ -11,7 +11,8 @@
 //! | `remove_folder { path }` | removes a root and its index entries (files on disk are never touched) |
 //! | `pause_indexing`, `resume_indexing` | pause / resume the background indexer |
 //! | `search { query, limit, folder, kinds }` | hybrid search |
-//! | `failed_files { folder }` | skipped or failed files with reasons |
+//! | `failed_files { folder }` | skipped or failed files with reasons and status (`skipped` / `failed`) |
+//! | `indexed_kinds` | extensions of the searchable files with file counts, most common first (type filters) |
 //! | `open_path { path }`, `reveal_path { path }` | open / show in folder, only for files in the index; open refuses programs and scripts |
 //! | `get_settings`, `set_settings { settings }` | model, precision, threads, excluded patterns |
 //!
@@ -105,6 +106,11 @@ async fn failed_files(
 }
 
 #[tauri::command]
+async fn indexed_kinds(state: State<'_, AppState>) -> Result<Vec<dto::KindCount>, String> {
+    blocking(state, |c| c.indexed_kinds()).await
+}
+
+#[tauri::command]
 async fn open_path(state: State<'_, AppState>, path: String) -> Result<(), String> {
     blocking(state, move |c| c.open(Action::Open, &path)).await
 }
@@ -140,6 +146,7 @@ pub fn setup<R: Runtime>(builder: tauri::Builder<R>, config: AppConfig) -> tauri
             resume_indexing,
             search,
             failed_files,
+            indexed_kinds,
             open_path,
             reveal_path,
             get_settings,

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use sift_app_lib::dto::{
-    FolderInfo, FolderState, Precision, ProgressEvent, SearchResponse, Settings, Status,
+    FailedFile, FolderInfo, FolderState, KindCount, Precision, ProblemStatus, ProgressEvent,
+    SearchResponse, Settings, Status,
 };
 use sift_app_lib::opener::Opener;
 use sift_app_lib::{build, AppConfig, AppState, PROGRESS_EVENT};
@@ -273,7 +274,7 @@ fn add_index_search_and_open_through_ipc() {
         r.results
     );
 
-    // The skipped image is listed with a reason.
+    // The skipped image is listed with a reason and its status.
     let failed: Vec<Value> = h.ok("failed_files", json!({"folder": f.path}));
     assert_eq!(failed.len(), 1, "{failed:?}");
     assert_eq!(
@@ -281,6 +282,23 @@ fn add_index_search_and_open_through_ipc() {
         json!(path_of(&h.root, "photos/cover.png"))
     );
     assert!(!failed[0]["reason"].as_str().unwrap().is_empty());
+    assert_eq!(failed[0]["status"], json!("skipped"));
+
+    // The type filters offer what is searchable: the skipped image's type is not among them.
+    let kinds: Vec<KindCount> = h.ok("indexed_kinds", json!({}));
+    assert_eq!(
+        kinds,
+        vec![
+            KindCount {
+                ext: "txt".into(),
+                files: 2
+            },
+            KindCount {
+                ext: "md".into(),
+                files: 1
+            }
+        ]
+    );
 
     // Open and reveal go to the (logging) opener for indexed files only.
     assert_eq!(
@@ -325,6 +343,7 @@ fn add_index_search_and_open_through_ipc() {
     );
     let s = h.status();
     assert_eq!((s.folders, s.files), (0, 0));
+    assert_eq!(h.ok::<Vec<KindCount>>("indexed_kinds", json!({})), vec![]);
     assert!(h.search("cancel the contract", &[]).results.is_empty());
     assert!(h.invoke("open_path", json!({"path": contract})).is_err());
 }
@@ -452,6 +471,79 @@ fn starts_without_an_engine_and_recovers_through_settings() {
     );
     let s = h.wait_until_indexed(3);
     assert_eq!((s.files, s.failed), (3, 0));
+}
+
+/// The type filters come from the index (files without an extension included, and filterable as ""), and the
+/// counts the UI shows agree: the status bar, each folder row and the problem list.
+#[test]
+fn type_filters_and_problem_counts_agree_with_the_index() {
+    let h = harness_with(
+        None,
+        None,
+        &[
+            (
+                "notes/README",
+                "Release checklist: bump the version number, tag the commit and upload the installer \
+                 to the download page.",
+            ),
+            (
+                "web/page.html",
+                "<html><head><title>Garden</title></head><body><p>Tomatoes need sun, deep watering \
+                 and a stake to climb.</p></body></html>",
+            ),
+            ("scans/old.pdf", "%PDF-1.4 not really a document"),
+        ],
+    );
+    assert_eq!(
+        h.invoke("add_folders", json!({"paths": [h.root]})),
+        Ok(Value::Null)
+    );
+    let s = h.wait_until_indexed(5);
+    let kinds: Vec<KindCount> = h.ok("indexed_kinds", json!({}));
+    let kind = |ext: &str, files| KindCount {
+        ext: ext.into(),
+        files,
+    };
+    assert_eq!(
+        kinds,
+        vec![kind("txt", 2), kind("", 1), kind("html", 1), kind("md", 1)]
+    );
+    assert_eq!(kinds.iter().map(|k| k.files).sum::<u64>(), s.files);
+
+    // "" filters to the files without an extension (and is not dropped as "no filter").
+    assert!(h.top_is("termination fee", "service-contract.txt"));
+    for query in ["steps to publish a new version", "termination fee"] {
+        let r = h.search(query, &[""]);
+        for hit in &r.results {
+            assert!(hit.path.ends_with("/notes/README"), "{query}: {}", hit.path);
+        }
+    }
+    assert!(!h
+        .search("steps to publish a new version", &[""])
+        .results
+        .is_empty());
+    let r = h.search("steps to publish a new version", &["md", "html"]);
+    assert!(
+        r.results.iter().all(|hit| !hit.path.ends_with("README")),
+        "{:?}",
+        r.results
+    );
+
+    // Status bar, folder row and problem list count the same files.
+    let folders: Vec<FolderInfo> = h.ok("list_folders", json!({}));
+    let f = &folders[0];
+    let listed: Vec<FailedFile> = h.ok("failed_files", json!({"folder": f.path}));
+    let all: Vec<FailedFile> = h.ok("failed_files", json!({"folder": null}));
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert_eq!((s.failed, f.failed), (2, 2));
+    assert_eq!(all, listed);
+    assert_eq!(f.files_total - f.failed, s.files);
+    let png = listed
+        .iter()
+        .find(|p| p.path.ends_with("cover.png"))
+        .expect("the image is listed");
+    assert_eq!(png.status, ProblemStatus::Skipped);
+    assert!(listed.iter().any(|p| p.path.ends_with("old.pdf")));
 }
 
 /// Create, edit, rename and delete are each picked up by the watcher, with no command from the UI, and show

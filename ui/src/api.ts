@@ -49,12 +49,25 @@ export interface SearchRequest {
   kinds: string[];
 }
 
+/**
+ * Where in a document a passage sits (`sift_core::Location`, tagged by `unit`). Numbers are 1-based; names,
+ * titles and subjects come from the file and are untrusted text.
+ */
+export type Location =
+  | { unit: "page"; number: number }
+  | { unit: "slide"; number: number }
+  | { unit: "sheet"; number: number; name: string }
+  | { unit: "chapter"; number: number; title: string }
+  | { unit: "message"; number: number; subject: string };
+
 export interface Passage {
   text: string;
   start: number;
   end: number;
   line: number;
   page: number | null;
+  /** Page, slide, sheet, chapter or mailbox message, when the document has them. */
+  location?: Location | null;
   /** [start, end) pairs of UTF-8 *byte* offsets into `text`. */
   highlights: [number, number][];
 }
@@ -74,9 +87,20 @@ export interface SearchResponse {
   results: SearchResult[];
 }
 
+/** Skipped on purpose (not something Sift reads) or failed (it should have been readable). */
+export type ProblemStatus = "skipped" | "failed";
+
 export interface FailedFile {
   path: string;
+  /** Short lowercase phrase, maybe with a detail in parentheses: "unsupported type (.png)". */
   reason: string;
+  status: ProblemStatus;
+}
+
+/** A file extension among the searchable files (lower case, no dot; "" = none) and how many files have it. */
+export interface KindCount {
+  ext: string;
+  files: number;
 }
 
 export interface ModelInfo {
@@ -130,6 +154,8 @@ export interface SiftApi {
   resumeIndexing(): Promise<void>;
   search(req: SearchRequest): Promise<SearchResponse>;
   failedFiles(folder: string | null): Promise<FailedFile[]>;
+  /** The types in the index, for the filter chips. */
+  indexedKinds(): Promise<KindCount[]>;
   openPath(path: string): Promise<void>;
   revealPath(path: string): Promise<void>;
   getSettings(): Promise<Settings>;
@@ -164,6 +190,7 @@ export function createTauriApi(): SiftApi {
     search: ({ query, limit, folder, kinds }) =>
       invoke<SearchResponse>("search", { query, limit, folder, kinds }),
     failedFiles: (folder) => invoke<FailedFile[]>("failed_files", { folder }),
+    indexedKinds: () => invoke<KindCount[]>("indexed_kinds"),
     openPath: (path) => invoke<void>("open_path", { path }),
     revealPath: (path) => invoke<void>("reveal_path", { path }),
     getSettings: () => invoke<Settings>("get_settings"),

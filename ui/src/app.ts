@@ -259,7 +259,11 @@ export function mountApp(root: HTMLElement, api: SiftApi, opts: AppOptions = {})
     items.push(sep(), h("span", { class: `status-provider provider-${String(s.provider).toLowerCase()}`, text: s.provider, title: "Execution provider" }));
     items.push(sep(), h("span", { class: "status-files", text: plural(s.files, "file") }));
     items.push(sep(), h("span", { class: "status-chunks", text: plural(s.chunks, "chunk") }));
-    if (s.failed > 0) items.push(sep(), h("span", { class: "status-failed", text: `${formatCount(s.failed)} skipped` }));
+    if (s.failed > 0) {
+      const failed = h("button", { class: "status-failed", text: `${formatCount(s.failed)} skipped`, title: "Show files that could not be indexed, with reasons", attrs: { type: "button" } });
+      failed.addEventListener("click", () => void failedDialog.show(null));
+      items.push(sep(), failed);
+    }
     if (s.paused) items.push(sep(), h("span", { class: "status-state paused", text: "Indexing paused" }));
     else if (s.indexing) items.push(sep(), h("span", { class: "status-state indexing", text: "Indexing…" }));
     if (s.vectors < s.chunks && !s.indexing && !s.paused) {
@@ -305,8 +309,19 @@ export function mountApp(root: HTMLElement, api: SiftApi, opts: AppOptions = {})
     }
   }
 
+  /** The type chips follow the index: refreshed with folders and status (while indexing and after), never per keystroke. */
+  async function refreshKinds(): Promise<void> {
+    try {
+      const kinds = await api.indexedKinds();
+      if (destroyed) return;
+      filters.setKinds(kinds);
+    } catch {
+      /* the chips keep their last state; status shows why the engine is unavailable */
+    }
+  }
+
   async function refreshAll(): Promise<void> {
-    await Promise.all([refreshFolders(), refreshStatus()]);
+    await Promise.all([refreshFolders(), refreshStatus(), refreshKinds()]);
     schedulePoll();
   }
 

@@ -5,6 +5,8 @@ import type {
   DropEvent,
   FailedFile,
   FolderInfo,
+  KindCount,
+  Location,
   ModelDownloadEvent,
   ProgressEvent,
   SearchRequest,
@@ -21,6 +23,7 @@ interface Doc {
   text: string;
   line: number;
   page: number | null;
+  location?: Location;
 }
 
 const HOME = "/home/you";
@@ -29,8 +32,12 @@ const CORPUS: Doc[] = [
   { path: `${HOME}/Notes/2024/meetings/budget-review.md`, line: 12, page: null, text: "Budget review with finance: we agreed to move the hardware refresh to Q3 and keep the travel budget flat. Action items: Dana drafts the revised forecast, Sam checks vendor quotes before the next meeting." },
   { path: `${HOME}/Notes/recipes/café-au-lait.md`, line: 3, page: null, text: "Café au lait, the way Grand-mère made it: équal parts strong coffee and hot milk, served in a bowl. Tastes best with a croissant — or a slice of brioche on Sundays ☕." },
   { path: `${HOME}/Notes/travel/japan.txt`, line: 40, page: null, text: "Kyoto day 3: 伏見稲荷大社 (Fushimi Inari) early in the morning before the crowds, then tea in Uji. Remember: the JR pass does not cover the Nozomi trains 🚄." },
-  { path: `${HOME}/Documents/Papers/attention.pdf`, line: 0, page: 3, text: "An attention function can be described as mapping a query and a set of key-value pairs to an output, where the query, keys, values, and output are all vectors. The output is computed as a weighted sum of the values." },
-  { path: `${HOME}/Documents/Contracts/lease-2023.pdf`, line: 0, page: 7, text: "The tenant shall give the landlord written notice at least sixty (60) days before the end of the lease term if the tenant does not intend to renew. Notice may be delivered by email." },
+  { path: `${HOME}/Documents/Papers/attention.pdf`, line: 0, page: 3, location: { unit: "page", number: 3 }, text: "An attention function can be described as mapping a query and a set of key-value pairs to an output, where the query, keys, values, and output are all vectors. The output is computed as a weighted sum of the values." },
+  { path: `${HOME}/Documents/Contracts/lease-2023.pdf`, line: 0, page: 7, location: { unit: "page", number: 7 }, text: "The tenant shall give the landlord written notice at least sixty (60) days before the end of the lease term if the tenant does not intend to renew. Notice may be delivered by email." },
+  { path: `${HOME}/Documents/Talks/quarterly-review.pptx`, line: 0, page: null, location: { unit: "slide", number: 4 }, text: "Budget outlook: hardware spending moves to Q3; travel stays flat. Hiring plan: two engineers and one designer by the end of the year." },
+  { path: `${HOME}/Documents/Finance/household.xlsx`, line: 0, page: null, location: { unit: "sheet", number: 2, name: "Budget" }, text: "Rent 1200 · Groceries 450 · Electricity 80 · Internet 35 · Savings 300 · Travel budget 150" },
+  { path: `${HOME}/Documents/Books/moby-dick.epub`, line: 0, page: null, location: { unit: "chapter", number: 9, title: "The Sermon" }, text: "The storm howled about the ship; the sailors reefed the sails and prayed that the coffee in the galley would stay hot until morning." },
+  { path: `${HOME}/Documents/Mail/archive.mbox`, line: 0, page: null, location: { unit: "message", number: 3, subject: "Re: budget meeting moved to Thursday" }, text: "From: Dana · To: team · Subject: Re: budget meeting moved to Thursday. Thursday works for me; I will bring the revised forecast and the vendor quotes." },
   { path: `${HOME}/Code/sift/README.md`, line: 1, page: null, text: "Sift indexes your folders on this machine and lets you search them by meaning. Embeddings are computed locally; nothing is uploaded." },
   { path: `${HOME}/Code/sift/src/search.rs`, line: 88, page: null, text: "fn rank(query: &Embedding, chunks: &[Chunk]) -> Vec<Hit> { // cosine similarity over normalised vectors; ties broken by recency" },
   { path: `${HOME}/Downloads/suspicious.html`, line: 2, page: null, text: "<img src=x onerror=alert(1)> <script>alert('xss')</script> This page claims you won a prize. Untrusted file content is shown as plain text." },
@@ -48,7 +55,7 @@ export function createDemoApi(): SiftApi {
     ? []
     : [
         { path: `${HOME}/Notes`, filesTotal: 3, filesDone: 3, failed: 0, state: "idle", etaSecs: null },
-        { path: `${HOME}/Documents`, filesTotal: 2400, filesDone: 1750, failed: 3, state: "indexing", etaSecs: 260 },
+        { path: `${HOME}/Documents`, filesTotal: 2400, filesDone: 1750, failed: 8, state: "indexing", etaSecs: 260 },
         { path: `${HOME}/Code`, filesTotal: 1200, filesDone: 1200, failed: 0, state: "idle", etaSecs: null },
         { path: `${HOME}/Downloads`, filesTotal: 40, filesDone: 40, failed: 1, state: "idle", etaSecs: null },
       ];
@@ -77,7 +84,7 @@ export function createDemoApi(): SiftApi {
   setInterval(tick, 400);
 
   const wait = <T>(v: T, ms = 40) => new Promise<T>((r) => setTimeout(() => r(v), ms));
-  const counts = () => folders.reduce((a, f) => ({ files: a.files + f.filesDone, failed: a.failed + f.failed }), { files: 0, failed: 0 });
+  const counts = () => folders.reduce((a, f) => ({ files: a.files + Math.max(0, f.filesDone - f.failed), failed: a.failed + f.failed }), { files: 0, failed: 0 });
 
   function search(req: SearchRequest): SearchResponse {
     const words = req.query.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter((w) => w.length > 1);
@@ -105,7 +112,7 @@ export function createDemoApi(): SiftApi {
         fileName: parts[parts.length - 1],
         folder: folder.path,
         score: score / Math.max(1, words.length),
-        passage: { text: d.text, start: 0, end: indexToByteOffset(d.text, d.text.length), line: d.line, page: d.page, highlights },
+        passage: { text: d.text, start: 0, end: indexToByteOffset(d.text, d.text.length), line: d.line, page: d.page, location: d.location ?? null, highlights },
       });
     }
     hits.sort((a, b) => b.score - a.score);
@@ -131,12 +138,34 @@ export function createDemoApi(): SiftApi {
     resumeIndexing: async () => void (paused = false),
     search: (req) => wait(search(req), 30 + Math.random() * 60),
     failedFiles: (folder) => {
+      const samples: Omit<FailedFile, "path">[] = [
+        { reason: "scanned — no text layer", status: "skipped" },
+        { reason: "unsupported type (.png)", status: "skipped" },
+        { reason: "PDF document is encrypted", status: "failed" },
+        { reason: "unsupported type (.zip)", status: "skipped" },
+        { reason: "too large (300 MB; the limit is 64 MB)", status: "skipped" },
+        { reason: "unsupported type (.jpg)", status: "skipped" },
+      ];
       const list: FailedFile[] = [];
       for (const f of folders) {
         if (folder && f.path !== folder) continue;
-        for (let i = 0; i < f.failed; i++) list.push({ path: `${f.path}/broken-${i + 1}.pdf`, reason: i % 2 ? "PDF is encrypted" : "No text layer (scanned image)" });
+        for (let i = 0; i < f.failed; i++) {
+          const sample = samples[i % samples.length];
+          const ext = /\(\.(\w+)\)$/.exec(sample.reason)?.[1] ?? "pdf";
+          list.push({ path: `${f.path}/file-${i + 1}.${ext}`, ...sample });
+        }
       }
       return wait(list);
+    },
+    indexedKinds: () => {
+      const byExt = new Map<string, number>();
+      for (const d of CORPUS) {
+        if (!folders.some((f) => d.path.startsWith(f.path + "/"))) continue;
+        const ext = extension(d.path);
+        byExt.set(ext, (byExt.get(ext) ?? 0) + 1);
+      }
+      const kinds: KindCount[] = [...byExt].map(([ext, files]) => ({ ext, files }));
+      return wait(kinds.sort((a, b) => b.files - a.files || a.ext.localeCompare(b.ext)), 10);
     },
     openPath: async (path) => console.info("[demo] open", path),
     revealPath: async (path) => console.info("[demo] reveal", path),

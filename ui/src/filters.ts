@@ -1,28 +1,9 @@
 // Search filters: a folder dropdown and file-type chips.
 
+import type { KindCount } from "./api";
 import { h, replaceChildren } from "./dom";
-import { basename } from "./format";
-
-export interface KindGroup {
-  id: string;
-  label: string;
-  /** Extensions sent to the backend's `kinds` argument. */
-  exts: string[];
-}
-
-export const KIND_GROUPS: KindGroup[] = [
-  { id: "text", label: "Text & Markdown", exts: ["md", "markdown", "txt", "rst", "org", "adoc"] },
-  { id: "pdf", label: "PDF", exts: ["pdf"] },
-  { id: "docs", label: "Documents", exts: ["docx", "odt", "rtf", "html", "htm", "epub"] },
-  {
-    id: "code",
-    label: "Code",
-    exts: [
-      "rs", "py", "js", "ts", "tsx", "jsx", "go", "java", "kt", "swift", "c", "h", "cc", "cpp", "hpp",
-      "cs", "rb", "php", "sh", "sql", "toml", "yaml", "yml", "json",
-    ],
-  },
-];
+import { basename, formatCount, plural } from "./format";
+import { extLabel, groupsFromKinds, type PresentGroup } from "./kinds";
 
 export interface FilterState {
   folder: string | null;
@@ -31,42 +12,79 @@ export interface FilterState {
 
 export class FiltersView {
   private activeGroups = new Set<string>();
+  private groups: PresentGroup[] = [];
+  private chipById = new Map<string, HTMLButtonElement>();
+  private kindsKey = "";
 
   constructor(
     readonly folderSelect: HTMLSelectElement,
     readonly chips: HTMLElement,
     private readonly onChange: (state: FilterState) => void,
   ) {
-    for (const g of KIND_GROUPS) {
-      const chip = h("button", {
-        class: "chip",
-        text: g.label,
-        title: g.exts.map((e) => "." + e).join(" "),
-        attrs: { type: "button", "aria-pressed": "false" },
-        data: { kind: g.id },
-      });
-      chip.addEventListener("click", () => this.toggle(g.id));
-      chips.appendChild(chip);
-    }
     folderSelect.addEventListener("change", () => this.onChange(this.state));
     this.setFolders([]);
+    this.chips.hidden = true;
   }
 
   get state(): FilterState {
     const kinds: string[] = [];
-    for (const g of KIND_GROUPS) if (this.activeGroups.has(g.id)) kinds.push(...g.exts);
+    for (const g of this.groups) if (this.activeGroups.has(g.id)) kinds.push(...g.exts);
     return { folder: this.folderSelect.value || null, kinds };
   }
 
+  /** Ids of the chips shown, in order. */
+  get shownGroups(): string[] {
+    return this.groups.map((g) => g.id);
+  }
+
   toggle(groupId: string): void {
+    if (!this.groups.some((g) => g.id === groupId)) return;
     if (this.activeGroups.has(groupId)) this.activeGroups.delete(groupId);
     else this.activeGroups.add(groupId);
-    for (const chip of this.chips.querySelectorAll<HTMLElement>(".chip")) {
-      const on = this.activeGroups.has(chip.dataset.kind ?? "");
+    this.paintActive();
+    this.onChange(this.state);
+  }
+
+  /**
+   * Show one chip per group with indexed files (from `indexed_kinds`). An active chip whose group is gone is
+   * dropped, and the search re-run without it; nothing happens when the types did not change.
+   */
+  setKinds(kinds: readonly KindCount[]): void {
+    const groups = groupsFromKinds(kinds);
+    const key = JSON.stringify(groups.map((g) => [g.id, g.files, g.exts]));
+    if (key === this.kindsKey) return;
+    this.kindsKey = key;
+    const before = JSON.stringify(this.state.kinds);
+    this.groups = groups;
+    const ids = new Set(groups.map((g) => g.id));
+    for (const id of [...this.activeGroups]) if (!ids.has(id)) this.activeGroups.delete(id);
+
+    const chips = groups.map((g) => {
+      let chip = this.chipById.get(g.id);
+      if (!chip) {
+        chip = h("button", { class: "chip", attrs: { type: "button", "aria-pressed": "false" }, data: { kind: g.id } });
+        chip.addEventListener("click", () => this.toggle(g.id));
+        this.chipById.set(g.id, chip);
+      }
+      replaceChildren(chip, h("span", { class: "chip-label", text: g.label }), h("span", { class: "chip-count", text: formatCount(g.files) }));
+      chip.title = `${plural(g.files, "file")}: ${g.present.map(extLabel).join(" ")}`;
+      chip.setAttribute("aria-label", `${g.label}, ${plural(g.files, "file")}`);
+      return chip;
+    });
+    for (const id of [...this.chipById.keys()]) if (!ids.has(id)) this.chipById.delete(id);
+    replaceChildren(this.chips, ...chips);
+    this.chips.hidden = chips.length === 0;
+    this.paintActive();
+    // "Other" filters on the unknown extensions present, so its list may change while it stays active.
+    if (JSON.stringify(this.state.kinds) !== before) this.onChange(this.state);
+  }
+
+  private paintActive(): void {
+    for (const [id, chip] of this.chipById) {
+      const on = this.activeGroups.has(id);
       chip.classList.toggle("active", on);
       chip.setAttribute("aria-pressed", String(on));
     }
-    this.onChange(this.state);
   }
 
   /** Rebuild the folder options; keeps the current choice when it still exists. */

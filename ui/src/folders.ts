@@ -189,7 +189,8 @@ export class FolderListView {
     if (unknownTotal) {
       row.count.textContent = f.state === "queued" ? "" : "Scanning…";
     } else if (complete || f.filesDone >= f.filesTotal) {
-      row.count.textContent = plural(Math.max(f.filesTotal, f.filesDone), "file");
+      // Searchable files, as the status bar counts them: the skipped ones are counted next to it.
+      row.count.textContent = plural(Math.max(0, Math.max(f.filesTotal, f.filesDone) - Math.max(0, f.failed || 0)), "file");
     } else {
       row.count.textContent = `${formatCount(f.filesDone)} of ${plural(f.filesTotal, "file")}`;
     }

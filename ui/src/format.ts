@@ -1,5 +1,8 @@
 // Small, pure formatting helpers.
 
+import type { Location } from "./api";
+import { isLineAddressable } from "./kinds";
+
 const numberFormat = new Intl.NumberFormat();
 
 export function formatCount(n: number): string {
@@ -69,10 +72,57 @@ export function displayLocation(path: string, folder: string): string {
   return [root, ...dirs].join(" › ");
 }
 
-/** "line 42" or "page 3". */
-export function formatLocator(line: number | null | undefined, page: number | null | undefined): string {
-  if (page !== null && page !== undefined && page > 0) return `page ${page}`;
-  if (line !== null && line !== undefined && line > 0) return `line ${line}`;
+export interface LocatorInput {
+  line?: number | null;
+  page?: number | null;
+  location?: Location | null;
+}
+
+const MAX_LOCATOR_TEXT = 60;
+
+/** A name, title or subject from a file, made safe to show on one line: no control or bidi-override characters,
+ * whitespace collapsed, at most `max` characters (code points) with an ellipsis. */
+export function oneLine(text: unknown, max = MAX_LOCATOR_TEXT): string {
+  if (typeof text !== "string") return "";
+  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, " ").replace(/\s+/g, " ").trim();
+  const chars = Array.from(clean);
+  return chars.length > max ? chars.slice(0, max - 1).join("").trimEnd() + "…" : clean;
+}
+
+function positive(n: unknown): n is number {
+  return typeof n === "number" && Number.isInteger(n) && n > 0;
+}
+
+/**
+ * Where a passage sits, for display: "page 12", "slide 4", "sheet Budget", "chapter “Storm”",
+ * "message 3 · Subject"; "line 42" only for plain text and code (`ext` of the file), where line numbers mean
+ * something to the reader; "" when there is nothing to say.
+ */
+export function formatLocator(passage: LocatorInput | null | undefined, ext = ""): string {
+  if (!passage) return "";
+  const loc = passage.location;
+  if (loc && typeof loc === "object" && positive(loc.number)) {
+    switch (loc.unit) {
+      case "page":
+        return `page ${loc.number}`;
+      case "slide":
+        return `slide ${loc.number}`;
+      case "sheet": {
+        const name = oneLine(loc.name);
+        return name ? `sheet ${name}` : `sheet ${loc.number}`;
+      }
+      case "chapter": {
+        const title = oneLine(loc.title);
+        return title ? `chapter “${title}”` : `chapter ${loc.number}`;
+      }
+      case "message": {
+        const subject = oneLine(loc.subject);
+        return subject ? `message ${loc.number} · ${subject}` : `message ${loc.number}`;
+      }
+    }
+  }
+  if (positive(passage.page)) return `page ${passage.page}`;
+  if (positive(passage.line) && isLineAddressable(ext)) return `line ${passage.line}`;
   return "";
 }
 

@@ -5,6 +5,7 @@
 import type { Passage, SearchResult } from "./api";
 import { h, icon } from "./dom";
 import { displayLocation, extension, formatLocator } from "./format";
+import { groupOf, OTHER_GROUP_ID } from "./kinds";
 import { byteRangesToIndexRanges, type Range } from "./utf8";
 
 export const MAX_PASSAGE_CHARS = 360;
@@ -98,12 +99,13 @@ export function renderPassage(passage: Passage, maxChars = MAX_PASSAGE_CHARS): H
   return p;
 }
 
+/** Badge colour class: pdf, text, doc (other documents), code or other. */
 export function kindClass(ext: string): string {
-  if (["pdf"].includes(ext)) return "pdf";
-  if (["md", "markdown", "txt", "rst", "org", "adoc", "text"].includes(ext)) return "text";
-  if (["doc", "docx", "odt", "rtf", "html", "htm", "epub", "pages"].includes(ext)) return "doc";
   if (ext === "") return "other";
-  return "code";
+  const g = groupOf(ext);
+  if (g === "pdf" || g === "text" || g === "code") return g;
+  if (g === OTHER_GROUP_ID) return "other";
+  return "doc";
 }
 
 export function resultId(index: number): string {
@@ -113,7 +115,7 @@ export function resultId(index: number): string {
 /** One search result as a listbox option. */
 export function renderResult(result: SearchResult, index: number): HTMLLIElement {
   const ext = extension(result.fileName || result.path);
-  const locator = formatLocator(result.passage?.line, result.passage?.page);
+  const locator = formatLocator(result.passage, ext);
   const location = displayLocation(result.path, result.folder);
 
   const openBtn = h(
@@ -146,7 +148,7 @@ export function renderResult(result: SearchResult, index: number): HTMLLIElement
       { class: "result-head" },
       h("span", { class: `kind-badge kind-${kindClass(ext)}`, text: ext ? ext.slice(0, 4).toUpperCase() : "FILE", attrs: { "aria-hidden": "true" } }),
       h("span", { class: "result-name", text: result.fileName || result.path, title: result.path }),
-      locator ? h("span", { class: "result-locator", text: locator }) : null,
+      locator ? h("span", { class: "result-locator", text: locator, title: locator }) : null,
       h("span", { class: "result-actions" }, openBtn, revealBtn),
     ),
     h("div", { class: "result-folder", text: location, title: result.path }),

@@ -100,15 +100,20 @@ describe("folder list", () => {
   it("the skipped count opens the list with reasons", async () => {
     const { api, root } = await mount({ folders });
     vi.mocked(api.failedFiles).mockResolvedValueOnce([
-      { path: "/home/u/Notes/scan.pdf", reason: "No text layer" },
-      { path: "/home/u/Notes/<b>x</b>.docx", reason: "<img src=x onerror=alert(1)>" },
+      { path: "/home/u/Notes/scan.pdf", reason: "scanned — no text layer", status: "skipped" },
+      { path: "/home/u/Notes/<b>x</b>.docx", reason: "<img src=x onerror=alert(1)> (<b>detail</b>)", status: "failed" },
     ]);
     q<HTMLButtonElement>(root, ".folder .folder-failed").click();
     expect(api.failedFiles).toHaveBeenCalledWith("/home/u/Notes");
     const dialog = q(root, "#failed-dialog");
     expect(dialog.hidden).toBe(false);
     await vi.waitFor(() => expect(dialog.querySelectorAll(".failed-item")).toHaveLength(2));
-    expect(dialog.querySelector(".failed-reason")!.textContent).toBe("No text layer");
+    // Failed first (a warning), then skipped (neutral); the full reason stays with its file when it says more.
+    const titles = [...dialog.querySelectorAll(".problem-title")].map((t) => t.textContent);
+    expect(titles).toEqual(["<img src=x onerror=alert(1)>: 1", "scanned — no text layer: 1"]);
+    expect([...dialog.querySelectorAll(".problem-group")].map((g) => g.classList.contains("tone-failed"))).toEqual([true, false]);
+    expect(dialog.querySelector(".failed-reason")!.textContent).toBe("<img src=x onerror=alert(1)> (<b>detail</b>)");
+    expect(dialog.querySelector(".failed-summary")!.textContent).toMatch(/^1 skipped · 1 failed\./);
     expect(dialog.querySelector("img, b")).toBeNull();
     dialog.querySelector(".modal")!.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
     expect(dialog.hidden).toBe(true);
@@ -123,8 +128,28 @@ describe("folder list", () => {
     expect(row.querySelector(".folder-current")!.textContent).toBe("report.md");
     api.emitProgress({ folder: "/home/u/Notes", filesDone: 200, filesTotal: 200, failed: 4, currentFile: null, done: true, offline: false });
     expect(row.dataset.state).toBe("idle");
-    expect(row.querySelector(".folder-count")!.textContent).toBe("200 files");
+    // Searchable files, as the status bar counts them; the skipped ones are counted beside.
+    expect(row.querySelector(".folder-count")!.textContent).toBe("196 files");
     expect(row.querySelector<HTMLElement>(".folder-current")!.hidden).toBe(true);
+  });
+
+  it("folder rows and the status bar count the same files, and the status bar's count opens every problem", async () => {
+    const two = [
+      makeFolder({ path: "/home/u/Notes", filesTotal: 10, filesDone: 10, failed: 3 }),
+      makeFolder({ path: "/home/u/Code", filesTotal: 5, filesDone: 5, failed: 1 }),
+    ];
+    const { api, root } = await mount({ folders: two, status: { files: 11, failed: 4 } });
+    const rows = [...root.querySelectorAll<HTMLElement>(".folder")];
+    const files = rows.map((r) => Number(/^(\d+) files?$/.exec(r.querySelector(".folder-count")!.textContent!)![1]));
+    const skipped = rows.map((r) => Number(/^(\d+) skipped$/.exec(r.querySelector(".folder-failed")!.textContent!)![1]));
+    expect(files).toEqual([7, 4]);
+    expect(skipped).toEqual([3, 1]);
+    const status = q(root, "#status-line").textContent!;
+    expect(status).toContain(`${files[0] + files[1]} files`);
+    expect(status).toContain(`${skipped[0] + skipped[1]} skipped`);
+    q<HTMLButtonElement>(root, "#status-line .status-failed").click();
+    expect(api.failedFiles).toHaveBeenCalledWith(null);
+    expect(q(root, "#failed-dialog").hidden).toBe(false);
   });
 
   it("shows a folder whose drive is gone as offline, with its index kept", async () => {

@@ -2,6 +2,7 @@ import { vi } from "vitest";
 import type {
   DropEvent,
   FolderInfo,
+  KindCount,
   ModelDownloadEvent,
   ProgressEvent,
   SearchRequest,
@@ -61,6 +62,8 @@ export interface FakeOptions {
   status?: Partial<Status>;
   search?: (req: SearchRequest) => Promise<SearchResponse>;
   settings?: Settings;
+  /** What `indexedKinds` answers (the type chips). */
+  kinds?: KindCount[];
 }
 
 /** A SiftApi whose every method is a vi.fn spy, plus emitters for backend events. */
@@ -93,7 +96,8 @@ export function createFakeApi(opts: FakeOptions = {}): FakeApi {
     pauseIndexing: vi.fn(async () => {}),
     resumeIndexing: vi.fn(async () => {}),
     search: vi.fn(opts.search ?? (async (req: SearchRequest) => makeResponse(req.query, []))),
-    failedFiles: vi.fn(async () => [{ path: "/home/u/Notes/bad.pdf", reason: "PDF is encrypted" }]),
+    failedFiles: vi.fn(async () => [{ path: "/home/u/Notes/bad.pdf", reason: "PDF is encrypted", status: "failed" as const }]),
+    indexedKinds: vi.fn(async () => (opts.kinds ?? []).map((k) => ({ ...k }))),
     openPath: vi.fn(async () => {}),
     revealPath: vi.fn(async () => {}),
     getSettings: vi.fn(async () => structuredClone(settings)),

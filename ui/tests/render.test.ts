@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { clipPassage, highlightFragment, renderPassage, renderResult } from "../src/render";
+import type { Location } from "../src/api";
 import { makeResult } from "./fakeApi";
 
 const enc = new TextEncoder();
@@ -33,6 +34,23 @@ describe("renderResult", () => {
     const li = renderResult(makeResult({ fileName: "x.pdf", path: "/home/u/Notes/x.pdf" }, { page: 7, line: 0 }), 0);
     expect(li.querySelector(".result-locator")!.textContent).toBe("page 7");
     expect(li.querySelector(".kind-badge")!.textContent).toBe("PDF");
+  });
+
+  it("shows slide, sheet, chapter and message locations as text; no line for documents", () => {
+    const loc = (fileName: string, location: Location | null) =>
+      renderResult(makeResult({ fileName, path: `/home/u/Notes/${fileName}` }, { line: 9, page: null, location }), 0).querySelector(".result-locator")?.textContent ?? null;
+    expect(loc("deck.pptx", { unit: "slide", number: 4 })).toBe("slide 4");
+    expect(loc("book.xlsx", { unit: "sheet", number: 1, name: "Budget" })).toBe("sheet Budget");
+    expect(loc("novel.epub", { unit: "chapter", number: 2, title: "Storm" })).toBe("chapter “Storm”");
+    expect(loc("inbox.mbox", { unit: "message", number: 3, subject: "Lunch" })).toBe("message 3 · Lunch");
+    expect(loc("page.html", null)).toBeNull();
+    expect(loc("letter.docx", null)).toBeNull();
+    const li = renderResult(
+      makeResult({ fileName: "inbox.mbox", path: "/home/u/inbox.mbox" }, { location: { unit: "message", number: 1, subject: "<img src=x onerror=alert(1)>" } }),
+      0,
+    );
+    expect(li.querySelector(".result-locator")!.textContent).toBe("message 1 · <img src=x onerror=alert(1)>");
+    expect(li.querySelector("img")).toBeNull();
   });
 
   it("renders an XSS payload in the passage as inert text", () => {

@@ -147,6 +147,7 @@ describe("search box (app)", () => {
   it("passes folder and kind filters to search", async () => {
     const api = createFakeApi({
       folders: [makeFolder({ path: "/a/Notes" }), makeFolder({ path: "/b/Code" })],
+      kinds: [{ ext: "pdf", files: 2 }, { ext: "md", files: 5 }],
       search: async (req) => makeResponse(req.query, []),
     });
     const root = document.body.appendChild(document.createElement("div"));
