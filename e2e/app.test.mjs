@@ -200,6 +200,7 @@ before(async () => {
   for (const k of ["XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "ORT_DISABLE_TELEMETRY", "ORT_TELEMETRY_DISABLED"]) delete env[k];
   env.ORT_DYLIB_PATH ||= path.join(cache, "onnxruntime", "libonnxruntime.so");
   env.SIFT_MODEL_DIR ||= path.join(cache, "models", "all-MiniLM-L6-v2");
+  env.PDFIUM_DYLIB_PATH ||= path.join(cache, "pdfium", "libpdfium.so");
   const log = fs.openSync(path.join(OUT, "driver.log"), "w");
   driver = spawn(DRIVER, ["--port", String(PORT), "--native-port", String(NATIVE_PORT)], {
     stdio: ["ignore", log, log],

@@ -1,7 +1,8 @@
 //! `sift bench embed`: embedding throughput at several batch sizes and single-query latency, each next to
 //! the raw ONNX Runtime session on the same inputs (the limit), as a ratio measured in the same run.
 //! `sift bench index`: HNSW against exact search. `sift bench large-file`: memory and pause latency while
-//! indexing one large text file, next to a small one in the same run.
+//! indexing one large text file, next to a small one in the same run. `sift bench extract DIR`: text
+//! extraction throughput per format, in process (the baseline) and through the isolated worker process.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -47,6 +48,14 @@ enum BenchWhat {
         /// the first `queries` of them are held out as queries.
         #[arg(long)]
         db: Option<PathBuf>,
+    },
+    /// Extraction throughput per file type over a folder: in process (baseline) and through the worker.
+    Extract {
+        /// Folder of documents (read recursively).
+        dir: PathBuf,
+        /// Passes over the folder (best is reported).
+        #[arg(long, default_value_t = 3)]
+        repeat: usize,
     },
     /// Peak memory and pause latency while indexing one large generated text file, for each size given
     /// (the smallest is the baseline).
@@ -152,7 +161,117 @@ pub fn run(cli: &crate::Cli, args: &BenchArgs) -> Result<()> {
             db,
         } => index(*vectors, *dim, *queries, db.as_deref()),
         BenchWhat::LargeFile { mb, seconds } => large_file(cli, mb, *seconds),
+        BenchWhat::Extract { dir, repeat } => extract(dir, *repeat),
     }
+}
+
+/// Files under `dir`, recursively, with their sizes.
+fn files_under(dir: &std::path::Path) -> Result<Vec<(PathBuf, u64)>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).with_context(|| format!("reading {}", d.display()))? {
+            let entry = entry?;
+            let meta = entry.metadata()?;
+            if meta.is_dir() {
+                stack.push(entry.path());
+            } else if meta.is_file() {
+                out.push((entry.path(), meta.len()));
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Per file type: files, MB, text MB, problems, and the best pass's seconds in process and through the worker.
+fn extract(dir: &std::path::Path, repeat: usize) -> Result<()> {
+    use sift_core::worker::{Extractor, WorkerCommand};
+    use std::collections::BTreeMap;
+    let files = files_under(dir)?;
+    let worker = WorkerCommand::current_exe()?;
+    let options = sift_core::ExtractOptions::default();
+    #[derive(Default)]
+    struct Row {
+        files: usize,
+        bytes: u64,
+        text: u64,
+        problems: usize,
+    }
+    let mut rows: BTreeMap<String, Row> = BTreeMap::new();
+    for (path, size) in &files {
+        let ext = path
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        let row = rows.entry(ext).or_default();
+        row.files += 1;
+        row.bytes += size;
+    }
+    // Each pass times every file both ways; a type's figure is its best pass. One worker serves the whole
+    // pass (as in indexing), so its start-up is included once per pass.
+    let mut best: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+    for pass in 0..repeat.max(1) {
+        let mut inproc = Extractor::new(None, options);
+        let mut isolated = Extractor::new(Some(&worker), options);
+        let mut times: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+        for (path, size) in &files {
+            let ext = path
+                .extension()
+                .map(|e| e.to_string_lossy().to_ascii_lowercase())
+                .unwrap_or_default();
+            let t = Instant::now();
+            let a = inproc.extract(path, *size);
+            let a_s = t.elapsed().as_secs_f64();
+            let t = Instant::now();
+            let _ = isolated.extract(path, *size);
+            let b_s = t.elapsed().as_secs_f64();
+            let e = times.entry(ext.clone()).or_default();
+            e.0 += a_s;
+            e.1 += b_s;
+            if pass == 0 {
+                if let Some(row) = rows.get_mut(&ext) {
+                    match a {
+                        Ok(doc) => row.text += doc.text.len() as u64,
+                        Err(_) => row.problems += 1,
+                    }
+                }
+            }
+        }
+        for (ext, (a, b)) in times {
+            let e = best.entry(ext).or_insert((f64::MAX, f64::MAX));
+            e.0 = e.0.min(a);
+            e.1 = e.1.min(b);
+        }
+    }
+    println!(
+        "machine: {}, {} cores; {} files under {}; best of {} passes",
+        cpu_model(),
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        files.len(),
+        dir.display(),
+        repeat.max(1)
+    );
+    println!("type | files | MB | text MB | not read | in process files/s | in process MB/s | worker files/s | worker MB/s | worker / in process");
+    let mb = |b: u64| b as f64 / 1_048_576.0;
+    for (ext, row) in &rows {
+        let (a, b) = best.get(ext).copied().unwrap_or((0.0, 0.0));
+        let rate = |n: f64, s: f64| if s > 0.0 { n / s } else { 0.0 };
+        println!(
+            "{} | {} | {:.2} | {:.2} | {} | {:.0} | {:.1} | {:.0} | {:.1} | {:.2}",
+            if ext.is_empty() { "(none)" } else { ext },
+            row.files,
+            mb(row.bytes),
+            mb(row.text),
+            row.problems,
+            rate(row.files as f64, a),
+            rate(mb(row.bytes), a),
+            rate(row.files as f64, b),
+            rate(mb(row.bytes), b),
+            rate(rate(row.files as f64, b), rate(row.files as f64, a)),
+        );
+    }
+    Ok(())
 }
 
 /// Resident and peak resident memory of this process in MB (Linux; `None` elsewhere).

@@ -34,7 +34,7 @@ pub use catalog::IndexSource;
 pub use chunk::{Chunk, ChunkOptions};
 pub use engine::{Engine, EngineConfig, FolderStatus, SearchOptions, Settings, Status};
 pub use error::{Error, Result};
-pub use extract::{ExtractOptions, Location};
+pub use extract::{ExtractError, ExtractOptions, Extracted, Location, Part};
 pub use index::{ExactIndex, HnswParams, VectorIndex};
 pub use indexer::{IndexReport, Phase, Progress};
 pub use scan::default_excludes;

@@ -341,7 +341,7 @@ fn death_reason(status: Option<std::process::ExitStatus>, stderr_tail: &str) -> 
 
 /// Extracts documents through a worker process (started on first use, restarted after a death, killed on
 /// drop), or in process when no worker command is given (library users and tests that do not isolate).
-pub(crate) struct Extractor<'a> {
+pub struct Extractor<'a> {
     command: Option<&'a WorkerCommand>,
     options: ExtractOptions,
     running: Option<Running>,
@@ -356,7 +356,7 @@ enum Attempt {
 }
 
 impl<'a> Extractor<'a> {
-    pub(crate) fn new(command: Option<&'a WorkerCommand>, options: ExtractOptions) -> Self {
+    pub fn new(command: Option<&'a WorkerCommand>, options: ExtractOptions) -> Self {
         Extractor {
             command,
             options,
@@ -365,7 +365,7 @@ impl<'a> Extractor<'a> {
     }
 
     /// The text of `path`, or why not. Never panics; a parser's crash or hang is this file's failure.
-    pub(crate) fn extract(&mut self, path: &Path, size: u64) -> Reply {
+    pub fn extract(&mut self, path: &Path, size: u64) -> Reply {
         let Some(command) = self.command.filter(|_| extract::needs_isolation(path)) else {
             return extract::extract(path, &self.options);
         };

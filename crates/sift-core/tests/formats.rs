@@ -540,6 +540,10 @@ fn every_format_is_found_by_meaning_and_hostile_files_fail_alone() {
     let files = tempfile::tempdir().unwrap();
     let data = tempfile::tempdir().unwrap();
     write_fixtures(files.path());
+    // `SIFT_WRITE_FIXTURES_TO=DIR` keeps a copy of the good fixtures (for `sift bench extract`).
+    if let Some(out) = std::env::var_os("SIFT_WRITE_FIXTURES_TO") {
+        write_fixtures(Path::new(&out));
+    }
     let hostile = write_hostile(files.path());
     let engine = open(data.path());
     engine.add_folder(files.path()).unwrap();

@@ -251,7 +251,11 @@ fn read(document: &PdfDocument<'_>, path: &str) -> Result<Extracted, ExtractErro
     let pages = document.pages();
     let count = usize::try_from(pages.len()).unwrap_or(0);
     if count > MAX_PAGES {
-        tracing::info!(path, pages = count, "PDF: only the first {MAX_PAGES} pages are read");
+        tracing::info!(
+            path,
+            pages = count,
+            "PDF: only the first {MAX_PAGES} pages are read"
+        );
     }
     let mut text = String::new();
     let mut parts = Vec::new();
@@ -305,7 +309,12 @@ fn read(document: &PdfDocument<'_>, path: &str) -> Result<Extracted, ExtractErro
         .filter(|&&k| k == PageKind::Scanned || k == PageKind::Garbled)
         .count();
     if without > 0 {
-        tracing::info!(path, pages = kinds.len(), without_text = without, "PDF: some pages have no usable text");
+        tracing::info!(
+            path,
+            pages = kinds.len(),
+            without_text = without,
+            "PDF: some pages have no usable text"
+        );
     }
     Ok(Extracted {
         text,
