@@ -52,13 +52,10 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<String, ExtractError> {
     if let Ok(s) = std::str::from_utf8(bytes) {
         return Ok(s.to_string());
     }
-    let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
-    detector.feed(
-        &bytes[..bytes.len().min(64 * 1024)],
-        bytes.len() <= 64 * 1024,
-    );
-    let enc = detector.guess(None, chardetng::Utf8Detection::Allow);
-    Ok(enc.decode_without_bom_handling(bytes).0.into_owned())
+    Ok(super::guess_legacy(bytes)
+        .decode_without_bom_handling(bytes)
+        .0
+        .into_owned())
 }
 
 /// The charset named by `<meta charset=…>`, `<meta http-equiv content="…; charset=…">` or `<?xml encoding=…?>`

@@ -495,7 +495,7 @@ pub fn decode(bytes: &[u8]) -> Result<String, ExtractError> {
             Ok(String::from_utf8_lossy(bytes).into_owned())
         }
         Err(_) => {
-            // Not UTF-8: legacy 8-bit text (Windows-1252 is the common case). Reject if it looks binary.
+            // Not UTF-8: legacy text (Windows-1252, Shift_JIS, GBK, KOI8-R…). Reject if it looks binary.
             let controls = head
                 .iter()
                 .filter(|&&b| b < 0x09 || (0x0e..0x20).contains(&b))
@@ -503,10 +503,18 @@ pub fn decode(bytes: &[u8]) -> Result<String, ExtractError> {
             if controls * 20 > head.len().max(1) {
                 return Err(ExtractError::Skipped("binary content".into()));
             }
-            let (text, _, _) = encoding_rs::WINDOWS_1252.decode(bytes);
+            let (text, _, _) = guess_legacy(bytes).decode(bytes);
             Ok(text.into_owned())
         }
     }
+}
+
+/// The legacy encoding of text that is not UTF-8, guessed by `chardetng` from its first 64 KB.
+pub(crate) fn guess_legacy(bytes: &[u8]) -> &'static encoding_rs::Encoding {
+    const SAMPLE: usize = 64 * 1024;
+    let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
+    detector.feed(&bytes[..bytes.len().min(SAMPLE)], bytes.len() <= SAMPLE);
+    detector.guess(None, chardetng::Utf8Detection::Allow)
 }
 
 #[cfg(test)]
@@ -522,6 +530,13 @@ mod tests {
         }
         assert_eq!(decode(&utf16).unwrap(), "hé");
         assert_eq!(decode(&[b'c', b'a', b'f', 0xE9]).unwrap(), "café");
+        // Legacy encodings other than Windows-1252 are detected, not read as Latin-1 mojibake.
+        let japanese = "吾輩は猫である。名前はまだ無い。どこで生れたかとんと見当がつかぬ。";
+        let (sjis, _, _) = encoding_rs::SHIFT_JIS.encode(japanese);
+        assert_eq!(decode(&sjis).unwrap(), japanese);
+        let russian = "Все счастливые семьи похожи друг на друга, каждая несчастливая семья несчастлива по-своему.";
+        let (cp1251, _, _) = encoding_rs::WINDOWS_1251.encode(russian);
+        assert_eq!(decode(&cp1251).unwrap(), russian);
     }
 
     #[test]
