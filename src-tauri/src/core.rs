@@ -18,12 +18,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{bail, Result};
 use sift_core::model::{self, HubOptions};
 use sift_core::worker::WorkerCommand;
 use sift_core::{Engine, EngineConfig, FileStatus, Progress, SearchOptions};
 
-use crate::dto;
+use crate::dto::{self, AppError, ErrorKind};
+use crate::errors;
 use crate::opener::{self, Action, Opener};
 use crate::progress::Tracker;
 use crate::scheduler::{PassEnd, Scheduler, Timing, Work};
@@ -74,7 +75,7 @@ impl AppConfig {
 enum Slot {
     Opening,
     Ready(Arc<Engine>),
-    Failed(String),
+    Failed(AppError),
 }
 
 /// Shared app state. Cheap to clone (`Arc`).
@@ -115,6 +116,25 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// The engine's configuration: the data directory's settings (or `settings`) and the extraction worker.
+/// Why a path cannot be read, as the end of a sentence.
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "it does not exist".into(),
+        std::io::ErrorKind::PermissionDenied => "Sift is not allowed to read it".into(),
+        _ => format!("it cannot be read ({e})"),
+    }
+}
+
+/// Why the engine did not open, for the first-run screen: a missing model or runtime as such, anything else
+/// as "could not open".
+fn open_error(e: &sift_core::Error) -> AppError {
+    let err = errors::from_core(e);
+    match err.kind {
+        ErrorKind::ModelMissing | ErrorKind::RuntimeMissing => err,
+        _ => err.with_kind(ErrorKind::EngineFailed),
+    }
+}
+
 fn engine_config(
     data_dir: &Path,
     settings: Option<sift_core::Settings>,
@@ -161,8 +181,10 @@ impl Core {
             .name("sift-indexer".into())
             .spawn(move || worker.worker_main());
         if let Err(e) = spawned {
-            self.set_slot(Slot::Failed(format!(
-                "could not start the indexing thread: {e}"
+            self.set_slot(Slot::Failed(AppError::new(
+                ErrorKind::EngineFailed,
+                "Sift could not start indexing; restart Sift.",
+                format!("could not start the indexing thread: {e}"),
             )));
         }
         let watcher = Arc::clone(self);
@@ -254,45 +276,77 @@ impl Core {
             match &*slot {
                 Slot::Opening => slot = self.slot_cv.wait(slot).unwrap_or_else(|e| e.into_inner()),
                 Slot::Ready(e) => return Ok(Arc::clone(e)),
-                Slot::Failed(msg) => return Err(anyhow!("{msg}")),
+                Slot::Failed(e) => return Err(anyhow::Error::new(e.clone())),
             }
         }
     }
 
     // ---------- worker ----------
 
-    /// Opens the engine; on a first run without the model installed, downloads it from the Hugging Face Hub
-    /// (with `sift://model-download` progress) and tries again.
-    fn open_or_download(&self) -> Result<Engine, String> {
-        let first =
-            engine_config(&self.data_dir, None, self.worker.as_ref()).and_then(Engine::open);
-        let Err(missing @ sift_core::Error::ModelMissing { .. }) = first else {
-            return first.map_err(|e| e.to_string());
+    /// Opens the engine. A missing model is downloaded from the Hugging Face Hub (with `sift://model-download`
+    /// progress) only when `download` is set: that is the user's click on the first-run screen, never a start.
+    fn open_engine(&self, download: bool) -> Result<Engine, AppError> {
+        let opened = engine_config(&self.data_dir, None, self.worker.as_ref()).and_then(Engine::open);
+        let missing = match opened {
+            Ok(engine) => return Ok(engine),
+            Err(e @ sift_core::Error::ModelMissing { .. }) if download => e,
+            Err(e) => return Err(open_error(&e)),
         };
-        let settings = sift_core::Settings::load(&self.data_dir).map_err(|e| e.to_string())?;
-        let spec = model::spec(&settings.model).map_err(|e| e.to_string())?;
+        let settings = sift_core::Settings::load(&self.data_dir).map_err(|e| open_error(&e))?;
+        let spec = model::spec(&settings.model).map_err(|e| open_error(&e))?;
         let precision = settings.precision.unwrap_or(spec.default_precision);
-        tracing::info!(model = %spec.id, "first run: downloading the model");
+        tracing::info!(model = %spec.id, "downloading the model");
         model::download(&spec, precision, &HubOptions::default(), &mut |p| {
             self.emit(AppEvent::ModelDownload(p.into()))
         })
-        .map_err(|e| format!("{missing} ({e})"))?;
+        .map_err(|e| {
+            AppError::new(
+                ErrorKind::ModelMissing,
+                "The model could not be downloaded; check the internet connection, then try again.",
+                format!("{}: {}", errors::chain(&missing), errors::chain(&e)),
+            )
+        })?;
         engine_config(&self.data_dir, None, self.worker.as_ref())
             .and_then(Engine::open)
-            .map_err(|e| e.to_string())
+            .map_err(|e| open_error(&e))
+    }
+
+    /// Tries again to open the engine after it failed (the first-run screen's "Retry", or "Download the
+    /// model" with `download`). Nothing to do when it is open.
+    pub fn retry_engine(&self, download: bool) -> Result<()> {
+        let _serial = lock(&self.settings_lock);
+        if self.engine().is_ok() {
+            return Ok(());
+        }
+        match self.open_engine(download) {
+            Ok(engine) => {
+                let has_folders = engine.folders().map(|f| !f.is_empty()).unwrap_or(false);
+                self.set_slot(Slot::Ready(Arc::new(engine)));
+                self.roots_version.fetch_add(1, Ordering::SeqCst);
+                if has_folders {
+                    self.scheduler.queue_full();
+                }
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!(error = %e.details, "could not open the index");
+                self.set_slot(Slot::Failed(e.clone()));
+                Err(e.into())
+            }
+        }
     }
 
     fn worker_main(self: Arc<Self>) {
-        let slot = match self.open_or_download() {
+        let slot = match self.open_engine(false) {
             Ok(engine) => {
                 if engine.folders().map(|f| !f.is_empty()).unwrap_or(false) {
                     self.scheduler.queue_full();
                 }
                 Slot::Ready(Arc::new(engine))
             }
-            Err(msg) => {
-                tracing::error!(error = %msg, "could not open the index");
-                Slot::Failed(msg)
+            Err(e) => {
+                tracing::error!(error = %e.details, "could not open the index");
+                Slot::Failed(e)
             }
         };
         self.set_slot(slot);
@@ -373,6 +427,7 @@ impl Core {
         let engine = self.engine()?;
         let s = engine.status()?;
         let state = self.scheduler.state();
+        let last_error = self.scheduler.last_error();
         Ok(dto::Status {
             model: s.model,
             precision: s.precision,
@@ -385,7 +440,8 @@ impl Core {
             failed: s.counts.skipped_files + s.counts.failed_files,
             indexing: state.indexing(),
             paused: state.paused,
-            last_error: self.scheduler.last_error(),
+            last_error: last_error.as_ref().map(|e| e.message.clone()),
+            last_error_details: last_error.map(|e| e.details),
             warning: lock(&self.watch_problem).clone(),
         })
     }
@@ -403,15 +459,27 @@ impl Core {
 
     pub fn add_folders(&self, paths: &[String]) -> Result<()> {
         let engine = self.engine()?;
-        let mut errors = Vec::new();
+        let mut failed: Vec<AppError> = Vec::new();
         for raw in paths {
             let path = PathBuf::from(raw);
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| raw.clone());
             if !path.is_absolute() {
-                errors.push(format!("{raw} is not an absolute path"));
+                failed.push(AppError::new(
+                    ErrorKind::Other,
+                    format!("“{name}” cannot be added: it is not a full path"),
+                    format!("{raw} is not an absolute path"),
+                ));
                 continue;
             }
             let added = match std::fs::canonicalize(&path) {
-                Err(e) => Err(anyhow!("cannot add {raw}: {e}")),
+                Err(e) => Err(AppError::new(
+                    ErrorKind::Other,
+                    format!("“{name}” cannot be added: {}", io_reason(&e)),
+                    format!("cannot add {raw}: {e}"),
+                )),
                 Ok(canonical) => {
                     // A new root that contains existing ones absorbs them: that must not race a pass over them.
                     let absorbs = engine
@@ -419,23 +487,35 @@ impl Core {
                         .iter()
                         .any(|f| f.path.starts_with(&canonical));
                     let _hold = absorbs.then(|| self.scheduler.hold());
-                    engine.add_folder(&canonical).map_err(anyhow::Error::from)
+                    engine
+                        .add_folder(&canonical)
+                        .map_err(|e| errors::from_core(&e))
                 }
             };
             match added {
                 Ok(folder) => self.progress.queue([folder.path.as_path()]),
-                Err(e) => errors.push(format!("{e:#}")),
+                Err(e) => failed.push(e),
             }
         }
-        if errors.len() < paths.len() {
+        if failed.len() < paths.len() {
             // Watch first, then scan: a change made after the scan is then always seen.
             self.rewatch();
             self.scheduler.queue_full();
         }
-        if !errors.is_empty() {
-            bail!("{}", errors.join("; "));
+        match failed.len() {
+            0 => Ok(()),
+            1 => Err(failed.remove(0).into()),
+            n => Err(AppError::new(
+                ErrorKind::Other,
+                format!("{n} of {} items could not be added; the details say why", paths.len()),
+                failed
+                    .iter()
+                    .map(|e| e.details.as_str())
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            )
+            .into()),
         }
-        Ok(())
     }
 
     pub fn remove_folder(&self, path: &str) -> Result<()> {
@@ -592,7 +672,7 @@ impl Core {
             self.worker.as_ref(),
         )
         .and_then(Engine::open)
-        .map_err(|msg| anyhow!("could not switch to {}: {msg}", plan.spec.name))?;
+        .map_err(|e| anyhow::Error::new(e).context(format!("could not switch to {}", plan.spec.name)))?;
         plan.next.save(&self.data_dir)?;
         let has_folders = engine.folders().map(|f| !f.is_empty()).unwrap_or(false);
         self.set_slot(Slot::Ready(Arc::new(engine)));
@@ -604,7 +684,7 @@ impl Core {
     }
 
     /// The last indexing error, if the last pass failed.
-    pub fn last_error(&self) -> Option<String> {
+    pub fn last_error(&self) -> Option<AppError> {
         self.scheduler.last_error()
     }
 }

@@ -26,10 +26,36 @@ pub struct Status {
     pub failed: u64,
     pub indexing: bool,
     pub paused: bool,
-    /// Why the last indexing pass failed, until one succeeds.
+    /// Why the last indexing pass failed (one sentence), until one succeeds.
     pub last_error: Option<String>,
+    /// The whole error chain behind `last_error` ("Copy details").
+    #[serde(default)]
+    pub last_error_details: Option<String>,
     /// A problem the user should fix (e.g. the OS limit on watched folders), as one sentence.
     pub warning: Option<String>,
+}
+
+/// `ErrorKind` in api.ts: what the UI can offer to fix.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum ErrorKind {
+    /// The model is not installed (or damaged): offer to download it.
+    ModelMissing,
+    /// ONNX Runtime cannot be loaded: reinstalling fixes it.
+    RuntimeMissing,
+    /// The engine could not open for another reason: offer to retry.
+    EngineFailed,
+    Other,
+}
+
+/// `AppError` in api.ts: how every command fails. `message` is one sentence saying what to do; `details` is
+/// the whole chain (logged, and copied by "Copy details"). Built in `errors.rs`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct AppError {
+    pub kind: ErrorKind,
+    pub message: String,
+    pub details: String,
 }
 
 /// `FolderState` in api.ts.
@@ -301,9 +327,20 @@ mod tests {
             indexing: false,
             paused: false,
             last_error: None,
+            last_error_details: None,
             warning: Some("w".into()),
         };
         let v = serde_json::to_value(&st).unwrap();
+        assert!(v.get("lastErrorDetails").is_some());
+        let err = AppError {
+            kind: ErrorKind::ModelMissing,
+            message: "m".into(),
+            details: "d".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&err).unwrap(),
+            serde_json::json!({"kind": "modelMissing", "message": "m", "details": "d"})
+        );
         assert_eq!(
             (
                 &v["precision"],

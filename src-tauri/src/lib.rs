@@ -5,7 +5,7 @@
 //!
 //! | Command | Does |
 //! |---|---|
-//! | `status` | engine status (model, precision, provider, counts incl. vectors, indexing/paused, last error, watch warning); an error when the engine is unavailable |
+//! | `status` | engine status (model, precision, provider, counts incl. vectors, indexing/paused, last error, watch warning); an error (kind `modelMissing`, `runtimeMissing` or `engineFailed`) when the engine is unavailable |
 //! | `list_folders` | roots with per-folder progress, state and ETA |
 //! | `add_folders { paths }` | adds roots and queues an indexing pass |
 //! | `remove_folder { path }` | removes a root and its index entries (files on disk are never touched) |
@@ -15,6 +15,9 @@
 //! | `indexed_kinds` | extensions of the searchable files with file counts, most common first (type filters) |
 //! | `open_path { path }`, `reveal_path { path }` | open / show in folder, only for files in the index; open refuses programs and scripts |
 //! | `get_settings`, `set_settings { settings }` | model, precision, threads, excluded patterns |
+//! | `retry_engine { download }` | opens the engine again after it failed (first-run screen); `download` fetches a missing model first |
+//!
+//! Every command fails with a [`dto::AppError`]: one sentence for the user, the chain as details (`errors.rs`).
 //!
 //! Events: `sift://progress` ([`dto::ProgressEvent`]) and `sift://model-download` ([`dto::ModelDownloadEvent`]).
 //!
@@ -23,6 +26,7 @@
 
 pub mod core;
 pub mod dto;
+pub mod errors;
 pub mod opener;
 pub mod progress;
 pub mod scheduler;
@@ -34,6 +38,7 @@ use std::time::Duration;
 use tauri::{Emitter, Manager, Runtime, State};
 
 pub use crate::core::{AppConfig, AppEvent, AppState, Core, Emit};
+use crate::dto::{AppError, ErrorKind};
 use crate::opener::Action;
 
 /// Event with indexing progress for one folder.
@@ -41,47 +46,55 @@ pub const PROGRESS_EVENT: &str = "sift://progress";
 /// Event with model download progress.
 pub const MODEL_DOWNLOAD_EVENT: &str = "sift://model-download";
 
-/// Runs `f` on the blocking pool; errors become the message string the UI shows.
-async fn blocking<T, F>(state: State<'_, AppState>, f: F) -> Result<T, String>
+/// Runs `f` on the blocking pool. An error reaches the UI as one sentence with the chain as details
+/// (`errors.rs`), and the chain goes to the log.
+async fn blocking<T, F>(command: &'static str, state: State<'_, AppState>, f: F) -> Result<T, AppError>
 where
     T: Send + 'static,
     F: FnOnce(&Core) -> anyhow::Result<T> + Send + 'static,
 {
     let core = AppState::clone(&state);
-    match tauri::async_runtime::spawn_blocking(move || f(&core)).await {
-        Ok(result) => result.map_err(|e| format!("{e:#}")),
-        Err(e) => Err(format!("internal error: {e}")),
-    }
+    let error = match tauri::async_runtime::spawn_blocking(move || f(&core)).await {
+        Ok(Ok(value)) => return Ok(value),
+        Ok(Err(e)) => errors::from_anyhow(&e),
+        Err(e) => AppError::new(
+            ErrorKind::Other,
+            "Sift hit an internal error; try again, or restart Sift if it keeps happening",
+            format!("internal error: {e}"),
+        ),
+    };
+    tracing::warn!(command, error = %error.details, "command failed");
+    Err(error)
 }
 
 #[tauri::command]
-async fn status(state: State<'_, AppState>) -> Result<dto::Status, String> {
-    blocking(state, |c| c.status()).await
+async fn status(state: State<'_, AppState>) -> Result<dto::Status, AppError> {
+    blocking("status", state, |c| c.status()).await
 }
 
 #[tauri::command]
-async fn list_folders(state: State<'_, AppState>) -> Result<Vec<dto::FolderInfo>, String> {
-    blocking(state, |c| c.list_folders()).await
+async fn list_folders(state: State<'_, AppState>) -> Result<Vec<dto::FolderInfo>, AppError> {
+    blocking("list_folders", state, |c| c.list_folders()).await
 }
 
 #[tauri::command]
-async fn add_folders(state: State<'_, AppState>, paths: Vec<String>) -> Result<(), String> {
-    blocking(state, move |c| c.add_folders(&paths)).await
+async fn add_folders(state: State<'_, AppState>, paths: Vec<String>) -> Result<(), AppError> {
+    blocking("add_folders", state, move |c| c.add_folders(&paths)).await
 }
 
 #[tauri::command]
-async fn remove_folder(state: State<'_, AppState>, path: String) -> Result<(), String> {
-    blocking(state, move |c| c.remove_folder(&path)).await
+async fn remove_folder(state: State<'_, AppState>, path: String) -> Result<(), AppError> {
+    blocking("remove_folder", state, move |c| c.remove_folder(&path)).await
 }
 
 #[tauri::command]
-async fn pause_indexing(state: State<'_, AppState>) -> Result<(), String> {
+async fn pause_indexing(state: State<'_, AppState>) -> Result<(), AppError> {
     state.pause();
     Ok(())
 }
 
 #[tauri::command]
-async fn resume_indexing(state: State<'_, AppState>) -> Result<(), String> {
+async fn resume_indexing(state: State<'_, AppState>) -> Result<(), AppError> {
     state.resume();
     Ok(())
 }
@@ -93,41 +106,46 @@ async fn search(
     limit: usize,
     folder: Option<String>,
     kinds: Vec<String>,
-) -> Result<dto::SearchResponse, String> {
-    blocking(state, move |c| c.search(&query, limit, folder, kinds)).await
+) -> Result<dto::SearchResponse, AppError> {
+    blocking("search", state, move |c| c.search(&query, limit, folder, kinds)).await
 }
 
 #[tauri::command]
 async fn failed_files(
     state: State<'_, AppState>,
     folder: Option<String>,
-) -> Result<Vec<dto::FailedFile>, String> {
-    blocking(state, move |c| c.failed_files(folder)).await
+) -> Result<Vec<dto::FailedFile>, AppError> {
+    blocking("failed_files", state, move |c| c.failed_files(folder)).await
 }
 
 #[tauri::command]
-async fn indexed_kinds(state: State<'_, AppState>) -> Result<Vec<dto::KindCount>, String> {
-    blocking(state, |c| c.indexed_kinds()).await
+async fn indexed_kinds(state: State<'_, AppState>) -> Result<Vec<dto::KindCount>, AppError> {
+    blocking("indexed_kinds", state, |c| c.indexed_kinds()).await
 }
 
 #[tauri::command]
-async fn open_path(state: State<'_, AppState>, path: String) -> Result<(), String> {
-    blocking(state, move |c| c.open(Action::Open, &path)).await
+async fn open_path(state: State<'_, AppState>, path: String) -> Result<(), AppError> {
+    blocking("open_path", state, move |c| c.open(Action::Open, &path)).await
 }
 
 #[tauri::command]
-async fn reveal_path(state: State<'_, AppState>, path: String) -> Result<(), String> {
-    blocking(state, move |c| c.open(Action::Reveal, &path)).await
+async fn reveal_path(state: State<'_, AppState>, path: String) -> Result<(), AppError> {
+    blocking("reveal_path", state, move |c| c.open(Action::Reveal, &path)).await
 }
 
 #[tauri::command]
-async fn get_settings(state: State<'_, AppState>) -> Result<dto::Settings, String> {
-    blocking(state, |c| c.get_settings()).await
+async fn retry_engine(state: State<'_, AppState>, download: bool) -> Result<(), AppError> {
+    blocking("retry_engine", state, move |c| c.retry_engine(download)).await
 }
 
 #[tauri::command]
-async fn set_settings(state: State<'_, AppState>, settings: dto::Settings) -> Result<(), String> {
-    blocking(state, move |c| c.set_settings(settings)).await
+async fn get_settings(state: State<'_, AppState>) -> Result<dto::Settings, AppError> {
+    blocking("get_settings", state, |c| c.get_settings()).await
+}
+
+#[tauri::command]
+async fn set_settings(state: State<'_, AppState>, settings: dto::Settings) -> Result<(), AppError> {
+    blocking("set_settings", state, move |c| c.set_settings(settings)).await
 }
 
 /// Registers the plugin, the commands and the (not yet started) state on `builder`. Generic over the
@@ -151,6 +169,7 @@ pub fn setup<R: Runtime>(builder: tauri::Builder<R>, config: AppConfig) -> tauri
             reveal_path,
             get_settings,
             set_settings,
+            retry_engine,
         ])
 }
 

@@ -29,6 +29,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use crate::dto::{AppError, ErrorKind};
+use crate::errors;
+
 /// Above this many changed paths a pass re-checks the roots instead (bounded memory).
 const MAX_PATHS: usize = 200_000;
 
@@ -138,7 +141,7 @@ pub struct Scheduler {
     cv: Condvar,
     cancel: AtomicBool,
     passes: AtomicU64,
-    last_error: Mutex<Option<String>>,
+    last_error: Mutex<Option<AppError>>,
     timing: Timing,
     fault_panic_path: Option<String>,
 }
@@ -272,7 +275,7 @@ impl Scheduler {
     }
 
     /// Why the last pass failed or panicked; `None` once a pass succeeds.
-    pub fn last_error(&self) -> Option<String> {
+    pub fn last_error(&self) -> Option<AppError> {
         lock(&self.last_error).clone()
     }
 
@@ -362,7 +365,7 @@ impl Scheduler {
                     Ok(Err(e)) => {
                         let delay = ctl.backoff;
                         tracing::error!(error = %e, retry_in_secs = delay.as_secs_f64(), "indexing failed");
-                        *lock(&self.last_error) = Some(e.to_string());
+                        *lock(&self.last_error) = Some(errors::from_core(&e));
                         ctl.pending.merge(work);
                         ctl.retry_at = Some(Instant::now() + delay);
                         ctl.backoff = (delay * 2).min(self.timing.backoff_max);
@@ -371,8 +374,10 @@ impl Scheduler {
                     Err(payload) => {
                         let msg = panic_message(payload.as_ref());
                         tracing::error!(panic = %msg, work = ?work, "indexing pass panicked; its work is dropped");
-                        *lock(&self.last_error) = Some(format!(
-                            "Indexing stopped on an internal error ({msg}); add the folder again or restart Sift to retry."
+                        *lock(&self.last_error) = Some(AppError::new(
+                            ErrorKind::Other,
+                            "Indexing stopped on an internal error; add the folder again or restart Sift to retry.",
+                            format!("indexing pass panicked: {msg}"),
                         ));
                         PassEnd::Panicked
                     }
@@ -433,7 +438,7 @@ mod tests {
         // Retries at 0, 50, 150, 350, 750 ms (then every 400 ms): about 6, never thousands.
         let n = calls.load(Ordering::SeqCst);
         assert!((3..=8).contains(&n), "{n} passes in 1.2 s");
-        assert!(s.last_error().unwrap().contains("ONNX Runtime"));
+        assert!(s.last_error().unwrap().message.contains("ONNX Runtime"));
         assert!(
             !s.state().indexing(),
             "waiting out a back-off is not indexing"
@@ -457,7 +462,8 @@ mod tests {
             assert!(Instant::now() < deadline, "the panic was not reported");
             std::thread::sleep(Duration::from_millis(10));
         }
-        assert!(s.last_error().unwrap().contains("internal error"));
+        let e = s.last_error().unwrap();
+        assert!(e.message.contains("internal error") && e.details.contains("panicked"));
         // The worker is not stuck "running": a hold returns, and later work runs.
         drop(s.hold());
         s.queue_paths([PathBuf::from("/r/fine.txt")]);

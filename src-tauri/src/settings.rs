@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use sift_core::model::{self, DownloadProgress, HubOptions, ModelSpec, Precision};
 use sift_core::EngineConfig;
 
@@ -140,9 +140,21 @@ pub fn fetch_model(
         model::locate(&plan.spec, plan.precision, model_dir.as_deref())
     {
         tracing::info!(model = %plan.spec.id, precision = %plan.precision, "model not installed; downloading it");
-        model::download(&plan.spec, plan.precision, &HubOptions::default(), report)
-            .with_context(|| format!("{missing}"))
-            .with_context(|| format!("could not switch to {}", plan.spec.name))?;
+        model::download(&plan.spec, plan.precision, &HubOptions::default(), report).map_err(|e| {
+            crate::dto::AppError::new(
+                crate::dto::ErrorKind::Other,
+                format!(
+                    "{} could not be downloaded; check the internet connection, then try again",
+                    plan.spec.name
+                ),
+                format!(
+                    "could not switch to {}: {}: {}",
+                    plan.spec.name,
+                    crate::errors::chain(&missing),
+                    crate::errors::chain(&e)
+                ),
+            )
+        })?;
     }
     Ok(())
 }
