@@ -286,7 +286,8 @@ impl Core {
     /// Opens the engine. A missing model is downloaded from the Hugging Face Hub (with `sift://model-download`
     /// progress) only when `download` is set: that is the user's click on the first-run screen, never a start.
     fn open_engine(&self, download: bool) -> Result<Engine, AppError> {
-        let opened = engine_config(&self.data_dir, None, self.worker.as_ref()).and_then(Engine::open);
+        let opened =
+            engine_config(&self.data_dir, None, self.worker.as_ref()).and_then(Engine::open);
         let missing = match opened {
             Ok(engine) => return Ok(engine),
             Err(e @ sift_core::Error::ModelMissing { .. }) if download => e,
@@ -507,7 +508,10 @@ impl Core {
             1 => Err(failed.remove(0).into()),
             n => Err(AppError::new(
                 ErrorKind::Other,
-                format!("{n} of {} items could not be added; the details say why", paths.len()),
+                format!(
+                    "{n} of {} items could not be added; the details say why",
+                    paths.len()
+                ),
                 failed
                     .iter()
                     .map(|e| e.details.as_str())
@@ -672,7 +676,9 @@ impl Core {
             self.worker.as_ref(),
         )
         .and_then(Engine::open)
-        .map_err(|e| anyhow::Error::new(e).context(format!("could not switch to {}", plan.spec.name)))?;
+        .map_err(|e| {
+            anyhow::Error::new(e).context(format!("could not switch to {}", plan.spec.name))
+        })?;
         plan.next.save(&self.data_dir)?;
         let has_folders = engine.folders().map(|f| !f.is_empty()).unwrap_or(false);
         self.set_slot(Slot::Ready(Arc::new(engine)));

@@ -89,15 +89,17 @@ pub fn from_core(e: &sift_core::Error) -> AppError {
 /// error is mapped, anything else shows its outermost message as one sentence.
 pub fn from_anyhow(e: &anyhow::Error) -> AppError {
     let details = format!("{e:#}");
+    let mut outer = Vec::new();
     for cause in e.chain() {
         if let Some(app) = cause.downcast_ref::<AppError>() {
-            let details = if app.details.len() >= details.len() {
-                app.details.clone()
-            } else {
-                details
+            // Contexts added on top, then the error's own details.
+            outer.push(app.details.clone());
+            return AppError {
+                details: outer.join(": "),
+                ..app.clone()
             };
-            return AppError { details, ..app.clone() };
         }
+        outer.push(cause.to_string());
         if let Some(core) = cause.downcast_ref::<sift_core::Error>() {
             if let Some((kind, message)) = core_sentence(core) {
                 return AppError::new(kind, message, details);
@@ -125,7 +127,11 @@ pub fn chain(e: &dyn std::error::Error) -> String {
 /// `text` as one sentence: its first line, whitespace collapsed, a capital first letter, a full stop, at
 /// most [`MAX_MESSAGE_CHARS`] characters.
 pub fn sentence(text: &str) -> String {
-    let line = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
     let mut s: String = line.split_whitespace().collect::<Vec<_>>().join(" ");
     if s.is_empty() {
         return "Something went wrong; the details say what.".into();
@@ -136,7 +142,10 @@ pub fn sentence(text: &str) -> String {
         s.push('…');
     }
     let mut chars = s.chars();
-    let first = chars.next().map(|c| c.to_uppercase().collect::<String>()).unwrap_or_default();
+    let first = chars
+        .next()
+        .map(|c| c.to_uppercase().collect::<String>())
+        .unwrap_or_default();
     let mut s = first + chars.as_str();
     if !s.ends_with(['.', '!', '?', '…']) {
         s.push('.');
@@ -162,11 +171,14 @@ mod tests {
         );
         assert!(e.details.contains("/very/long/path/") && e.details.contains("all-MiniLM-L6-v2"));
 
-        let runtime = sift_core::Error::Runtime("libonnxruntime.so: cannot open shared object file".into());
+        let runtime =
+            sift_core::Error::Runtime("libonnxruntime.so: cannot open shared object file".into());
         let e = from_anyhow(&anyhow::Error::new(runtime).context("could not open the index"));
         assert_eq!(e.kind, ErrorKind::RuntimeMissing);
         assert!(!e.message.contains("setup.sh") && !e.message.contains("ORT_DYLIB_PATH"));
-        assert!(e.details.starts_with("could not open the index: ONNX Runtime is not available"));
+        assert!(e
+            .details
+            .starts_with("could not open the index: ONNX Runtime is not available"));
         assert!(e.details.contains("cannot open shared object file"));
     }
 
@@ -174,7 +186,18 @@ mod tests {
     fn an_app_error_in_a_chain_is_kept() {
         let inner = AppError::new(ErrorKind::EngineFailed, "the index is locked", "lock: busy");
         let e = from_anyhow(&anyhow::Error::new(inner.clone()));
-        assert_eq!(e, AppError { message: "The index is locked.".into(), ..inner });
+        assert_eq!(
+            e,
+            AppError {
+                message: "The index is locked.".into(),
+                ..inner.clone()
+            }
+        );
+        let e = from_anyhow(&anyhow::Error::new(inner).context("opening"));
+        assert_eq!(
+            (e.kind, e.details.as_str()),
+            (ErrorKind::EngineFailed, "opening: lock: busy")
+        );
     }
 
     #[test]

@@ -48,7 +48,11 @@ pub const MODEL_DOWNLOAD_EVENT: &str = "sift://model-download";
 
 /// Runs `f` on the blocking pool. An error reaches the UI as one sentence with the chain as details
 /// (`errors.rs`), and the chain goes to the log.
-async fn blocking<T, F>(command: &'static str, state: State<'_, AppState>, f: F) -> Result<T, AppError>
+async fn blocking<T, F>(
+    command: &'static str,
+    state: State<'_, AppState>,
+    f: F,
+) -> Result<T, AppError>
 where
     T: Send + 'static,
     F: FnOnce(&Core) -> anyhow::Result<T> + Send + 'static,
@@ -107,7 +111,10 @@ async fn search(
     folder: Option<String>,
     kinds: Vec<String>,
 ) -> Result<dto::SearchResponse, AppError> {
-    blocking("search", state, move |c| c.search(&query, limit, folder, kinds)).await
+    blocking("search", state, move |c| {
+        c.search(&query, limit, folder, kinds)
+    })
+    .await
 }
 
 #[tauri::command]

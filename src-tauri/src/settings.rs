@@ -140,21 +140,23 @@ pub fn fetch_model(
         model::locate(&plan.spec, plan.precision, model_dir.as_deref())
     {
         tracing::info!(model = %plan.spec.id, precision = %plan.precision, "model not installed; downloading it");
-        model::download(&plan.spec, plan.precision, &HubOptions::default(), report).map_err(|e| {
-            crate::dto::AppError::new(
-                crate::dto::ErrorKind::Other,
-                format!(
-                    "{} could not be downloaded; check the internet connection, then try again",
-                    plan.spec.name
-                ),
-                format!(
-                    "could not switch to {}: {}: {}",
-                    plan.spec.name,
-                    crate::errors::chain(&missing),
-                    crate::errors::chain(&e)
-                ),
-            )
-        })?;
+        model::download(&plan.spec, plan.precision, &HubOptions::default(), report).map_err(
+            |e| {
+                crate::dto::AppError::new(
+                    crate::dto::ErrorKind::Other,
+                    format!(
+                        "{} could not be downloaded; check the internet connection, then try again",
+                        plan.spec.name
+                    ),
+                    format!(
+                        "could not switch to {}: {}: {}",
+                        plan.spec.name,
+                        crate::errors::chain(&missing),
+                        crate::errors::chain(&e)
+                    ),
+                )
+            },
+        )?;
     }
     Ok(())
 }

@@ -425,7 +425,15 @@ fn starts_without_an_engine_and_recovers_through_settings() {
     // An unknown model id in settings.json: the engine cannot open, the app must still answer.
     let h = harness(Some(r#"{"model": "no-such-model", "threads": 1}"#));
     let err = h.invoke("status", json!({})).unwrap_err();
-    assert!(err.as_str().unwrap().contains("no-such-model"), "{err}");
+    assert_eq!(err["kind"], "engineFailed", "{err}");
+    assert!(
+        err["message"].as_str().unwrap().contains("no-such-model"),
+        "{err}"
+    );
+    assert!(
+        err["details"].as_str().unwrap().contains("no-such-model"),
+        "{err}"
+    );
     assert_eq!(h.ok::<Vec<FolderInfo>>("list_folders", json!({})), vec![]);
     assert!(h
         .invoke(
@@ -471,6 +479,88 @@ fn starts_without_an_engine_and_recovers_through_settings() {
     );
     let s = h.wait_until_indexed(3);
     assert_eq!((s.files, s.failed), (3, 0));
+}
+
+/// A model that is not installed: the app starts, downloads nothing on its own, and every command says so in
+/// one sentence (no setup script, no environment variable), with the whole chain as details for the log and
+/// "Copy details"; "Retry" without a download gives the same answer.
+#[test]
+fn a_missing_model_is_one_sentence_and_never_downloaded_without_a_click() {
+    let h = harness(Some(r#"{"model": "bge-small-en-v1.5", "threads": 1}"#));
+    let downloads = Arc::new(Mutex::new(0usize));
+    let d = Arc::clone(&downloads);
+    h.app.listen(sift_app_lib::MODEL_DOWNLOAD_EVENT, move |_| {
+        *d.lock().unwrap() += 1
+    });
+    let started = Instant::now();
+    let err = h.invoke("status", json!({})).unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "status waited for a download"
+    );
+    assert_eq!(err["kind"], "modelMissing", "{err}");
+    let message = err["message"].as_str().unwrap();
+    assert_eq!(
+        message,
+        "The search model is not installed yet; download it to start searching."
+    );
+    let details = err["details"].as_str().unwrap();
+    assert!(
+        details.contains("bge-small-en-v1.5") && details.len() > message.len(),
+        "{details}"
+    );
+    for cmd in ["add_folders", "search"] {
+        let args = if cmd == "search" {
+            json!({"query": "x", "limit": 5, "folder": null, "kinds": []})
+        } else {
+            json!({"paths": [h.root]})
+        };
+        let e = h.invoke(cmd, args).unwrap_err();
+        assert_eq!(
+            (e["kind"].as_str(), e["message"].as_str()),
+            (Some("modelMissing"), Some(message))
+        );
+    }
+    let again = h
+        .invoke("retry_engine", json!({"download": false}))
+        .unwrap_err();
+    assert_eq!(again["kind"], "modelMissing");
+    assert_eq!(
+        *downloads.lock().unwrap(),
+        0,
+        "nothing is downloaded without a click"
+    );
+}
+
+/// Adding folders that cannot be added fails with one sentence per folder (several: one sentence and the
+/// list in the details); the others are still added.
+#[test]
+fn folders_that_cannot_be_added_fail_with_one_sentence() {
+    let h = harness(None);
+    let gone = h.root.join("no-such-folder");
+    let e = h
+        .invoke("add_folders", json!({"paths": [gone]}))
+        .unwrap_err();
+    assert_eq!(
+        e["message"],
+        "“no-such-folder” cannot be added: it does not exist."
+    );
+    assert!(
+        e["details"].as_str().unwrap().contains("No such file"),
+        "{e}"
+    );
+    let e = h
+        .invoke(
+            "add_folders",
+            json!({"paths": [gone, "relative/dir", h.root]}),
+        )
+        .unwrap_err();
+    assert_eq!(
+        e["message"],
+        "2 of 3 items could not be added; the details say why."
+    );
+    assert_eq!(e["details"].as_str().unwrap().lines().count(), 2, "{e}");
+    h.wait_until_indexed(3);
 }
 
 /// The type filters come from the index (files without an extension included, and filterable as ""), and the

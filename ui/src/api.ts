@@ -24,10 +24,22 @@ export interface Status {
   failed: number;
   indexing: boolean;
   paused: boolean;
-  /** Why the last indexing pass failed, until one succeeds. */
+  /** Why the last indexing pass failed (one sentence), until one succeeds. */
   lastError: string | null;
+  /** The whole error chain behind `lastError`, for "Copy details". */
+  lastErrorDetails?: string | null;
   /** A problem the user should fix (e.g. the OS limit on watched folders), as one sentence. */
   warning: string | null;
+}
+
+/** What the UI can offer to fix: download the model, reinstall, retry. */
+export type ErrorKind = "modelMissing" | "runtimeMissing" | "engineFailed" | "other";
+
+/** How every command fails: one sentence saying what to do, and the whole chain for "Copy details". */
+export interface AppError {
+  kind: ErrorKind;
+  message: string;
+  details: string;
 }
 
 export type FolderState = "queued" | "indexing" | "idle" | "paused" | "offline";
@@ -160,6 +172,8 @@ export interface SiftApi {
   revealPath(path: string): Promise<void>;
   getSettings(): Promise<Settings>;
   setSettings(settings: Settings): Promise<void>;
+  /** Open the engine again after it failed (first-run screen); `download` fetches a missing model first. */
+  retryEngine(download: boolean): Promise<void>;
   /** Native "choose folders" dialog. Resolves to [] when cancelled. */
   pickFolders(): Promise<string[]>;
   onProgress(cb: (e: ProgressEvent) => void): Promise<Unlisten>;
@@ -195,6 +209,7 @@ export function createTauriApi(): SiftApi {
     revealPath: (path) => invoke<void>("reveal_path", { path }),
     getSettings: () => invoke<Settings>("get_settings"),
     setSettings: (settings) => invoke<void>("set_settings", { settings }),
+    retryEngine: (download) => invoke<void>("retry_engine", { download }),
     async pickFolders() {
       const picked = await openDialog({
         directory: true,

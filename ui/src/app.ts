@@ -5,11 +5,13 @@ import { h, icon, replaceChildren } from "./dom";
 import { FailedFilesDialog } from "./failed";
 import { FiltersView } from "./filters";
 import { FolderListView } from "./folders";
-import { basename, errorText, formatCount, plural } from "./format";
+import { copyDetailsButton, errorKind, errorNote, isAppError } from "./errors";
+import { basename, formatCount, plural } from "./format";
 import { resultId } from "./render";
 import { ResultsView } from "./results";
 import { SEARCH_DEBOUNCE_MS, SearchController } from "./search";
 import { SettingsPanel, describeDownload } from "./settings";
+import { SetupView, needsSetup } from "./setup";
 
 export interface AppOptions {
   /** Debounce for search-as-you-type. */
@@ -73,7 +75,8 @@ export function mountApp(root: HTMLElement, api: SiftApi, opts: AppOptions = {})
     settingsBtn,
   );
 
-  const pauseBtn = h("button", { id: "toggle-pause", class: "icon-button", attrs: { type: "button", "aria-label": "Pause indexing" }, title: "Pause indexing" }, icon("pause"));
+  // Hidden until there is a folder to index (or indexing is paused).
+  const pauseBtn = h("button", { id: "toggle-pause", class: "icon-button", hidden: true, attrs: { type: "button", "aria-label": "Pause indexing" }, title: "Pause indexing" }, icon("pause"));
   const folderList = h("ul", { id: "folders", class: "folder-list", attrs: { "aria-label": "Indexed folders" } });
   const foldersEmpty = h("p", { class: "folders-empty", text: "No folders yet.", hidden: true });
   const addFolder = h("button", { id: "add-folder", class: "button add-folder", attrs: { type: "button", "data-testid": "add-folder" } }, icon("plus"), "Add folder…");
@@ -132,22 +135,30 @@ export function mountApp(root: HTMLElement, api: SiftApi, opts: AppOptions = {})
     },
   );
   const failedDialog = new FailedFilesDialog((folder) => api.failedFiles(folder));
+  const setup = new SetupView({ retry: (download) => api.retryEngine(download) }, () => {
+    showApp();
+    void refreshAll();
+    searchCtl.refresh();
+  });
 
   root.classList.add("app", "loading");
-  replaceChildren(root, header, h("div", { class: "layout" }, sidebar, main), footer, dropOverlay, toast, settings.element, failedDialog.element);
+  replaceChildren(root, header, h("div", { class: "layout" }, sidebar, main, setup.element), footer, dropOverlay, toast, settings.element, failedDialog.element);
 
   // ---------- state ----------
   let folders: FolderInfo[] = [];
   let status: Status | null = null;
   let lastResponse: SearchResponse | null = null;
+  /** The last search failed: shown until a search succeeds or the query is cleared. */
+  let searchError: unknown = null;
   let destroyed = false;
   let pollTimer: ReturnType<typeof setTimeout> | null = null;
   let statusTimer: ReturnType<typeof setTimeout> | null = null;
   let toastTimer: ReturnType<typeof setTimeout> | null = null;
   const unlisteners: Unlisten[] = [];
 
-  const showToast = (text: string): void => {
-    toast.textContent = text;
+  /** One line: the backend's sentence (which names what failed), or `context: text` for anything else. */
+  const showToast = (err: unknown, context: string): void => {
+    replaceChildren(toast, errorNote(err, { prefix: isAppError(err) ? "" : `${context}: `, class: "toast-note", showDetails: toastDetails }));
     toast.hidden = false;
     if (toastTimer) clearTimeout(toastTimer);
     toastTimer = setTimeout(() => (toast.hidden = true), 6000);
@@ -169,7 +180,7 @@ export function mountApp(root: HTMLElement, api: SiftApi, opts: AppOptions = {})
         .removeFolder(path)
         .then(() => refreshAll())
         .then(() => searchCtl.refresh())
-        .catch((err) => showToast(`Could not remove ${basename(path)}: ${errorText(err)}`));
+        .catch((err) => showToast(err, `Could not remove ${basename(path)}`));
     },
     onShowFailed: (path) => void failedDialog.show(path),
   });
@@ -185,6 +196,7 @@ export function mountApp(root: HTMLElement, api: SiftApi, opts: AppOptions = {})
     {
       onResults: (res) => {
         lastResponse = res;
+        searchError = null;
         results.setResults(res.results ?? []);
         const n = res.results?.length ?? 0;
         resultsMeta.textContent = `${plural(n, "result")} · ${Math.max(0, Math.round(res.tookMs))} ms`;
@@ -195,7 +207,7 @@ export function mountApp(root: HTMLElement, api: SiftApi, opts: AppOptions = {})
             h("p", { class: "placeholder-title", text: `No matches for “${res.query || search.value.trim()}”` }),
             h("p", {
               class: "placeholder-sub",
-              text: res.catchingUp ? "Some files are still being indexed; try again in a moment." : "Try different words, or clear the filters.",
+              text: res.catchingUp ? "Some files are still being indexed; try again in a moment." : filtersSet() ? "Try different words, or clear the filters." : "Try different words.",
             }),
           );
         }
@@ -203,13 +215,15 @@ export function mountApp(root: HTMLElement, api: SiftApi, opts: AppOptions = {})
       },
       onError: (err) => {
         lastResponse = null;
+        searchError = err;
         results.clear();
         catchingUp.hidden = true;
-        replaceChildren(noResults, h("p", { class: "placeholder-title", text: "Search failed" }), h("p", { class: "placeholder-sub error-text", text: errorText(err) }));
-        updateMain(true);
+        replaceChildren(noResults, h("p", { class: "placeholder-title", text: "Search failed" }), errorNote(err, { class: "placeholder-sub error-text search-error" }));
+        updateMain();
       },
       onClear: () => {
         lastResponse = null;
+        searchError = null;
         results.clear();
         catchingUp.hidden = true;
         replaceChildren(noResults);
@@ -220,7 +234,12 @@ export function mountApp(root: HTMLElement, api: SiftApi, opts: AppOptions = {})
     opts.debounceMs ?? SEARCH_DEBOUNCE_MS,
   );
 
-  function updateMain(errored = false): void {
+  function filtersSet(): boolean {
+    const f = filters.state;
+    return f.folder !== null || f.kinds.length > 0;
+  }
+
+  function updateMain(): void {
     const noFolders = folders.length === 0;
     const hasQuery = search.value.trim() !== "";
     emptyState.hidden = !noFolders;
@@ -229,7 +248,7 @@ export function mountApp(root: HTMLElement, api: SiftApi, opts: AppOptions = {})
     const showResults = !noFolders && hasQuery && lastResponse !== null;
     resultsList.hidden = !showResults || results.count === 0;
     resultsMeta.hidden = !showResults;
-    noResults.hidden = noFolders || !hasQuery || !(errored || (lastResponse !== null && results.count === 0));
+    noResults.hidden = noFolders || !hasQuery || !(searchError !== null || (lastResponse !== null && results.count === 0));
     if (!showResults) catchingUp.hidden = true;
     searchHint.hidden = noFolders || hasQuery;
     if (!noFolders) {
@@ -242,11 +261,11 @@ export function mountApp(root: HTMLElement, api: SiftApi, opts: AppOptions = {})
   }
 
   function openResult(r: SearchResult): void {
-    api.openPath(r.path).catch((err) => showToast(`Could not open ${r.fileName || basename(r.path)}: ${errorText(err)}`));
+    api.openPath(r.path).catch((err) => showToast(err, `Could not open ${r.fileName || basename(r.path)}`));
   }
 
   function revealResult(r: SearchResult): void {
-    api.revealPath(r.path).catch((err) => showToast(`Could not show ${r.fileName || basename(r.path)}: ${errorText(err)}`));
+    api.revealPath(r.path).catch((err) => showToast(err, `Could not show ${r.fileName || basename(r.path)}`));
   }
 
   // ---------- status ----------
@@ -269,11 +288,14 @@ export function mountApp(root: HTMLElement, api: SiftApi, opts: AppOptions = {})
     if (s.vectors < s.chunks && !s.indexing && !s.paused) {
       items.push(sep(), h("span", { class: "status-warning status-vectors", text: "Meaning search incomplete", title: `${formatCount(s.vectors)} of ${formatCount(s.chunks)} passages have vectors; the rest are found by keywords only.` }));
     }
-    if (s.lastError) items.push(sep(), h("span", { class: "status-error-text status-last-error", text: `Indexing failed: ${s.lastError}`, title: s.lastError }));
+    if (s.lastError) {
+      items.push(sep(), h("span", { class: "status-error-text status-last-error", text: `Indexing failed: ${s.lastError}`, title: s.lastError }));
+      if (s.lastErrorDetails && s.lastErrorDetails !== s.lastError) items.push(copyDetailsButton(s.lastErrorDetails, (box) => toastDetails(box)));
+    }
     if (s.warning) items.push(sep(), h("span", { class: "status-warning status-watch", text: s.warning, title: s.warning }));
     replaceChildren(statusLine, ...items);
 
-    pauseBtn.hidden = s.folders === 0 && !s.paused;
+    updatePause();
     replaceChildren(pauseBtn, icon(s.paused ? "play" : "pause"));
     const label = s.paused ? "Resume indexing" : "Pause indexing";
     pauseBtn.title = label;
@@ -282,16 +304,55 @@ export function mountApp(root: HTMLElement, api: SiftApi, opts: AppOptions = {})
     root.classList.toggle("paused", s.paused);
   }
 
+  /** The pause button only when there is something to pause (or to resume). */
+  function updatePause(): void {
+    pauseBtn.hidden = !(status?.paused ?? false) && (folders.length === 0 || !status || status.folders === 0);
+  }
+
+  /** Copy details the clipboard refused: shown in the toast, where they can be selected. */
+  function toastDetails(box: HTMLElement): void {
+    replaceChildren(toast, box);
+    toast.hidden = false;
+    if (toastTimer) clearTimeout(toastTimer);
+  }
+
+  /** The first-run screen replaces the app while the engine is unavailable. */
+  function showSetup(err: unknown): void {
+    setup.show(err);
+    sidebar.hidden = true;
+    main.hidden = true;
+    search.disabled = true;
+    root.classList.add("needs-setup");
+    replaceChildren(statusLine);
+    statusLine.classList.remove("status-error");
+  }
+
+  function showApp(): void {
+    if (!setup.shown && !root.classList.contains("needs-setup")) return;
+    setup.hide();
+    sidebar.hidden = false;
+    main.hidden = false;
+    search.disabled = false;
+    root.classList.remove("needs-setup");
+  }
+
   async function refreshStatus(): Promise<void> {
     try {
       status = await api.status();
       if (destroyed) return;
+      showApp();
       renderStatus(status);
       updateMain();
     } catch (err) {
-      const message = `Engine unavailable: ${errorText(err)}`;
-      statusLine.textContent = message;
-      statusLine.title = message;
+      if (destroyed) return;
+      status = null;
+      updatePause();
+      if (needsSetup(errorKind(err))) {
+        showSetup(err);
+        return;
+      }
+      replaceChildren(statusLine, errorNote(err, { class: "status-note", showDetails: toastDetails }));
+      statusLine.removeAttribute("title");
       statusLine.classList.add("status-error");
     }
   }
@@ -301,11 +362,12 @@ export function mountApp(root: HTMLElement, api: SiftApi, opts: AppOptions = {})
       const list = await api.listFolders();
       if (destroyed) return;
       folders = list;
+      updatePause();
       folderView.setFolders(list);
       filters.setFolders(list.map((f) => f.path));
       updateMain();
     } catch (err) {
-      showToast(`Could not list folders: ${errorText(err)}`);
+      showToast(err, "Could not list folders");
     }
   }
 
@@ -353,7 +415,7 @@ export function mountApp(root: HTMLElement, api: SiftApi, opts: AppOptions = {})
     try {
       await api.addFolders(clean);
     } catch (err) {
-      showToast(`Could not add ${clean.length === 1 ? basename(clean[0]) : plural(clean.length, "item")}: ${errorText(err)}`);
+      showToast(err, `Could not add ${clean.length === 1 ? basename(clean[0]) : plural(clean.length, "item")}`);
       return;
     }
     await refreshAll();
@@ -363,7 +425,7 @@ export function mountApp(root: HTMLElement, api: SiftApi, opts: AppOptions = {})
     try {
       await addPaths(await api.pickFolders());
     } catch (err) {
-      showToast(`Could not open the folder picker: ${errorText(err)}`);
+      showToast(err, "Could not open the folder picker");
     }
   }
 
@@ -378,7 +440,7 @@ export function mountApp(root: HTMLElement, api: SiftApi, opts: AppOptions = {})
     const paused = status?.paused ?? false;
     (paused ? api.resumeIndexing() : api.pauseIndexing())
       .then(() => refreshAll())
-      .catch((err) => showToast(`Could not ${paused ? "resume" : "pause"} indexing: ${errorText(err)}`));
+      .catch((err) => showToast(err, `Could not ${paused ? "resume" : "pause"} indexing`));
   });
   search.addEventListener("input", () => {
     searchCtl.update(currentParams());
@@ -470,6 +532,7 @@ export function mountApp(root: HTMLElement, api: SiftApi, opts: AppOptions = {})
     downloadStatus.hidden = finished;
     downloadStatus.textContent = finished ? "" : describeDownload(e).text;
     settings.setDownload(e);
+    setup.setDownload(e);
     if (finished) scheduleStatus();
   };
 

@@ -170,6 +170,7 @@ export function createDemoApi(): SiftApi {
     openPath: async (path) => console.info("[demo] open", path),
     revealPath: async (path) => console.info("[demo] reveal", path),
     getSettings: () => wait(structuredClone(settings)),
+    retryEngine: async () => {},
     setSettings: async (s) => {
       const m = MODELS.find((x) => x.id === s.model);
       if (m && !m.installed) {

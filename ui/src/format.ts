@@ -1,6 +1,7 @@
 // Small, pure formatting helpers.
 
 import type { Location } from "./api";
+import { errorMessage } from "./errors";
 import { isLineAddressable } from "./kinds";
 
 const numberFormat = new Intl.NumberFormat();
@@ -126,13 +127,7 @@ export function formatLocator(passage: LocatorInput | null | undefined, ext = ""
   return "";
 }
 
-/** Human-readable text for whatever a rejected invoke() gives (often a plain string). */
+/** The one sentence to show for whatever a rejected invoke() gives (see errors.ts). */
 export function errorText(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  if (typeof err === "string") return err;
-  try {
-    return JSON.stringify(err);
-  } catch {
-    return String(err);
-  }
+  return errorMessage(err);
 }

@@ -102,6 +102,7 @@ export function createFakeApi(opts: FakeOptions = {}): FakeApi {
     revealPath: vi.fn(async () => {}),
     getSettings: vi.fn(async () => structuredClone(settings)),
     setSettings: vi.fn(async () => {}),
+    retryEngine: vi.fn(async () => {}),
     pickFolders: vi.fn(async () => ["/home/u/Picked"]),
     onProgress: vi.fn(async (cb) => {
       progress.add(cb);
