@@ -103,7 +103,8 @@ export function errorNote(err: unknown, opts: { prefix?: string; class?: string;
   const text = opts.prefix ? `${opts.prefix}${message}` : message;
   const details = errorDetails(err);
   const note = h("div", { class: `error-note${opts.class ? ` ${opts.class}` : ""}` });
-  note.append(h("span", { class: "error-message", text, title: text }));
+  const full = errorMessage(err, 2000);
+  note.append(h("span", { class: "error-message", text, title: opts.prefix ? `${opts.prefix}${full}` : full }));
   if (details.trim() !== "" && details.trim() !== message) note.append(copyDetailsButton(details, opts.showDetails));
   return note;
 }

@@ -27,6 +27,8 @@ interface Row {
   current: HTMLElement;
   remove: HTMLButtonElement;
   info: FolderInfo;
+  /** The furthest the bar has gone in this pass: it never moves back while a pass runs. */
+  shownFraction: number;
   confirmTimer: ReturnType<typeof setTimeout> | null;
 }
 
@@ -144,6 +146,7 @@ export class FolderListView {
       current: el.querySelector(".folder-current")!,
       remove,
       info: { ...f },
+      shownFraction: 0,
       confirmTimer: null,
     };
     failed.addEventListener("click", () => this.cb.onShowFailed(row.info.path));
@@ -173,9 +176,13 @@ export class FolderListView {
 
   private paint(row: Row, currentFile: string | null): void {
     const f = row.info;
-    const frac = folderFraction(f.filesDone, f.filesTotal);
     const complete = f.state === "idle";
     const unknownTotal = f.filesTotal <= 0 && (f.state === "indexing" || f.state === "queued");
+    const inPass = f.state === "indexing" || f.state === "paused";
+    // Within a pass the bar only moves forward (a total that grows as the scan finds more files would pull it
+    // back); a new pass starts from its own fraction.
+    const frac = inPass && !unknownTotal ? Math.max(row.shownFraction, folderFraction(f.filesDone, f.filesTotal)) : folderFraction(f.filesDone, f.filesTotal);
+    row.shownFraction = inPass && !unknownTotal ? frac : 0;
 
     row.el.dataset.state = f.state;
     row.el.classList.toggle("complete", complete);

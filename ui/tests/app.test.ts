@@ -206,8 +206,12 @@ describe("status line", () => {
     await app.ready;
     const line = q(root, "#status-line");
     await vi.waitFor(() => expect(line.classList.contains("status-error")).toBe(true));
-    expect(line.textContent).toContain("Engine unavailable");
-    expect(line.title).toContain("looked in /very/long/path");
+    const message = q(line, ".error-message");
+    expect(message.textContent).toMatch(/^model `all-MiniLM-L6-v2 \(int8\)` is not installed: looked in .*…$/);
+    expect(message.textContent!.length).toBeLessThanOrEqual(160);
+    expect(message.title.length).toBeGreaterThan(message.textContent!.length);
+    expect(message.title).toContain("looked in /very/long/path");
+    expect(line.querySelector(".copy-details")).not.toBeNull();
   });
 
   it("shows the last indexing error, the watch-limit fix and incomplete meaning search", async () => {
