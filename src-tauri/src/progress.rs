@@ -14,6 +14,19 @@ use crate::dto::{self, FolderState};
 /// Progress events for one folder are sent at most this often (phase changes and completion always are).
 const EMIT_INTERVAL: Duration = Duration::from_millis(100);
 
+/// The indexing rate is sampled at most this often.
+const RATE_SAMPLE: Duration = Duration::from_secs(1);
+/// Time constant of the rate's moving average (seconds): a burst of small files or one large file moves it
+/// only part of the way.
+const RATE_TAU: f64 = 20.0;
+/// Time constant (seconds) with which the ETA shown follows a new estimate; between estimates it counts down.
+const ETA_TAU: f64 = 8.0;
+/// No ETA before the pass has run this long, and done [`ETA_MIN_SHARE`] of its files or run
+/// [`ETA_WARMUP_MAX`] (too little work done to tell: one large file first would promise hours).
+const ETA_WARMUP: Duration = Duration::from_secs(3);
+const ETA_MIN_SHARE: f64 = 0.05;
+const ETA_WARMUP_MAX: Duration = Duration::from_secs(20);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum TrackState {
     Queued,
@@ -31,6 +44,12 @@ struct Track {
     /// When the indexing phase started, for the ETA.
     started: Option<Instant>,
     last_emit: Option<Instant>,
+    /// The last rate sample: when, and files done then.
+    sample: Option<(Instant, u64)>,
+    /// Files per second, an exponential moving average of the samples.
+    rate: Option<f64>,
+    /// The ETA shown (seconds) and when it was computed; it counts down from there.
+    eta: Option<(Instant, f64)>,
 }
 
 impl Track {
@@ -41,16 +60,65 @@ impl Track {
             files_total: 0,
             started: None,
             last_emit: None,
+            sample: None,
+            rate: None,
+            eta: None,
         }
     }
 
+    /// Updates the rate and the ETA from the work done so far (files done; the engine reports no bytes). The
+    /// rate is a moving average over samples at least [`RATE_SAMPLE`] apart, started from the pass's average;
+    /// the ETA shown counts down and follows a new estimate with [`ETA_TAU`], so it does not swing when a large
+    /// file holds up the count or a run of small ones rushes it.
+    fn observe(&mut self, now: Instant) {
+        let Some(started) = self.started else {
+            return;
+        };
+        let Some((at, done_then)) = self.sample else {
+            self.sample = Some((now, self.files_done));
+            return;
+        };
+        let dt = now.duration_since(at).as_secs_f64();
+        let running = now.duration_since(started);
+        let share = self.files_done as f64 / self.files_total.max(1) as f64;
+        if dt < RATE_SAMPLE.as_secs_f64()
+            || running < ETA_WARMUP
+            || (self.rate.is_none() && share < ETA_MIN_SHARE && running < ETA_WARMUP_MAX)
+        {
+            return;
+        }
+        // The first sample spans the pass so far: its average starts the moving average.
+        let instant = self.files_done.saturating_sub(done_then) as f64 / dt;
+        let rate = match self.rate {
+            None => instant,
+            Some(r) => r + (1.0 - (-dt / RATE_TAU).exp()) * (instant - r),
+        };
+        self.rate = Some(rate);
+        self.sample = Some((now, self.files_done));
+        if rate <= 0.0 {
+            return;
+        }
+        let estimate = self.files_total.saturating_sub(self.files_done) as f64 / rate;
+        self.eta = Some(match self.eta {
+            None => (now, estimate),
+            Some((then, shown)) => {
+                let since = now.duration_since(then).as_secs_f64();
+                let counted = (shown - since).max(0.0);
+                // One update moves it at most as far as two seconds of following would: after a large
+                // file held up the count, the ETA is corrected over the next seconds, not at once.
+                let follow = 1.0 - (-since.min(2.0) / ETA_TAU).exp();
+                (now, counted + follow * (estimate - counted))
+            }
+        });
+    }
+
     fn eta_secs(&self, now: Instant) -> Option<u64> {
-        let elapsed = now.duration_since(self.started?).as_secs_f64();
-        if self.state != TrackState::Indexing || self.files_done == 0 || elapsed < 1.0 {
+        if self.state != TrackState::Indexing || self.files_done >= self.files_total {
             return None;
         }
-        let remaining = self.files_total.saturating_sub(self.files_done) as f64;
-        Some((remaining * elapsed / self.files_done as f64).ceil() as u64)
+        let (then, shown) = self.eta?;
+        let left = shown - now.duration_since(then).as_secs_f64();
+        Some(left.max(1.0).ceil() as u64)
     }
 
     fn info(&self, f: &FolderStatus, paused: bool, now: Instant) -> dto::FolderInfo {
@@ -152,9 +220,13 @@ impl Tracker {
         };
         if t.state == TrackState::Indexing && t.started.is_none() {
             t.started = Some(now);
+            t.sample = Some((now, p.files_done));
         }
         t.files_done = p.files_done;
         t.files_total = p.files_total;
+        if t.state == TrackState::Indexing {
+            t.observe(now);
+        }
         let due = t
             .last_emit
             .is_none_or(|at| now.duration_since(at) >= EMIT_INTERVAL);
@@ -227,6 +299,7 @@ mod tests {
             files_done: 5,
             files_total: 15,
             started: Some(now - Duration::from_secs(10)),
+            eta: Some((now, 20.0)),
             ..Track::queued()
         };
         let info = indexing.info(&f, false, now);
@@ -240,19 +313,113 @@ mod tests {
         assert_eq!((info.state, info.eta_secs), (FolderState::Paused, None));
     }
 
+    /// Drives a tracker through a pass whose files take `secs[i]` seconds each, and reads the folder's ETA
+    /// every second, as the UI's polling does: (time, ETA shown, true time left).
+    fn eta_readings(secs: &[f64]) -> Vec<(f64, Option<u64>, f64)> {
+        let tracker = Tracker::new();
+        let start = Instant::now();
+        let total = secs.len() as u64;
+        let at = |t: f64| start + Duration::from_secs_f64(t);
+        let p = |phase, done| Progress {
+            folder: PathBuf::from("/r"),
+            phase,
+            files_done: done,
+            files_total: total,
+            failed: 0,
+            chunks_done: 0,
+            current: None,
+        };
+        tracker.update(&p(Phase::Indexing, 0), at(0.0));
+        let mut finished = Vec::new();
+        let mut t = 0.0;
+        for s in secs {
+            t += s;
+            finished.push(t);
+        }
+        let end = t;
+        let mut readings = Vec::new();
+        let mut done = 0;
+        let mut now = 0.0;
+        while now < end {
+            now += 1.0;
+            // Every file finished by now reports (each file is one progress event).
+            while done < finished.len() && finished[done] <= now {
+                tracker.update(&p(Phase::Indexing, done as u64 + 1), at(finished[done]));
+                done += 1;
+            }
+            let rows = tracker.folder_infos(&[status(0, 0)], false, at(now));
+            readings.push((now, rows[0].eta_secs, end - now));
+        }
+        readings
+    }
+
+    /// A 55 s pass as a person's folder has it: three large PDFs first, then a run of small notes, medium
+    /// documents, and two large files at the end.
+    fn mixed_pass() -> Vec<f64> {
+        let mut secs = vec![4.0; 3];
+        secs.extend([0.1; 60]);
+        secs.extend([1.2; 20]);
+        secs.extend([0.3; 15]);
+        secs.extend([6.0; 2]);
+        secs
+    }
+
+    /// The same files in a shuffled order (a folder's order has nothing to do with file sizes).
+    fn shuffled(mut secs: Vec<f64>) -> Vec<f64> {
+        let mut seed: u64 = 0x5eed;
+        for i in (1..secs.len()).rev() {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            secs.swap(i, (seed >> 33) as usize % (i + 1));
+        }
+        secs
+    }
+
     #[test]
     fn eta_waits_for_a_rate() {
-        let now = Instant::now();
-        let t = Track {
-            state: TrackState::Indexing,
-            files_total: 10,
-            started: Some(now),
-            ..Track::queued()
-        };
-        assert_eq!(t.eta_secs(now + Duration::from_secs(5)), None); // nothing done yet
-        let t = Track { files_done: 1, ..t };
-        assert_eq!(t.eta_secs(now + Duration::from_millis(200)), None); // too early to tell
-        assert_eq!(t.eta_secs(now + Duration::from_secs(2)), Some(18));
+        let readings = eta_readings(&mixed_pass());
+        // Three large files first: 1 % of the files after 4 s. No ETA until 5 % are done (or 20 s passed),
+        // rather than "~7 min left" for a 55 s pass.
+        let first = readings.iter().position(|r| r.1.is_some()).unwrap();
+        assert_eq!(readings[first].0, 13.0, "{readings:?}");
+        assert!(
+            readings[first..].iter().all(|r| r.1.is_some() || r.2 < 1.0),
+            "{readings:?}"
+        );
+    }
+
+    #[test]
+    fn eta_is_smoothed_and_counts_down() {
+        check_smooth(&eta_readings(&mixed_pass()), None);
+        check_smooth(&eta_readings(&shuffled(mixed_pass())), Some(2.0));
+    }
+
+    /// From one second to the next the ETA counts down by about a second, and a correction is gradual; with
+    /// `range`, it also stays within `range` times (plus 10 s) the real time left.
+    fn check_smooth(readings: &[(f64, Option<u64>, f64)], range: Option<f64>) {
+        let shown: Vec<(f64, f64, f64)> = readings
+            .iter()
+            .filter_map(|&(t, eta, left)| eta.map(|e| (t, e as f64, left)))
+            .collect();
+        assert!(shown.len() > 25, "{readings:?}");
+        for w in shown.windows(2) {
+            let ((t, a, _), (_, b, _)) = (w[0], w[1]);
+            // Never the 2 → 6 → 3 min swing of a plain "remaining × elapsed / done".
+            let expected = (a - 1.0).max(1.0);
+            assert!(
+                (b - expected).abs() <= 6.0_f64.max(0.25 * a),
+                "at {t} s the ETA went {a} → {b}: {shown:?}"
+            );
+        }
+        if let Some(range) = range {
+            for &(t, eta, left) in &shown {
+                assert!(
+                    eta <= range * left + 10.0 && left <= range * eta + 10.0,
+                    "at {t} s: ETA {eta} s, {left} s left: {shown:?}"
+                );
+            }
+        }
     }
 
     #[test]
