@@ -327,7 +327,8 @@ fn add_index_search_and_open_through_ipc() {
     ] {
         let err = h.invoke("open_path", json!({"path": outside})).unwrap_err();
         assert!(
-            err.as_str()
+            err["message"]
+                .as_str()
                 .unwrap()
                 .contains("only opens files it has indexed"),
             "{err}"
@@ -810,8 +811,12 @@ fn open_refuses_scripts_but_reveal_works() {
     let script = path_of(&h.root, "tools/cleanup.sh");
     assert!(h.finds("remove the temporary build folder", "tools/cleanup.sh"));
     let err = h.invoke("open_path", json!({"path": script})).unwrap_err();
-    let msg = err.as_str().unwrap();
+    let msg = err["message"].as_str().unwrap();
     assert!(msg.contains("Show in folder"), "{msg}");
+    assert!(
+        !msg.contains('\n') && msg.ends_with('.'),
+        "one sentence: {msg}"
+    );
     assert_eq!(
         h.invoke("reveal_path", json!({"path": script})),
         Ok(Value::Null)
@@ -819,7 +824,10 @@ fn open_refuses_scripts_but_reveal_works() {
     // A recorded but skipped file is not opened either; it can be shown.
     let image = path_of(&h.root, "photos/cover.png");
     let err = h.invoke("open_path", json!({"path": image})).unwrap_err();
-    assert!(err.as_str().unwrap().contains("Show in folder"), "{err}");
+    assert!(
+        err["message"].as_str().unwrap().contains("Show in folder"),
+        "{err}"
+    );
     assert_eq!(
         h.invoke("reveal_path", json!({"path": image})),
         Ok(Value::Null)
