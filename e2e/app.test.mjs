@@ -108,7 +108,8 @@ async function invokeFromPage(cmd, args) {
     (cmd, args, done) => {
       window.__TAURI_INTERNALS__.invoke(cmd, args).then(
         (ok) => done({ ok: ok ?? null }),
-        (err) => done({ err: String(err) }),
+        // Commands fail with an AppError { kind, message, details }: the message is the one sentence.
+        (err) => done({ err: typeof err === "object" && err !== null && "message" in err ? String(err.message) : String(err), kind: err?.kind ?? null }),
       );
     },
     cmd,
