@@ -197,3 +197,62 @@ fn a_reader_that_hangs_crashes_or_runs_out_of_memory_costs_only_that_file() {
         Some("killed.html")
     );
 }
+
+/// A pause (cancel) while the worker is stuck on a file abandons that file at once — not after the worker's
+/// timeout — and does not record it as failed: the next pass reads it.
+#[test]
+fn a_pause_does_not_wait_for_a_stuck_reader() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let files = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    std::fs::write(
+        files.path().join("stuck.html"),
+        "<p>Bees dance to tell the hive where the flowers are.</p>",
+    )
+    .unwrap();
+    // The worker inherits this process's environment.
+    std::env::set_var("SIFT_FAULT_WORKER", "hang:stuck.html");
+    let mut config = sift_core::EngineConfig::new(data.path()).unwrap();
+    let mut worker = sift_core::worker::WorkerCommand::current_exe().unwrap();
+    worker.program = env!("CARGO_BIN_EXE_sift").into();
+    // Far longer than this test may take: only the cancel can end the wait.
+    worker.limits.base_timeout = Duration::from_secs(3600);
+    config.worker = Some(worker.clone());
+    let engine = Arc::new(sift_core::Engine::open(config).unwrap());
+    engine.add_folder(files.path()).unwrap();
+    let cancel = Arc::new(AtomicBool::new(false));
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let pass = {
+        let (engine, cancel) = (Arc::clone(&engine), Arc::clone(&cancel));
+        std::thread::spawn(move || {
+            let r = engine.index(&mut |_| {}, &cancel);
+            let _ = done_tx.send(());
+            r
+        })
+    };
+    // Let the worker start on the file, then pause.
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        done_rx.try_recv().is_err(),
+        "the pass ended although the reader hangs"
+    );
+    cancel.store(true, Ordering::Relaxed);
+    // Liveness, not speed: without the cancel check the pass would wait an hour.
+    done_rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the pass did not stop after the cancel");
+    assert!(matches!(
+        pass.join().unwrap(),
+        Err(sift_core::Error::Cancelled)
+    ));
+    assert!(engine.problem_files(None).unwrap().is_empty());
+    drop(engine);
+
+    std::env::remove_var("SIFT_FAULT_WORKER");
+    let mut config = sift_core::EngineConfig::new(data.path()).unwrap();
+    config.worker = Some(worker);
+    let engine = sift_core::Engine::open(config).unwrap();
+    let report = engine.index(&mut |_| {}, &AtomicBool::new(false)).unwrap();
+    assert_eq!(report.files_indexed, 1, "{report:?}");
+}

@@ -366,7 +366,7 @@ impl Indexer<'_> {
             scope.spawn(move || {
                 let mut claimed: HashSet<&str> = HashSet::new();
                 // Started on the first document that needs a parser; killed when the pass ends.
-                let mut extractor = Extractor::new(worker, extract_options);
+                let mut extractor = Extractor::new(worker, extract_options).cancelled_by(cancel);
                 for (scanned, row) in todo {
                     if cancel.load(Ordering::Relaxed) {
                         break;

@@ -22,9 +22,10 @@ use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -345,7 +346,12 @@ pub struct Extractor<'a> {
     command: Option<&'a WorkerCommand>,
     options: ExtractOptions,
     running: Option<Running>,
+    /// Set when the pass is paused or cancelled: a file being read is abandoned (the worker is stopped).
+    cancel: Option<&'a AtomicBool>,
 }
+
+/// How often a wait for the worker checks the cancel flag.
+const CANCEL_POLL: Duration = Duration::from_millis(200);
 
 /// What happened to one attempt in the worker.
 enum Attempt {
@@ -353,6 +359,8 @@ enum Attempt {
     /// The worker died; the string says how.
     Died(String),
     TimedOut(Duration),
+    /// The pass was cancelled while the worker read the file.
+    Cancelled,
 }
 
 impl<'a> Extractor<'a> {
@@ -361,7 +369,14 @@ impl<'a> Extractor<'a> {
             command,
             options,
             running: None,
+            cancel: None,
         }
+    }
+
+    /// Abandons a file in the worker as soon as `cancel` is set (a pause must not wait for a slow file).
+    pub fn cancelled_by(mut self, cancel: &'a AtomicBool) -> Self {
+        self.cancel = Some(cancel);
+        self
     }
 
     /// The text of `path`, or why not. Never panics; a parser's crash or hang is this file's failure.
@@ -384,6 +399,8 @@ impl<'a> Extractor<'a> {
                     tracing::warn!(path = %path.display(), attempt, %reason, "the extraction worker died");
                     last_death = reason;
                 }
+                // The indexer drops what is read after a cancel; this is never recorded.
+                Attempt::Cancelled => return Err(ExtractError::Failed("cancelled".into())),
             }
         }
         Err(ExtractError::Failed(last_death))
@@ -424,7 +441,26 @@ impl<'a> Extractor<'a> {
             let _ = running.child.kill();
         }
         let limit = command.limits.timeout_for(size);
-        match running.replies.recv_timeout(limit) {
+        let deadline = Instant::now() + limit;
+        let received = loop {
+            let now = Instant::now();
+            if now >= deadline {
+                break Err(RecvTimeoutError::Timeout);
+            }
+            match running
+                .replies
+                .recv_timeout((deadline - now).min(CANCEL_POLL))
+            {
+                Err(RecvTimeoutError::Timeout) => {
+                    if self.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                        running.stop();
+                        return Attempt::Cancelled;
+                    }
+                }
+                other => break other,
+            }
+        };
+        match received {
             Ok(Ok(Some(frame))) => {
                 let reply = serde_json::from_slice::<Reply>(&frame).unwrap_or_else(|e| {
                     Err(ExtractError::Failed(format!(
