@@ -3,8 +3,8 @@
 //!
 //! Search order: `ORT_DYLIB_PATH`, the installed package's `onnxruntime/` folder (`../lib/Sift/onnxruntime`
 //! from `/usr/bin`, the macOS app's `Frameworks`/`Resources`, beside the `.exe`), other folders next to the
-//! executable, then the setup cache (`scripts/setup.sh`); see `paths::library_dirs`. A missing library is an [`Error::Runtime`]
-//! naming what to do, never a panic.
+//! executable, then the setup cache (`scripts/setup.sh`); see `paths::library_dirs`. A missing library is an
+//! [`Error::Runtime`] naming what to do, never a panic.
 
 use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
