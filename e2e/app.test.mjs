@@ -3,7 +3,8 @@
 //
 // The PDF step needs tests/fixtures/formats/field-notes.pdf and PDF_QUERY below; it fails without them.
 //
-// Env: SIFT_APP (binary, default ../target/debug/sift-app), SIFT_E2E_OUT (artefacts, default
+// Env: SIFT_APP (binary, default ../target/debug/sift-app), SIFT_E2E_INSTALLED=1 (SIFT_APP is an installed
+// package: set none of the library/model variables, drop them if set), SIFT_E2E_OUT (artefacts, default
 // ../test-output/e2e), SIFT_E2E_DOCS_SCREENSHOTS=1 (also refresh ../docs/screenshots), SIFT_E2E_NO_DND=1 (add
 // the folder through IPC instead of a real drag-and-drop, for machines without python3-gi/xdotool).
 
@@ -17,6 +18,9 @@ import { remote } from "webdriverio";
 
 const REPO = path.resolve(import.meta.dirname, "..");
 const APP = process.env.SIFT_APP || path.join(REPO, "target", "debug", "sift-app");
+// An installed package (scripts/package.sh): no ORT_DYLIB_PATH / SIFT_MODEL_DIR / PDFIUM_DYLIB_PATH, so the
+// test proves the package works alone.
+const INSTALLED = process.env.SIFT_E2E_INSTALLED === "1";
 const OUT = process.env.SIFT_E2E_OUT || path.join(REPO, "test-output", "e2e");
 const DOCS_SHOTS = process.env.SIFT_E2E_DOCS_SCREENSHOTS === "1" ? path.join(REPO, "docs", "screenshots") : null;
 const DRIVER = process.env.TAURI_DRIVER || path.join(os.homedir(), ".cargo", "bin", "tauri-driver");
@@ -199,9 +203,14 @@ before(async () => {
   const cache = path.join(os.homedir(), ".cache", "sift");
   const env = { ...process.env, HOME: home, SIFT_DATA_DIR: dataDir, SIFT_OPEN_LOG: openLog, RUST_LOG: "info" };
   for (const k of ["XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "ORT_DISABLE_TELEMETRY", "ORT_TELEMETRY_DISABLED"]) delete env[k];
-  env.ORT_DYLIB_PATH ||= path.join(cache, "onnxruntime", "libonnxruntime.so");
-  env.SIFT_MODEL_DIR ||= path.join(cache, "models", "all-MiniLM-L6-v2");
-  env.PDFIUM_DYLIB_PATH ||= path.join(cache, "pdfium", "libpdfium.so");
+  if (INSTALLED) {
+    // The installed package must find ONNX Runtime, PDFium and the model in its own resource folder.
+    for (const k of ["ORT_DYLIB_PATH", "SIFT_MODEL_DIR", "PDFIUM_DYLIB_PATH", "SIFT_CACHE_DIR"]) delete env[k];
+  } else {
+    env.ORT_DYLIB_PATH ||= path.join(cache, "onnxruntime", "libonnxruntime.so");
+    env.SIFT_MODEL_DIR ||= path.join(cache, "models", "all-MiniLM-L6-v2");
+    env.PDFIUM_DYLIB_PATH ||= path.join(cache, "pdfium", "libpdfium.so");
+  }
   const log = fs.openSync(path.join(OUT, "driver.log"), "w");
   driver = spawn(DRIVER, ["--port", String(PORT), "--native-port", String(NATIVE_PORT)], {
     stdio: ["ignore", log, log],

