@@ -24,6 +24,8 @@ SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
 # shellcheck source=scripts/pins.sh
 source "$SCRIPT_DIR/pins.sh"
+# shellcheck source=scripts/common.sh
+source "$SCRIPT_DIR/common.sh"
 
 log() { printf '==> %s\n' "$*"; }
 die() {
@@ -31,23 +33,7 @@ die() {
   exit 1
 }
 
-sha256_file() {
-  if command -v sha256sum >/dev/null 2>&1; then
-    sha256sum "$1" | cut -d' ' -f1
-  else
-    shasum -a 256 "$1" | cut -d' ' -f1 # macOS
-  fi
-}
 
-cache_root() {
-  if [[ -n "${SIFT_CACHE_DIR:-}" ]]; then
-    printf '%s\n' "$SIFT_CACHE_DIR"
-  elif [[ "$(uname -s)" == "Darwin" ]]; then
-    printf '%s\n' "$HOME/Library/Caches/sift"
-  else
-    printf '%s\n' "${XDG_CACHE_HOME:-$HOME/.cache}/sift"
-  fi
-}
 
 host_target() {
   local os arch

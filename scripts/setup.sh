@@ -23,6 +23,8 @@ SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # ORT_VERSION, the PDFium wheel and its sha256s per platform, MODEL_ID (shared with scripts/resources.sh).
 # shellcheck source=scripts/pins.sh
 source "$SCRIPT_DIR/pins.sh"
+# shellcheck source=scripts/common.sh
+source "$SCRIPT_DIR/common.sh"
 # Python tools. Transitive dependencies are pinned too so the venv is reproducible.
 PY_REQUIREMENTS=(
   "numpy==2.4.6" "onnx==1.23.2" "safetensors==0.8.0" "onnxruntime==${ORT_VERSION}"
@@ -78,13 +80,6 @@ Environment: SIFT_CACHE_DIR, SIFT_PYTHON (interpreter to build the venv with),
 EOF
 }
 
-sha256_file() {
-  if command -v sha256sum >/dev/null 2>&1; then
-    sha256sum "$1" | cut -d' ' -f1
-  else
-    shasum -a 256 "$1" | cut -d' ' -f1 # macOS
-  fi
-}
 
 # Copy $1 to $2 unless identical; via a temp name so $2 is never half-written.
 copy_if_changed() {
@@ -96,15 +91,6 @@ copy_if_changed() {
   log "installed $2"
 }
 
-cache_root() {
-  if [[ -n "${SIFT_CACHE_DIR:-}" ]]; then
-    printf '%s\n' "$SIFT_CACHE_DIR"
-  elif [[ "$(uname -s)" == "Darwin" ]]; then
-    printf '%s\n' "$HOME/Library/Caches/sift"
-  else
-    printf '%s\n' "${XDG_CACHE_HOME:-$HOME/.cache}/sift"
-  fi
-}
 
 # ---- system packages ----------------------------------------------------------
 # Debian/Ubuntu: apt-get install whatever of the list is missing (sudo when not
