@@ -57,14 +57,31 @@ for f in usr/bin/sift usr/lib/Sift/onnxruntime/libonnxruntime.so usr/lib/Sift/pd
 done
 root="$scratch/root"
 dpkg-deb -x "$deb" "$root"
+# Icons in the standard hicolor sizes, and a desktop entry that launchers can find by keyword.
+for size in "${icon_sizes[@]}"; do
+  [ -f "$root/usr/share/icons/hicolor/${size}x${size}/apps/sift-app.png" ] || die "no ${size}x${size} icon in the package"
+done
+desktop_file=$(find "$root/usr/share/applications" -name '*.desktop' | head -n 1)
+grep -q '^Keywords=.*search' "$desktop_file" || die "the desktop entry has no Keywords"
+grep -q '^Icon=sift-app$' "$desktop_file" || die "the desktop entry does not name the sift-app icon"
+if command -v desktop-file-validate >/dev/null 2>&1; then desktop-file-validate "$desktop_file"; fi
+# One version everywhere: the package, `sift --version` and the app's About (the e2e checks the app's).
+pkg_version=$(dpkg-deb --field "$deb" Version)
+cli_version=$("$root/usr/bin/sift" --version)
+[ "$cli_version" = "sift $pkg_version" ] || die "sift --version says '$cli_version', the package is $pkg_version"
 # Every laid-out file went into the package unchanged (SHA256SUMS lists them relative to the layout).
 layout="src-tauri/resources/$res_target"
-while read -r sum rel; do
-  case "$rel" in
-    bin/sift) dest=usr/bin/sift ;;
-    licenses/*) dest="usr/share/doc/sift/${rel#licenses/}" ;;
-    *) dest="usr/lib/Sift/$rel" ;;
+# Where a file of the layout is installed.
+installed_path() {
+  case "$1" in
+    bin/sift) echo usr/bin/sift ;;
+    licenses/*) echo "usr/share/doc/sift/${1#licenses/}" ;;
+    *) echo "usr/lib/Sift/$1" ;;
   esac
+}
+icon_sizes=(16 24 32 48 64 128 256 512)
+while read -r sum rel; do
+  dest=$(installed_path "$rel")
   [ -f "$root/$dest" ] || die "/$dest missing from the package"
   [ "$(sha256sum "$root/$dest" | cut -d' ' -f1)" = "$sum" ] || die "/$dest differs from $layout/$rel"
 done <"$layout/SHA256SUMS"
@@ -75,6 +92,25 @@ for bin in sift-app sift; do
     die "the packaged $bin needs libraries that are not installed"
   fi
 done
+# The .rpm carries the same files (rpm --dump lists each path with its size and sha256).
+if command -v rpm >/dev/null 2>&1; then
+  step "checking $rpm"
+  [ "$(rpm -qp --qf '%{VERSION}' "$rpm")" = "$pkg_version" ] || die "the .rpm's version is not $pkg_version"
+  dump=$(rpm -qp --dump "$rpm")
+  while read -r sum rel; do
+    dest=$(installed_path "$rel")
+    grep -Eq "^/$dest [0-9]+ [0-9]+ $sum " <<<"$dump" || die "/$dest missing from the .rpm or different"
+  done <"$layout/SHA256SUMS"
+  for f in usr/bin/sift-app usr/share/applications/Sift.desktop; do
+    grep -Eq "^/$f " <<<"$dump" || die "no /$f in the .rpm"
+  done
+  for size in "${icon_sizes[@]}"; do
+    grep -Eq "^/usr/share/icons/hicolor/${size}x${size}/apps/sift-app.png " <<<"$dump" || die "no ${size}x${size} icon in the .rpm"
+  done
+  echo "the .rpm carries the same $(wc -l <"$layout/SHA256SUMS") bundled files, the app, its desktop entry and icons"
+else
+  echo "rpm is not installed: the .rpm's contents were not checked"
+fi
 ls -l "$deb" "$rpm"
 echo "installed size: $(dpkg-deb --field "$deb" Installed-Size) KiB"
 

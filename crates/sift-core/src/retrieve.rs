@@ -110,6 +110,22 @@ impl Retrieval<'_> {
             .collect();
         let grouped = search::group_by_file(&fused, &file_of, limit);
         let by_id: HashMap<i64, &ChunkRecord> = records.iter().map(|c| (c.id, c)).collect();
+        // Highlights from FTS5 itself, for the shown passages only.
+        let shown: Vec<i64> = grouped.iter().map(|g| g.1).collect();
+        let marked: HashMap<i64, String> = match search::fts_expression(parsed) {
+            Some(expr) => self
+                .reader
+                .fts_marked(&expr, &shown, search::MARK_OPEN, search::MARK_CLOSE)?
+                .into_iter()
+                .collect(),
+            None => HashMap::new(),
+        };
+        let highlights = |c: &ChunkRecord| match marked.get(&c.id) {
+            Some(m) => search::marked_ranges(&c.text, m)
+                .unwrap_or_else(|| search::highlights(&c.text, parsed)),
+            // FTS5 matched nothing in it: nothing of the query's words is there to mark.
+            None => Vec::new(),
+        };
         Ok(grouped
             .into_iter()
             .filter_map(|(_, chunk, score)| {
@@ -119,7 +135,7 @@ impl Retrieval<'_> {
                     folder: c.folder.clone(),
                     score,
                     passage: Passage {
-                        highlights: search::highlights(&c.text, parsed),
+                        highlights: highlights(c),
                         text: c.text.clone(),
                         start: c.start,
                         end: c.end,

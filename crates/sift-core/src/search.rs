@@ -23,12 +23,14 @@ pub struct ParsedQuery {
     pub terms: Vec<String>,
 }
 
+/// Words too common to rank by. Negations ("no", "not", "nor", "never", "without") are never here: they
+/// change what a query means.
 const STOP_WORDS: &[&str] = &[
     "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "from", "has", "have", "how",
-    "i", "if", "in", "into", "is", "it", "its", "me", "my", "no", "not", "of", "on", "or", "our",
-    "so", "such", "that", "the", "their", "then", "there", "these", "they", "this", "to", "was",
-    "we", "were", "what", "when", "where", "which", "who", "why", "will", "with", "you", "your",
-    "about", "did", "do", "does",
+    "i", "if", "in", "into", "is", "it", "its", "me", "my", "of", "on", "or", "our", "so", "such",
+    "that", "the", "their", "then", "there", "these", "they", "this", "to", "was", "we", "were",
+    "what", "when", "where", "which", "who", "why", "will", "with", "you", "your", "about", "did",
+    "do", "does",
 ];
 
 /// Splits text into words: runs of letters and digits (any script).
@@ -139,22 +141,56 @@ pub fn rrf(lists: &[(&[i64], f64)], k: f64) -> Vec<(i64, f64)> {
     out
 }
 
-/// Whether two lower-cased words are forms of one another ("terminate" / "termination"): a shared prefix of
-/// at least five characters that covers all but the last three characters of the shorter word.
-fn same_stem(a: &str, b: &str) -> bool {
-    if a == b {
-        return true;
+/// Marks FTS5 puts around matches in `highlight()` output; private-use characters, so a document that
+/// contains them is highlighted by [`highlights`] instead.
+pub(crate) const MARK_OPEN: char = '\u{E000}';
+pub(crate) const MARK_CLOSE: char = '\u{E001}';
+
+/// Byte ranges in `original` of the spans FTS5 marked in `marked` (its `highlight()` output for that text).
+/// `None` when `marked` is not `original` plus marks (the text itself contained a mark character).
+pub fn marked_ranges(original: &str, marked: &str) -> Option<Vec<(usize, usize)>> {
+    if original.contains([MARK_OPEN, MARK_CLOSE]) {
+        return None;
     }
-    let (la, lb) = (a.chars().count(), b.chars().count());
-    if la < 5 || lb < 5 {
-        return false;
+    let mut ranges = Vec::new();
+    let mut plain = 0usize;
+    let mut open: Option<usize> = None;
+    for c in marked.chars() {
+        match c {
+            MARK_OPEN if open.is_none() => open = Some(plain),
+            MARK_CLOSE => {
+                let start = open.take()?;
+                if start < plain {
+                    ranges.push((start, plain));
+                }
+            }
+            MARK_OPEN => return None,
+            _ => {
+                if original[plain..].chars().next() != Some(c) {
+                    return None;
+                }
+                plain += c.len_utf8();
+            }
+        }
     }
-    let common = a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count();
-    common >= 5.max(la.min(lb).saturating_sub(3))
+    (plain == original.len() && open.is_none()).then(|| merge(ranges))
 }
 
-/// Byte ranges in `text` to highlight: occurrences of the exact phrases, and words matching query terms.
-/// Ranges are sorted and do not overlap.
+fn merge(mut ranges: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
+    ranges.sort();
+    let mut merged: Vec<(usize, usize)> = Vec::new();
+    for (s, e) in ranges {
+        match merged.last_mut() {
+            Some(last) if s <= last.1 => last.1 = last.1.max(e),
+            _ => merged.push((s, e)),
+        }
+    }
+    merged
+}
+
+/// Byte ranges in `text` to highlight without FTS5's help: occurrences of the exact phrases and of the
+/// query's words, word for word (no stemming: a guessed stem marks wrong words, "contrary" for "contract").
+/// Ranges are sorted and do not overlap. Search uses FTS5's own marks ([`marked_ranges`]) where it can.
 pub fn highlights(text: &str, q: &ParsedQuery) -> Vec<(usize, usize)> {
     let toks = words(text);
     let lower: Vec<String> = toks.iter().map(|(_, w)| w.to_lowercase()).collect();
@@ -172,19 +208,11 @@ pub fn highlights(text: &str, q: &ParsedQuery) -> Vec<(usize, usize)> {
         }
     }
     for ((s, w), l) in toks.iter().zip(&lower) {
-        if q.terms.iter().any(|t| same_stem(t, l)) {
+        if q.terms.iter().any(|t| t == l) {
             ranges.push((*s, s + w.len()));
         }
     }
-    ranges.sort();
-    let mut merged: Vec<(usize, usize)> = Vec::new();
-    for (s, e) in ranges {
-        match merged.last_mut() {
-            Some(last) if s <= last.1 => last.1 = last.1.max(e),
-            _ => merged.push((s, e)),
-        }
-    }
-    merged
+    merge(ranges)
 }
 
 /// A passage shown for a result.
@@ -378,15 +406,38 @@ mod tests {
     }
 
     #[test]
-    fn highlights_words_stems_and_phrases_with_byte_offsets() {
-        let q = parse_query(r#"terminate "notice period""#);
-        let text = "Early termination requires a notice period of 30 days — naïve notice.";
+    fn highlights_words_and_phrases_with_byte_offsets_without_guessing_stems() {
+        let q = parse_query(r#"contract "notice period""#);
+        let text = "Contrary to the contract, a notice period of 30 days — naïve notice.";
         let h = highlights(text, &q);
         let marked: Vec<&str> = h.iter().map(|&(s, e)| &text[s..e]).collect();
-        assert_eq!(marked, vec!["termination", "notice period", "notice"]);
+        assert_eq!(marked, vec!["contract", "notice period", "notice"]);
         let q = parse_query("naïve");
         let h = highlights(text, &q);
         assert_eq!(&text[h[0].0..h[0].1], "naïve");
+    }
+
+    #[test]
+    fn marked_ranges_map_fts5_marks_to_byte_offsets() {
+        let text = "Ünïcode — terminated contracts";
+        let marked =
+            format!("Ünïcode — {MARK_OPEN}terminated{MARK_CLOSE} {MARK_OPEN}contracts{MARK_CLOSE}");
+        let ranges = marked_ranges(text, &marked).unwrap();
+        let words: Vec<&str> = ranges.iter().map(|&(s, e)| &text[s..e]).collect();
+        assert_eq!(words, vec!["terminated", "contracts"]);
+        // Marks that do not fit the text, or a text that itself holds a mark character: no ranges.
+        assert_eq!(marked_ranges(text, "something else"), None);
+        assert_eq!(marked_ranges(text, &format!("{MARK_CLOSE}{text}")), None);
+        let hostile = format!("a {MARK_OPEN}b");
+        assert_eq!(marked_ranges(&hostile, &hostile), None);
+    }
+
+    #[test]
+    fn negations_are_not_stop_words() {
+        let q = parse_query("contracts with no termination clause that do not renew");
+        assert!(q.terms.contains(&"no".to_string()), "{:?}", q.terms);
+        assert!(q.terms.contains(&"not".to_string()), "{:?}", q.terms);
+        assert!(!q.terms.contains(&"with".to_string()), "{:?}", q.terms);
     }
 
     #[test]

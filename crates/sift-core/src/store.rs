@@ -863,6 +863,34 @@ impl Store {
         Ok(rows)
     }
 
+    /// The text of each of `ids` that matches `match_expr`, as FTS5's `highlight()` returns it: `open` and
+    /// `close` inserted around every matched token or phrase. FTS5 tokenizes and stems (Porter) here exactly
+    /// as it did for keyword search, so highlights mark what the keyword side matched, nothing else.
+    pub fn fts_marked(
+        &self,
+        match_expr: &str,
+        ids: &[i64],
+        open: char,
+        close: char,
+    ) -> Result<Vec<(i64, String)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        let sql = format!(
+            "SELECT rowid, highlight(chunks_fts, 0, ?2, ?3) FROM chunks_fts
+             WHERE chunks_fts MATCH ?1 AND rowid IN ({list})"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt
+            .query_map(
+                rusqlite::params![match_expr, open.to_string(), close.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
     /// Ids of chunks whose text matches an FTS expression (for exact-phrase restriction).
     pub fn fts_ids(&self, match_expr: &str) -> Result<Vec<i64>> {
         let mut stmt = self

@@ -343,3 +343,31 @@ fn nested_and_single_file_roots() {
     assert_eq!(engine.folders().unwrap().len(), 1);
     assert!(engine.add_folder(&root.join("missing")).is_err());
 }
+
+/// Highlights mark exactly what FTS5's Porter stemmer matched: word forms it conflates ("contracts",
+/// "contracting", "termination" for "contract terminate"), never look-alikes it does not ("contrary").
+#[test]
+fn highlights_follow_the_stemmer_keyword_search_uses() {
+    let root = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    std::fs::write(
+        root.path().join("memo.txt"),
+        "Contrary to rumour, the contracts were signed and contracting continues. \
+         Termination letters went out on Monday.",
+    )
+    .unwrap();
+    let engine = open(data.path());
+    engine.add_folder(root.path()).unwrap();
+    index(&engine);
+    let r = engine
+        .search("contract terminate", &SearchOptions::default())
+        .unwrap();
+    let hit = &r.results[0];
+    let marked: Vec<&str> = hit
+        .passage
+        .highlights
+        .iter()
+        .map(|&(s, e)| &hit.passage.text[s..e])
+        .collect();
+    assert_eq!(marked, vec!["contracts", "contracting", "Termination"]);
+}
