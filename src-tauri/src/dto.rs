@@ -105,6 +105,8 @@ pub struct SearchResult {
     pub file_name: String,
     pub folder: String,
     pub score: f64,
+    /// `strong`, `weak` or `unrelated` (only the nearest passage there is).
+    pub strength: sift_core::Strength,
     pub passage: Passage,
 }
 
@@ -115,6 +117,8 @@ pub struct SearchResponse {
     pub query: String,
     pub took_ms: f64,
     pub catching_up: bool,
+    /// `strong`, `weak`, or `none` when nothing in the index is related to the query.
+    pub confidence: sift_core::Confidence,
     pub results: Vec<SearchResult>,
 }
 
@@ -124,6 +128,7 @@ impl From<sift_core::SearchResponse> for SearchResponse {
             query: r.query,
             took_ms: r.took_ms,
             catching_up: r.catching_up,
+            confidence: r.confidence,
             results: r
                 .results
                 .into_iter()
@@ -132,6 +137,7 @@ impl From<sift_core::SearchResponse> for SearchResponse {
                     path: path_string(&hit.path),
                     folder: path_string(&hit.folder),
                     score: hit.score,
+                    strength: hit.strength,
                     passage: Passage {
                         text: hit.passage.text,
                         start: hit.passage.start,

@@ -84,11 +84,18 @@ export interface Passage {
   highlights: [number, number][];
 }
 
+/** How well a result matches: `unrelated` is only the nearest passage there is. */
+export type Strength = "strong" | "weak" | "unrelated";
+
+/** Whether anything matches clearly; `none`: nothing in the index is related to the query. */
+export type Confidence = "strong" | "weak" | "none";
+
 export interface SearchResult {
   path: string;
   fileName: string;
   folder: string;
   score: number;
+  strength: Strength;
   passage: Passage;
 }
 
@@ -96,6 +103,7 @@ export interface SearchResponse {
   query: string;
   tookMs: number;
   catchingUp: boolean;
+  confidence: Confidence;
   results: SearchResult[];
 }
 

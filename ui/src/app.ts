@@ -6,7 +6,7 @@ import { FailedFilesDialog } from "./failed";
 import { FiltersView } from "./filters";
 import { FolderListView } from "./folders";
 import { copyDetailsButton, errorKind, errorNote, isAppError } from "./errors";
-import { basename, formatCount, plural } from "./format";
+import { basename, formatCount, looseNoteText, plural } from "./format";
 import { resultId } from "./render";
 import { ResultsView } from "./results";
 import { SEARCH_DEBOUNCE_MS, SearchController } from "./search";
@@ -94,6 +94,8 @@ export function mountApp(root: HTMLElement, api: SiftApi, opts: AppOptions = {})
   const filtersBar = h("div", { id: "filters", class: "filters" }, folderSelect, kindChips);
   const catchingUp = h("div", { id: "catching-up", class: "notice", hidden: true, attrs: { role: "status" } }, "Still indexing: results will improve as more files are read.");
   const resultsMeta = h("div", { id: "results-meta", class: "results-meta", hidden: true });
+  // Said when nothing matches clearly: the list then holds only loosely related or nearest passages.
+  const looseNote = h("div", { id: "loose-note", class: "notice", hidden: true, attrs: { role: "status", "data-testid": "loose-note" } });
   const resultsList = h("ul", { id: "results", class: "results", attrs: { role: "listbox", "aria-label": "Results" } });
   const noResults = h("div", { id: "no-results", class: "placeholder", hidden: true });
   const hintTitle = h("p", { class: "placeholder-title", text: "Search by meaning, not just words" });
@@ -117,7 +119,7 @@ export function mountApp(root: HTMLElement, api: SiftApi, opts: AppOptions = {})
     { id: "empty-state", class: "empty-state", hidden: true, attrs: { "data-testid": "empty-state", "aria-labelledby": "empty-title" } },
     h("div", { class: "drop-target" }, icon("drop", "icon drop-icon"), h("h1", { id: "empty-title", text: "Drop folders here" }), h("p", { text: "Sift reads them on this computer and lets you search everything by meaning. Nothing leaves your machine." }), emptyAdd),
   );
-  const main = h("main", { class: "main" }, filtersBar, catchingUp, resultsMeta, resultsList, noResults, searchHint, emptyState);
+  const main = h("main", { class: "main" }, filtersBar, catchingUp, resultsMeta, looseNote, resultsList, noResults, searchHint, emptyState);
 
   const statusLine = h("span", { id: "status-line", class: "status-line", attrs: { role: "status", "data-testid": "status-line" } });
   const downloadStatus = h("span", { id: "download-status", class: "download-status", hidden: true });
@@ -201,6 +203,9 @@ export function mountApp(root: HTMLElement, api: SiftApi, opts: AppOptions = {})
         const n = res.results?.length ?? 0;
         resultsMeta.textContent = `${plural(n, "result")} · ${Math.max(0, Math.round(res.tookMs))} ms`;
         catchingUp.hidden = !res.catchingUp;
+        const note = looseNoteText(res.confidence, res.query || search.value.trim(), n);
+        looseNote.textContent = note ?? "";
+        looseNote.hidden = note === null;
         replaceChildren(noResults);
         if (n === 0) {
           noResults.append(
@@ -218,6 +223,7 @@ export function mountApp(root: HTMLElement, api: SiftApi, opts: AppOptions = {})
         searchError = err;
         results.clear();
         catchingUp.hidden = true;
+        looseNote.hidden = true;
         replaceChildren(noResults, h("p", { class: "placeholder-title", text: "Search failed" }), errorNote(err, { class: "placeholder-sub error-text search-error" }));
         updateMain();
       },
@@ -226,6 +232,7 @@ export function mountApp(root: HTMLElement, api: SiftApi, opts: AppOptions = {})
         searchError = null;
         results.clear();
         catchingUp.hidden = true;
+        looseNote.hidden = true;
         replaceChildren(noResults);
         updateMain();
       },
@@ -249,7 +256,10 @@ export function mountApp(root: HTMLElement, api: SiftApi, opts: AppOptions = {})
     resultsList.hidden = !showResults || results.count === 0;
     resultsMeta.hidden = !showResults;
     noResults.hidden = noFolders || !hasQuery || !(searchError !== null || (lastResponse !== null && results.count === 0));
-    if (!showResults) catchingUp.hidden = true;
+    if (!showResults) {
+      catchingUp.hidden = true;
+      looseNote.hidden = true;
+    }
     searchHint.hidden = noFolders || hasQuery;
     if (!noFolders) {
       if (status && status.files > 0) hintTitle.textContent = `Search ${plural(status.files, "file")} by meaning`;

@@ -112,11 +112,14 @@ export function createDemoApi(): SiftApi {
         fileName: parts[parts.length - 1],
         folder: folder.path,
         score: score / Math.max(1, words.length),
+        strength: score === words.length ? ("strong" as const) : ("weak" as const),
         passage: { text: d.text, start: 0, end: indexToByteOffset(d.text, d.text.length), line: d.line, page: d.page, location: d.location ?? null, highlights },
       });
     }
     hits.sort((a, b) => b.score - a.score);
-    return { query: req.query, tookMs: 8 + Math.round(Math.random() * 20), catchingUp: folders.some((f) => f.state !== "idle"), results: hits.slice(0, req.limit) };
+    const results = hits.slice(0, req.limit);
+    const confidence = results.some((r) => r.strength === "strong") ? ("strong" as const) : results.length ? ("weak" as const) : ("none" as const);
+    return { query: req.query, tookMs: 8 + Math.round(Math.random() * 20), catchingUp: folders.some((f) => f.state !== "idle"), confidence, results };
   }
 
   return {

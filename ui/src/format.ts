@@ -1,6 +1,6 @@
 // Small, pure formatting helpers.
 
-import type { Location } from "./api";
+import type { Confidence, Location } from "./api";
 import { errorMessage } from "./errors";
 import { isLineAddressable } from "./kinds";
 
@@ -130,4 +130,15 @@ export function formatLocator(passage: LocatorInput | null | undefined, ext = ""
 /** The one sentence to show for whatever a rejected invoke() gives (see errors.ts). */
 export function errorText(err: unknown): string {
   return errorMessage(err);
+}
+
+/**
+ * What to say above results that do not match clearly: `null` when something matches strongly (or there
+ * are no results, which has its own message). Older responses without `confidence` count as strong.
+ */
+export function looseNoteText(confidence: Confidence | undefined, query: string, count: number): string | null {
+  if (count === 0 || confidence === undefined || confidence === "strong") return null;
+  const q = oneLine(query);
+  if (confidence === "weak") return `Only loose matches for “${q}” — these results are related, but not closely.`;
+  return `Nothing in your files is about “${q}” — these are only the nearest passages.`;
 }

@@ -139,9 +139,10 @@ export function renderResult(result: SearchResult, index: number): HTMLLIElement
     "li",
     {
       id: resultId(index),
-      class: "result",
+      // Loose matches are drawn quieter (older responses without `strength` count as strong).
+      class: result.strength === "weak" || result.strength === "unrelated" ? "result loose" : "result",
       attrs: { role: "option", "aria-selected": "false", "data-testid": "result" },
-      data: { index: String(index), path: result.path },
+      data: { index: String(index), path: result.path, strength: result.strength ?? "strong" },
     },
     h(
       "div",

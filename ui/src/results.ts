@@ -1,7 +1,7 @@
 // The results list and its selection (a listbox driven from the search box).
 
 import type { SearchResult } from "./api";
-import { replaceChildren } from "./dom";
+import { h, replaceChildren } from "./dom";
 import { renderResult, resultId } from "./render";
 
 export interface ResultsCallbacks {
@@ -39,7 +39,13 @@ export class ResultsView {
 
   setResults(results: SearchResult[]): void {
     this.results = results;
-    replaceChildren(this.list, ...results.map((r, i) => renderResult(r, i)));
+    const items: HTMLElement[] = results.map((r, i) => renderResult(r, i));
+    // Loosely related results follow a divider, after the strong ones (when there are some).
+    const firstLoose = results.findIndex((r) => r.strength !== "strong");
+    if (firstLoose > 0) {
+      items.splice(firstLoose, 0, h("li", { class: "results-divider", text: "Less related", attrs: { role: "presentation" } }));
+    }
+    replaceChildren(this.list, ...items);
     this.selected = -1;
     this.select(results.length ? 0 : -1, false);
     this.list.scrollTop = 0;

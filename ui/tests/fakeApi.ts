@@ -48,13 +48,14 @@ export function makeResult(over: Partial<SearchResult> = {}, passageOver: Partia
     fileName: "a.md",
     folder: "/home/u/Notes",
     score: 0.8,
+    strength: "strong",
     ...over,
     passage: { text: "hello world", start: 0, end: 11, line: 3, page: null, highlights: [[0, 5]], ...passageOver },
   };
 }
 
 export function makeResponse(query: string, results: SearchResult[], over: Partial<SearchResponse> = {}): SearchResponse {
-  return { query, tookMs: 12, catchingUp: false, results, ...over };
+  return { query, tookMs: 12, catchingUp: false, confidence: "strong", results, ...over };
 }
 
 export interface FakeOptions {

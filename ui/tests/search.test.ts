@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { SearchRequest, SearchResponse } from "../src/api";
 import { mountApp, type AppHandle } from "../src/app";
 import { SearchController } from "../src/search";
-import { createFakeApi, deferred, makeFolder, makeResponse, makeResult, typeInto } from "./fakeApi";
+import { createFakeApi, deferred, makeFolder, makeResponse, makeResult, press, typeInto } from "./fakeApi";
 
 const params = (query: string) => ({ query, folder: null, kinds: [] as string[] });
 
@@ -142,6 +142,52 @@ describe("search box (app)", () => {
     await vi.advanceTimersByTimeAsync(150);
     expect(root.querySelector<HTMLElement>("#catching-up")!.hidden).toBe(false);
     expect(root.querySelector("#results-meta")!.textContent).toContain("1 result");
+  });
+
+  it("puts loosely related results after a divider, and says when nothing matches clearly", async () => {
+    const responses: Record<string, SearchResponse> = {
+      mixed: makeResponse(
+        "mixed",
+        [
+          makeResult({ path: "/n/a.md", fileName: "a.md" }),
+          makeResult({ path: "/n/b.md", fileName: "b.md", strength: "weak" }),
+          makeResult({ path: "/n/c.md", fileName: "c.md", strength: "unrelated" }),
+        ],
+        { confidence: "strong" },
+      ),
+      flights: makeResponse("cheap flights", [makeResult({ path: "/n/m.md", fileName: "m.md", strength: "unrelated" })], { confidence: "none" }),
+      loose: makeResponse("loose", [makeResult({ path: "/n/w.md", fileName: "w.md", strength: "weak" })], { confidence: "weak" }),
+    };
+    const api = createFakeApi({ folders: [makeFolder()], search: async (req) => responses[req.query] });
+    const root = document.body.appendChild(document.createElement("div"));
+    app = mountApp(root, api, { pollMs: 0 });
+    await app.ready;
+    const input = root.querySelector<HTMLInputElement>("#search")!;
+    const note = () => root.querySelector<HTMLElement>("#loose-note")!;
+    const items = () => [...root.querySelectorAll("#results > li")].map((li) => (li.classList.contains("results-divider") ? "|" : (li as HTMLElement).dataset.path));
+
+    typeInto(input, "mixed");
+    await vi.advanceTimersByTimeAsync(150);
+    expect(items()).toEqual(["/n/a.md", "|", "/n/b.md", "/n/c.md"]);
+    expect(root.querySelectorAll(".result.loose")).toHaveLength(2);
+    expect(note().hidden).toBe(true);
+    // The divider is not a result: keyboard selection skips it.
+    press(input, "ArrowDown");
+    expect(root.querySelector<HTMLElement>(".result.selected")!.dataset.path).toBe("/n/b.md");
+
+    typeInto(input, "flights");
+    await vi.advanceTimersByTimeAsync(150);
+    expect(note().hidden).toBe(false);
+    expect(note().textContent).toContain("Nothing in your files is about “cheap flights”");
+    expect(items()).toEqual(["/n/m.md"]);
+
+    typeInto(input, "loose");
+    await vi.advanceTimersByTimeAsync(150);
+    expect(note().textContent).toContain("Only loose matches");
+
+    typeInto(input, "mixed");
+    await vi.advanceTimersByTimeAsync(150);
+    expect(note().hidden).toBe(true);
   });
 
   it("passes folder and kind filters to search", async () => {

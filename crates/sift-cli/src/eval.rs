@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::Args;
 use sift_core::eval::{self, Dataset, Missing, Run};
-use sift_core::{Engine, Mode, SearchOptions};
+use sift_core::{Confidence, Engine, Mode, SearchOptions};
 
 #[derive(Args)]
 pub struct EvalArgs {
@@ -40,9 +40,50 @@ pub struct EvalArgs {
     /// Drop vector hits this much less similar than the best one.
     #[arg(long)]
     max_similarity_gap: Option<f32>,
+    /// Queries (queries.jsonl format) about nothing in the dataset: reports how often Sift says so.
+    #[arg(long)]
+    unrelated: Option<PathBuf>,
     /// Print the results as JSON.
     #[arg(long)]
     json: bool,
+}
+
+/// How often a response's confidence was strong / weak / none.
+#[derive(Default)]
+struct Tally {
+    strong: usize,
+    weak: usize,
+    none: usize,
+}
+
+impl Tally {
+    fn add(&mut self, c: Confidence) {
+        match c {
+            Confidence::Strong => self.strong += 1,
+            Confidence::Weak => self.weak += 1,
+            Confidence::None => self.none += 1,
+        }
+    }
+    fn total(&self) -> usize {
+        self.strong + self.weak + self.none
+    }
+    fn json(&self) -> serde_json::Value {
+        serde_json::json!({"strong": self.strong, "weak": self.weak, "none": self.none})
+    }
+}
+
+impl std::fmt::Display for Tally {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let pct = |n: usize| 100.0 * n as f64 / self.total().max(1) as f64;
+        write!(
+            f,
+            "strong {:.0}% / weak {:.0}% / none {:.0}% of {}",
+            pct(self.strong),
+            pct(self.weak),
+            pct(self.none),
+            self.total()
+        )
+    }
 }
 
 pub fn run(cli: &crate::Cli, args: &EvalArgs) -> Result<()> {
@@ -91,6 +132,10 @@ pub fn run(cli: &crate::Cli, args: &EvalArgs) -> Result<()> {
     if let Some(n) = args.max_queries {
         queries.truncate(n);
     }
+    let unrelated = match &args.unrelated {
+        Some(path) => eval::read_queries(path)?,
+        None => Vec::new(),
+    };
     let mut rows = Vec::new();
     for mode in args
         .modes
@@ -106,10 +151,24 @@ pub fn run(cli: &crate::Cli, args: &EvalArgs) -> Result<()> {
         };
         let mut run: Run = Run::new();
         let mut times = Vec::with_capacity(queries.len());
+        // Confidence when the top result is relevant, when it is not, and for unrelated queries.
+        let (mut hit, mut miss, mut off) = (Tally::default(), Tally::default(), Tally::default());
         for q in &queries {
             let started = Instant::now();
             let response = engine.search(&q.text, &options)?;
             times.push(started.elapsed().as_secs_f64() * 1000.0);
+            let top_relevant = response.results.first().is_some_and(|h| {
+                dataset
+                    .qrels
+                    .get(&q.id)
+                    .and_then(|j| j.get(&eval::doc_id(&h.path)))
+                    .is_some_and(|&g| g > 0)
+            });
+            if top_relevant {
+                hit.add(response.confidence);
+            } else {
+                miss.add(response.confidence);
+            }
             run.insert(
                 q.id.clone(),
                 response
@@ -126,14 +185,22 @@ pub fn run(cli: &crate::Cli, args: &EvalArgs) -> Result<()> {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         let (ndcg, recall, n) = eval::evaluate(&run, &qrels, 10, 100, Missing::Zero);
+        for q in &unrelated {
+            off.add(engine.search(&q.text, &options)?.confidence);
+        }
         times.sort_by(f64::total_cmp);
         let p50 = times.get(times.len() / 2).copied().unwrap_or(0.0);
         let p95 = times.get(times.len() * 95 / 100).copied().unwrap_or(0.0);
         rows.push(serde_json::json!({
-            "mode": mode, "queries": n, "ndcg@10": ndcg, "recall@100": recall, "query_ms_p50": p50, "query_ms_p95": p95
+            "mode": mode, "queries": n, "ndcg@10": ndcg, "recall@100": recall, "query_ms_p50": p50, "query_ms_p95": p95,
+            "confidence": {"top_relevant": hit.json(), "top_not_relevant": miss.json(), "unrelated_queries": off.json()}
         }));
         if !args.json {
             println!("{:<8} nDCG@10 {ndcg:.4}  Recall@100 {recall:.4}  ({n} queries, p50 {p50:.1} ms, p95 {p95:.1} ms)", format!("{mode:?}").to_lowercase());
+            println!("         confidence — top result relevant: {hit}; not relevant: {miss}");
+            if off.total() > 0 {
+                println!("         confidence — unrelated queries: {off}");
+            }
         }
     }
     if args.json {

@@ -13,8 +13,8 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use sift_core::{
-    Engine, EngineConfig, Filter, MeaningSearch, Mode, Phase, Progress, SearchOptions,
-    SearchResponse,
+    Confidence, Engine, EngineConfig, Filter, MeaningSearch, Mode, Phase, Progress, SearchOptions,
+    SearchResponse, Strength,
 };
 
 #[derive(Parser)]
@@ -394,9 +394,11 @@ fn json_response(r: &SearchResponse) -> serde_json::Value {
         "query": r.query,
         "took_ms": r.took_ms,
         "meaning": r.meaning,
+        "confidence": r.confidence,
         "results": r.results.iter().map(|h| serde_json::json!({
             "path": h.path.to_string_lossy(),
             "score": h.score,
+            "strength": h.strength,
             "passage": {
                 "text": h.passage.text,
                 "start": h.passage.start,
@@ -415,7 +417,15 @@ fn print_results(r: &SearchResponse) {
         println!("no results ({:.0} ms)", r.took_ms);
         return;
     }
+    if r.confidence == Confidence::None {
+        println!("Nothing in your files closely matches this; the nearest passages:");
+    }
+    let mut divider = r.confidence == Confidence::None;
     for (i, hit) in r.results.iter().enumerate() {
+        if !divider && hit.strength != Strength::Strong {
+            println!("    — less related —");
+            divider = true;
+        }
         println!(
             "{:>2}. {}:{}  ({:.4})",
             i + 1,

@@ -3,13 +3,14 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Catalog, IndexSource};
 use crate::chunk::ChunkOptions;
+use crate::confidence::{self, Yardstick};
 use crate::embed::{EmbedOptions, Embedder};
 use crate::error::{Error, Result};
 use crate::extract::ExtractOptions;
@@ -176,6 +177,8 @@ pub struct Engine {
     /// Connection used by searches, so they never wait for an indexing transaction.
     reader: Mutex<Store>,
     query_embedder: Mutex<Option<Embedder>>,
+    /// The model's yardstick for "unrelated" (`confidence.rs`), made at the first search.
+    yardstick: Mutex<Option<Arc<Yardstick>>>,
     doc_embedder: Mutex<Option<Embedder>>,
     indexing: AtomicBool,
     embedded_total: AtomicU64,
@@ -202,6 +205,7 @@ impl Engine {
             catalog,
             reader: Mutex::new(reader),
             query_embedder: Mutex::new(None),
+            yardstick: Mutex::new(None),
             doc_embedder: Mutex::new(None),
             indexing: AtomicBool::new(false),
             embedded_total: AtomicU64::new(0),
@@ -250,6 +254,21 @@ impl Engine {
             Some(e) => f(e),
             None => Err(Error::Embed("embedder unavailable".into())),
         }
+    }
+
+    /// The reference sentences embedded with the active model (see `confidence.rs`), computed at the first
+    /// search.
+    fn yardstick(&self) -> Result<Arc<Yardstick>> {
+        let mut guard = lock(&self.yardstick);
+        if let Some(y) = guard.as_ref() {
+            return Ok(Arc::clone(y));
+        }
+        let vectors =
+            self.with_query_embedder(|e| e.embed_documents(confidence::REFERENCE_TEXTS))?;
+        let vectors: Vec<Vec<f32>> = vectors.into_iter().map(|e| e.vector).collect();
+        let y = Arc::new(Yardstick::new(self.spec.dim, &vectors));
+        *guard = Some(Arc::clone(&y));
+        Ok(y)
     }
 
     fn with_query_embedder<T>(&self, f: impl FnOnce(&mut Embedder) -> Result<T>) -> Result<T> {
@@ -463,6 +482,10 @@ impl Engine {
         } else {
             Some(self.with_query_embedder(|e| e.embed_query(&parsed.semantic))?)
         };
+        let scale = match &query_vector {
+            Some(qv) => self.yardstick()?.scale(qv),
+            None => None,
+        };
         let reader = lock(&self.reader);
         self.catalog.sync(&reader)?;
         let results = if parsed.semantic.trim().is_empty() || options.limit == 0 {
@@ -473,6 +496,7 @@ impl Engine {
                 catalog: &self.catalog,
                 dim: self.spec.dim,
                 params: self.config.search,
+                scale,
             }
             .run(
                 &parsed,
@@ -487,6 +511,7 @@ impl Engine {
             took_ms: started.elapsed().as_secs_f64() * 1000.0,
             catching_up,
             meaning: self.catalog.coverage(),
+            confidence: confidence::overall(results.iter().map(|r| r.strength)),
             results,
         })
     }

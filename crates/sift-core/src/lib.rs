@@ -12,6 +12,7 @@
 
 mod catalog;
 mod chunk;
+mod confidence;
 pub mod embed;
 mod engine;
 mod error;
@@ -32,6 +33,7 @@ pub mod worker;
 
 pub use catalog::IndexSource;
 pub use chunk::{Chunk, ChunkOptions};
+pub use confidence::{Confidence, Strength};
 pub use engine::{Engine, EngineConfig, FolderStatus, SearchOptions, Settings, Status};
 pub use error::{Error, Result};
 pub use extract::{ExtractError, ExtractOptions, Extracted, Location, Part};

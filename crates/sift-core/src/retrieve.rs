@@ -6,6 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::catalog::Catalog;
+use crate::confidence::{self, Scale};
 use crate::error::Result;
 use crate::extract::Location;
 use crate::index::ExactIndex;
@@ -21,6 +22,8 @@ pub(crate) struct Retrieval<'a> {
     pub catalog: &'a Catalog,
     pub dim: usize,
     pub params: SearchParams,
+    /// What the model gives unrelated text for this query (`None` without a query vector).
+    pub scale: Option<Scale>,
 }
 
 impl Retrieval<'_> {
@@ -76,6 +79,7 @@ impl Retrieval<'_> {
         // Passages barely related to the query are left out, unless the keyword side also finds them.
         // Hits far below the best one are noise next to it (another topic altogether).
         let best = vector_hits.first().map_or(0.0, |h| h.1);
+        let mut similarity: HashMap<i64, f32> = vector_hits.iter().copied().collect();
         let floor = params.min_similarity.max(best - params.max_similarity_gap);
         let vector_ids: Vec<i64> = vector_hits
             .into_iter()
@@ -120,6 +124,30 @@ impl Retrieval<'_> {
                 .collect(),
             None => HashMap::new(),
         };
+        // How strong each shown passage is: its similarity against the model's scale, and whether it holds
+        // every word of the query.
+        if let Some(qv) = query_vector {
+            let unknown: Vec<i64> = shown
+                .iter()
+                .copied()
+                .filter(|id| !similarity.contains_key(id))
+                .collect();
+            for (id, v) in self.reader.vectors(self.catalog.model_key(), &unknown)? {
+                similarity.insert(id, v.iter().zip(qv).map(|(a, b)| a * b).sum());
+            }
+        }
+        let all_words = match search::all_words_expression(parsed) {
+            Some(expr) => self.reader.fts_among(&expr, &shown)?,
+            None => HashSet::new(),
+        };
+        let strength = |id: i64| {
+            let z = self
+                .scale
+                .and_then(|s| similarity.get(&id).map(|&sim| s.z(sim)));
+            let all = all_words.contains(&id);
+            tracing::debug!(chunk = id, ?z, all_words = all, "result strength");
+            confidence::strength(z, all)
+        };
         let highlights = |c: &ChunkRecord| match marked.get(&c.id) {
             Some(m) => search::marked_ranges(&c.text, m)
                 .unwrap_or_else(|| search::highlights(&c.text, parsed)),
@@ -134,6 +162,7 @@ impl Retrieval<'_> {
                     path: c.path.clone(),
                     folder: c.folder.clone(),
                     score,
+                    strength: strength(chunk),
                     passage: Passage {
                         highlights: highlights(c),
                         text: c.text.clone(),

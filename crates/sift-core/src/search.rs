@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::confidence::{Confidence, Strength};
 use crate::extract::Location;
 
 /// A parsed query.
@@ -112,6 +113,17 @@ pub fn fts_expression(q: &ParsedQuery) -> Option<String> {
         Some(p) => Some(format!("{p} AND ({any})")),
         None => Some(any),
     }
+}
+
+/// The FTS5 expression a passage containing every word of the query (and its phrases) matches.
+pub fn all_words_expression(q: &ParsedQuery) -> Option<String> {
+    let all = q
+        .terms
+        .iter()
+        .map(|t| quote(t))
+        .chain(phrase_expression(q))
+        .collect::<Vec<_>>();
+    (!all.is_empty()).then(|| all.join(" AND "))
 }
 
 /// The FTS5 expression all exact phrases must match, if any.
@@ -240,6 +252,8 @@ pub struct SearchHit {
     pub folder: PathBuf,
     /// Fused relevance (higher is better); comparable within one response only.
     pub score: f64,
+    /// How well it matches the query (see `confidence.rs`).
+    pub strength: Strength,
     pub passage: Passage,
 }
 
@@ -252,6 +266,8 @@ pub struct SearchResponse {
     pub catching_up: bool,
     /// Whether every passage can be found by meaning (or some only by their words, for now).
     pub meaning: MeaningSearch,
+    /// Whether anything clearly matches: `none` says nothing in the index is related to the query.
+    pub confidence: Confidence,
     pub results: Vec<SearchHit>,
 }
 

@@ -9,7 +9,7 @@
 //! Only [`crate::catalog::Catalog`] writes chunks and vectors (it keeps the vector graph in step); other users of
 //! a `Store` read, or edit folders and file state.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use rusqlite::types::ValueRef;
@@ -888,6 +888,21 @@ impl Store {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?
             .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// Which of `ids` match `match_expr`.
+    pub fn fts_among(&self, match_expr: &str, ids: &[i64]) -> Result<HashSet<i64>> {
+        if ids.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        let sql =
+            format!("SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?1 AND rowid IN ({list})");
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt
+            .query_map([match_expr], |r| r.get(0))?
+            .collect::<rusqlite::Result<HashSet<i64>>>()?;
         Ok(rows)
     }
 

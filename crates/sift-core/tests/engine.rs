@@ -371,3 +371,51 @@ fn highlights_follow_the_stemmer_keyword_search_uses() {
         .collect();
     assert_eq!(marked, vec!["contracts", "contracting", "Termination"]);
 }
+
+/// A query about nothing in the folder is reported as such; a query a file answers is a strong match, by
+/// meaning or by containing every word.
+#[test]
+fn says_when_nothing_in_the_folder_is_related() {
+    use sift_core::{Confidence, Strength};
+    let root = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    write_fixture(root.path());
+    // Shares a word with "cheap flights" ("flight") without being about flights.
+    std::fs::write(
+        root.path().join("meeting.txt"),
+        "Meeting notes: topics by others that are still in flight will be revisited next sprint. \
+         Action items assigned.",
+    )
+    .unwrap();
+    let engine = open(data.path());
+    engine.add_folder(root.path()).unwrap();
+    index(&engine);
+    let search = |q: &str| engine.search(q, &SearchOptions::default()).unwrap();
+
+    for q in ["cheap flights", "what is the capital of Australia"] {
+        let r = search(q);
+        assert_eq!(r.confidence, Confidence::None, "{q}: {:?}", r.results);
+        assert!(
+            !r.results.is_empty(),
+            "the nearest passages are still listed"
+        );
+        assert!(r.results.iter().all(|h| h.strength != Strength::Strong));
+    }
+    for (q, file) in [
+        (
+            "fixing lost recall in the vector graph after removals",
+            "bugs.md",
+        ),
+        (
+            "ending the agreement early and getting fees back",
+            "contract.txt",
+        ),
+        // Every word present: strong whatever the vector says.
+        ("tombstones", "bugs.md"),
+    ] {
+        let r = search(q);
+        assert_eq!(r.confidence, Confidence::Strong, "{q}");
+        assert!(r.results[0].path.ends_with(file), "{q}");
+        assert_eq!(r.results[0].strength, Strength::Strong, "{q}");
+    }
+}
