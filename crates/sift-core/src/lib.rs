@@ -12,6 +12,7 @@
 
 mod catalog;
 mod chunk;
+pub mod download;
 pub mod embed;
 mod engine;
 mod error;
