@@ -81,7 +81,13 @@ impl Downloads {
             *running = Some(spec.id.clone());
             self.cancel.store(false, Ordering::SeqCst);
         }
-        let result = download::download(spec, precision, &HubOptions::default(), &self.cancel, report);
+        let result = download::download(
+            spec,
+            precision,
+            &HubOptions::default(),
+            &self.cancel,
+            report,
+        );
         *self.running.lock().unwrap_or_else(|e| e.into_inner()) = None;
         result.map(|_| ()).map_err(|e| download_error(&e))
     }

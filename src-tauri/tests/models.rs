@@ -18,7 +18,11 @@ use sift_app_lib::{build, AppConfig, AppState, MODEL_DOWNLOAD_EVENT};
 use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, INVOKE_KEY};
 use tauri::{Listener, Manager};
 
-fn invoke(webview: &tauri::WebviewWindow<tauri::test::MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
+fn invoke(
+    webview: &tauri::WebviewWindow<tauri::test::MockRuntime>,
+    cmd: &str,
+    args: Value,
+) -> Result<Value, Value> {
     get_ipc_response(
         webview,
         tauri::webview::InvokeRequest {
@@ -40,11 +44,20 @@ fn models_are_listed_downloaded_on_request_cancelled_resumed_and_verified() {
     let cache = dirs.path().join("cache");
     let data_dir = dirs.path().join("data");
     std::fs::create_dir_all(&data_dir).unwrap();
-    std::fs::write(data_dir.join("settings.json"), r#"{"model": "bge-small-en-v1.5", "threads": 1}"#).unwrap();
+    std::fs::write(
+        data_dir.join("settings.json"),
+        r#"{"model": "bge-small-en-v1.5", "threads": 1}"#,
+    )
+    .unwrap();
     let server = hub_server::HubServer::start();
     // Other bytes than the pinned tokenizer: the download runs, then the checksum rejects it.
     let fake: Vec<u8> = (0..2_000_000u32).map(|i| (i % 253) as u8).collect();
-    server.add("BAAI/bge-small-en-v1.5", "5c38ec7c405ec4b44b94cc5a9bb96e735b38267a", "tokenizer.json", fake.clone());
+    server.add(
+        "BAAI/bge-small-en-v1.5",
+        "5c38ec7c405ec4b44b94cc5a9bb96e735b38267a",
+        "tokenizer.json",
+        fake.clone(),
+    );
     server.slow(16 * 1024, Duration::from_millis(10));
     std::env::set_var("SIFT_CACHE_DIR", &cache);
     std::env::set_var("HF_HOME", dirs.path().join("hf"));
@@ -64,16 +77,34 @@ fn models_are_listed_downloaded_on_request_cancelled_resumed_and_verified() {
     let state: AppState = AppState::clone(&app.state::<AppState>());
 
     // The list: every model with its facts; nothing downloaded by listing.
-    let list: Vec<ModelEntry> = serde_json::from_value(invoke(&webview, "list_models", json!({})).unwrap()).unwrap();
+    let list: Vec<ModelEntry> =
+        serde_json::from_value(invoke(&webview, "list_models", json!({})).unwrap()).unwrap();
     let ids: Vec<&str> = list.iter().map(|m| m.id.as_str()).collect();
-    assert_eq!(ids, ["all-MiniLM-L6-v2", "bge-small-en-v1.5", "multilingual-e5-small", "bge-base-en-v1.5"]);
+    assert_eq!(
+        ids,
+        [
+            "all-MiniLM-L6-v2",
+            "bge-small-en-v1.5",
+            "multilingual-e5-small",
+            "bge-base-en-v1.5"
+        ]
+    );
     let bge = &list[1];
-    assert!(bge.active && !bge.installed && bge.downloadable && !bge.bundled, "{bge:?}");
+    assert!(
+        bge.active && !bge.installed && bge.downloadable && !bge.bundled,
+        "{bge:?}"
+    );
     assert!(list[0].bundled && !list[0].active);
     assert_eq!(list[3].dim, 768);
     assert!(!list[1].description.is_empty() && list[2].languages.contains("100"));
-    assert_eq!(invoke(&webview, "cancel_model_download", json!({})), Ok(json!(false)));
-    assert!(server.requests().is_empty(), "nothing is downloaded without a click");
+    assert_eq!(
+        invoke(&webview, "cancel_model_download", json!({})),
+        Ok(json!(false))
+    );
+    assert!(
+        server.requests().is_empty(),
+        "nothing is downloaded without a click"
+    );
 
     // Download, cancelled from the progress events once part of the file is in.
     let events = Arc::new(Mutex::new(Vec::<ModelDownloadEvent>::new()));
@@ -88,7 +119,12 @@ fn models_are_listed_downloaded_on_request_cancelled_resumed_and_verified() {
         }
         sink.lock().unwrap().push(p);
     });
-    let err = invoke(&webview, "download_model", json!({"id": "bge-small-en-v1.5"})).unwrap_err();
+    let err = invoke(
+        &webview,
+        "download_model",
+        json!({"id": "bge-small-en-v1.5"}),
+    )
+    .unwrap_err();
     assert_eq!(err["message"], "The download was cancelled.", "{err}");
     let part = cache.join("models/bge-small-en-v1.5/tokenizer.json.part");
     let kept = std::fs::metadata(&part).unwrap().len();
@@ -96,27 +132,52 @@ fn models_are_listed_downloaded_on_request_cancelled_resumed_and_verified() {
     {
         let events = events.lock().unwrap();
         assert!(events.len() >= 2, "{events:?}");
-        assert!(events.iter().all(|e| e.model == "bge-small-en-v1.5"), "{events:?}");
+        assert!(
+            events.iter().all(|e| e.model == "bge-small-en-v1.5"),
+            "{events:?}"
+        );
         assert!(events.windows(2).all(|w| w[0].bytes <= w[1].bytes));
     }
 
     // The next click resumes from the kept bytes; the checksum then rejects the file.
-    let err = invoke(&webview, "download_model", json!({"id": "bge-small-en-v1.5"})).unwrap_err();
+    let err = invoke(
+        &webview,
+        "download_model",
+        json!({"id": "bge-small-en-v1.5"}),
+    )
+    .unwrap_err();
     assert_eq!(err["kind"], "other");
     assert_eq!(
         err["message"],
         "A downloaded file did not match its published checksum and was deleted; try again.",
         "{err}"
     );
-    assert!(err["details"].as_str().unwrap().contains("d241a60d5e8f04cc"), "{err}");
+    assert!(
+        err["details"]
+            .as_str()
+            .unwrap()
+            .contains("d241a60d5e8f04cc"),
+        "{err}"
+    );
     let served = server.requests_for("tokenizer.json");
     assert_eq!(served.len(), 2, "{served:?}");
     assert_eq!(served[1].range, Some(format!("bytes={kept}-")));
     assert!(!part.exists());
 
     // A model the manifest does not pin yet is refused.
-    let err = invoke(&webview, "download_model", json!({"id": "bge-base-en-v1.5"})).unwrap_err();
-    assert!(err["message"].as_str().unwrap().contains("cannot be downloaded"), "{err}");
+    let err = invoke(
+        &webview,
+        "download_model",
+        json!({"id": "bge-base-en-v1.5"}),
+    )
+    .unwrap_err();
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be downloaded"),
+        "{err}"
+    );
 
     // Offline: the first-run screen's download and the list's both say so in one sentence.
     let port = {
@@ -124,8 +185,15 @@ fn models_are_listed_downloaded_on_request_cancelled_resumed_and_verified() {
         l.local_addr().unwrap().port()
     };
     std::env::set_var("HF_ENDPOINT", format!("http://127.0.0.1:{port}"));
-    let offline = format!("Sift could not reach 127.0.0.1:{port}; check your internet connection and try again.");
-    let err = invoke(&webview, "download_model", json!({"id": "bge-small-en-v1.5"})).unwrap_err();
+    let offline = format!(
+        "Sift could not reach 127.0.0.1:{port}; check your internet connection and try again."
+    );
+    let err = invoke(
+        &webview,
+        "download_model",
+        json!({"id": "bge-small-en-v1.5"}),
+    )
+    .unwrap_err();
     assert_eq!(err["message"], offline.as_str(), "{err}");
     let err = invoke(&webview, "retry_engine", json!({"download": true})).unwrap_err();
     assert_eq!(err["kind"], "modelMissing", "{err}");

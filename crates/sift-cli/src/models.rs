@@ -60,11 +60,9 @@ fn rows(cli: &Cli) -> Result<Vec<Row>> {
             downloadable: spec.downloadable(precision),
             installed: found.is_some(),
             source: found.as_ref().map(|f| f.source.to_string()),
-            location: found.as_ref().and_then(|f| {
-                f.onnx
-                    .parent()
-                    .map(|p| p.display().to_string())
-            }),
+            location: found
+                .as_ref()
+                .and_then(|f| f.onnx.parent().map(|p| p.display().to_string())),
             precision,
             bundled: spec.bundled,
             dim: spec.dim,

@@ -73,7 +73,11 @@ fn download_offline_says_so_in_one_sentence() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let mut c = models_cmd(data.path(), cache.path(), &format!("http://127.0.0.1:{port}"));
+    let mut c = models_cmd(
+        data.path(),
+        cache.path(),
+        &format!("http://127.0.0.1:{port}"),
+    );
     c.args(["models", "download", "bge-small-en-v1.5"]);
     let out = c.output().unwrap();
     assert!(!out.status.success());
@@ -85,12 +89,19 @@ fn download_offline_says_so_in_one_sentence() {
         "{stderr}"
     );
     // A model the manifest does not pin yet is refused before any request.
-    let mut c = models_cmd(data.path(), cache.path(), &format!("http://127.0.0.1:{port}"));
+    let mut c = models_cmd(
+        data.path(),
+        cache.path(),
+        &format!("http://127.0.0.1:{port}"),
+    );
     c.args(["models", "download", "multilingual-e5-small"]);
     let out = c.output().unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("cannot be downloaded by this version of Sift"), "{stderr}");
+    assert!(
+        stderr.contains("cannot be downloaded by this version of Sift"),
+        "{stderr}"
+    );
 }
 
 /// The server has other bytes than the pinned ones: a first run interrupted by Ctrl-C keeps its partial
@@ -115,7 +126,10 @@ fn ctrl_c_keeps_the_partial_file_the_rerun_resumes_and_a_bad_checksum_is_rejecte
     let mut child = c.spawn().unwrap();
     let started = Instant::now();
     while std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0) < 100_000 {
-        assert!(started.elapsed() < Duration::from_secs(30), "no partial file");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no partial file"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     // Ctrl-C.

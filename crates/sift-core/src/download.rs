@@ -54,7 +54,9 @@ pub enum DownloadError {
     #[error("Sift could not reach {host}; check your internet connection and try again.")]
     Offline { host: String, detail: String },
     /// The connection broke off mid-file; the partial file is kept and the next try resumes it.
-    #[error("The connection to {host} broke off; try again to resume the download where it stopped.")]
+    #[error(
+        "The connection to {host} broke off; try again to resume the download where it stopped."
+    )]
     Interrupted { host: String, detail: String },
     /// The server answered with an error status.
     #[error("{host} refused the download (HTTP {status}); try again later.")]
@@ -104,10 +106,7 @@ impl DownloadError {
                 file,
                 expected,
                 actual,
-            } => format!(
-                "{}: sha256 {actual}, expected {expected}",
-                file.display()
-            ),
+            } => format!("{}: sha256 {actual}, expected {expected}", file.display()),
             DownloadError::Size {
                 file,
                 expected,
@@ -258,7 +257,11 @@ impl Tally {
         report: &mut dyn FnMut(&DownloadProgress),
     ) {
         let now = Instant::now();
-        if !force && self.last.is_some_and(|t| now.duration_since(t) < REPORT_EVERY) {
+        if !force
+            && self
+                .last
+                .is_some_and(|t| now.duration_since(t) < REPORT_EVERY)
+        {
             return;
         }
         self.last = Some(now);
@@ -392,7 +395,7 @@ impl Fetch<'_> {
                         host: self.host.to_string(),
                         detail: format!("GET {}: {t}", self.url),
                     }
-                })
+                });
             }
         };
         let length: Option<u64> = response

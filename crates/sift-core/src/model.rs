@@ -313,7 +313,11 @@ impl HubOptions {
         let chosen = self
             .endpoint
             .clone()
-            .or_else(|| std::env::var("HF_ENDPOINT").ok().filter(|v| !v.trim().is_empty()))
+            .or_else(|| {
+                std::env::var("HF_ENDPOINT")
+                    .ok()
+                    .filter(|v| !v.trim().is_empty())
+            })
             .unwrap_or_else(|| DEFAULT_ENDPOINT.to_string());
         chosen.trim().trim_end_matches('/').to_string()
     }
@@ -458,33 +462,59 @@ mod tests {
         for m in &models {
             // Whatever is written is well-formed: never a branch, never a short or upper-case hash.
             if let Some(r) = &m.revision {
-                assert!(is_hex(r, 40), "{}: revision {r:?} is not a 40-hex commit", m.id);
+                assert!(
+                    is_hex(r, 40),
+                    "{}: revision {r:?} is not a 40-hex commit",
+                    m.id
+                );
             }
-            let files = [Some(&m.files.tokenizer), Some(&m.files.fp32), m.files.int8.as_ref()];
+            let files = [
+                Some(&m.files.tokenizer),
+                Some(&m.files.fp32),
+                m.files.int8.as_ref(),
+            ];
             for f in files.into_iter().flatten() {
                 if let Some(h) = &f.sha256 {
                     assert!(is_hex(h, 64), "{}: {} sha256 {h:?}", m.id, f.path);
                 }
                 assert_ne!(f.size, Some(0), "{}: {}", m.id, f.path);
             }
-            assert!(!m.description.is_empty() && !m.languages.is_empty(), "{}", m.id);
+            assert!(
+                !m.description.is_empty() && !m.languages.is_empty(),
+                "{}",
+                m.id
+            );
             if m.bundled {
                 continue;
             }
             if AWAITING_PINS.contains(&m.id.as_str()) {
-                assert!(!m.downloadable(m.default_precision), "{} is pinned now: take it off AWAITING_PINS", m.id);
+                assert!(
+                    !m.downloadable(m.default_precision),
+                    "{} is pinned now: take it off AWAITING_PINS",
+                    m.id
+                );
                 continue;
             }
             // Everything else must be downloadable at its default precision, every file pinned.
-            assert!(m.pinned_revision().is_some(), "{}: no pinned revision", m.id);
-            assert!(m.files.tokenizer.is_pinned(), "{}: tokenizer not pinned", m.id);
+            assert!(
+                m.pinned_revision().is_some(),
+                "{}: no pinned revision",
+                m.id
+            );
+            assert!(
+                m.files.tokenizer.is_pinned(),
+                "{}: tokenizer not pinned",
+                m.id
+            );
             let onnx = m.onnx_file(m.default_precision).unwrap();
             assert!(onnx.is_pinned(), "{}: {} not pinned", m.id, onnx.path);
             assert!(m.downloadable(m.default_precision), "{}", m.id);
             downloadable += 1;
         }
         assert!(downloadable >= 1);
-        assert!(spec("bge-small-en-v1.5").unwrap().downloadable(Precision::Fp32));
+        assert!(spec("bge-small-en-v1.5")
+            .unwrap()
+            .downloadable(Precision::Fp32));
         // The bundled default needs no download; exactly one model is bundled.
         assert_eq!(models.iter().filter(|m| m.bundled).count(), 1);
         assert!(spec(&default_model_id()).unwrap().bundled);
@@ -493,11 +523,20 @@ mod tests {
     #[test]
     fn manifest_describes_the_multilingual_and_large_models() {
         let e5 = spec("multilingual-e5-small").unwrap();
-        assert_eq!((e5.dim, e5.pooling, e5.max_tokens), (384, Pooling::Mean, 512));
-        assert_eq!((e5.query_prefix.as_str(), e5.document_prefix.as_str()), ("query: ", "passage: "));
+        assert_eq!(
+            (e5.dim, e5.pooling, e5.max_tokens),
+            (384, Pooling::Mean, 512)
+        );
+        assert_eq!(
+            (e5.query_prefix.as_str(), e5.document_prefix.as_str()),
+            ("query: ", "passage: ")
+        );
         assert!(e5.languages.contains("100"));
         let base = spec("bge-base-en-v1.5").unwrap();
-        assert_eq!((base.dim, base.pooling, base.max_tokens), (768, Pooling::Cls, 512));
+        assert_eq!(
+            (base.dim, base.pooling, base.max_tokens),
+            (768, Pooling::Cls, 512)
+        );
     }
 
     #[test]

@@ -129,7 +129,9 @@ fn progress_rises_to_the_total_and_files_land_verified() {
         events.windows(2).all(|w| w[0].bytes <= w[1].bytes),
         "{events:?}"
     );
-    assert!(events.iter().all(|e| e.total == Some(f.total()) && e.model == "tiny-model"));
+    assert!(events
+        .iter()
+        .all(|e| e.total == Some(f.total()) && e.model == "tiny-model"));
     // Some reports fall strictly inside the model file.
     assert!(events
         .iter()
@@ -138,13 +140,19 @@ fn progress_rises_to_the_total_and_files_land_verified() {
     assert_eq!(last.bytes, f.total());
     // Plain GETs of the pinned revision, nothing asked twice.
     let reqs = f.server.requests();
-    let mut paths: Vec<_> = reqs.iter().map(|r| (r.path.as_str(), r.range.is_some())).collect();
+    let mut paths: Vec<_> = reqs
+        .iter()
+        .map(|r| (r.path.as_str(), r.range.is_some()))
+        .collect();
     paths.sort();
     assert_eq!(
         paths,
         [
             (format!("/{REPO}/resolve/{REV}/{ONNX}").as_str(), false),
-            (format!("/{REPO}/resolve/{REV}/tokenizer.json").as_str(), false),
+            (
+                format!("/{REPO}/resolve/{REV}/tokenizer.json").as_str(),
+                false
+            ),
         ]
     );
     // A second call finds everything in place and fetches nothing.
@@ -216,7 +224,11 @@ fn a_checksum_mismatch_is_rejected_and_nothing_is_placed() {
         err.to_string(),
         "A downloaded file did not match its published checksum and was deleted; try again."
     );
-    assert!(err.details().contains(&sha256(&f.onnx)), "{}", err.details());
+    assert!(
+        err.details().contains(&sha256(&f.onnx)),
+        "{}",
+        err.details()
+    );
     assert!(!f.path("model.onnx").exists());
     assert!(!f.path("model.onnx.part").exists());
     // The tokenizer, which matched, stays.
@@ -229,7 +241,17 @@ fn a_size_mismatch_is_rejected() {
     // The server has a different (longer) file than the one pinned.
     f.server.add(REPO, REV, ONNX, bytes(250_000, 2));
     let err = f.run(&AtomicBool::new(false), &mut |_| {}).unwrap_err();
-    assert!(matches!(err, DownloadError::Size { expected: 200_000, actual: 250_000, .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            DownloadError::Size {
+                expected: 200_000,
+                actual: 250_000,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert!(!f.path("model.onnx").exists() && !f.path("model.onnx.part").exists());
     f.spec.files.fp32.size = None; // sha256 alone still rejects it
     let err = f.run(&AtomicBool::new(false), &mut |_| {}).unwrap_err();
@@ -294,9 +316,15 @@ fn offline_fails_with_one_clear_sentence() {
     assert!(matches!(err, DownloadError::Offline { .. }), "{err:?}");
     assert_eq!(
         err.to_string(),
-        format!("Sift could not reach 127.0.0.1:{port}; check your internet connection and try again.")
+        format!(
+            "Sift could not reach 127.0.0.1:{port}; check your internet connection and try again."
+        )
     );
-    assert!(err.details().contains("tokenizer.json"), "{}", err.details());
+    assert!(
+        err.details().contains("tokenizer.json"),
+        "{}",
+        err.details()
+    );
     assert!(!f.path("tokenizer.json").exists());
     assert!(events.iter().all(|e| e.bytes == 0));
 }
@@ -315,7 +343,10 @@ fn http_errors_and_unpinned_models_are_refused() {
         &mut |_| {},
     )
     .unwrap_err();
-    assert!(matches!(err, DownloadError::Http { status: 404, .. }), "{err:?}");
+    assert!(
+        matches!(err, DownloadError::Http { status: 404, .. }),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("HTTP 404"), "{err}");
 
     let before = f.server.requests().len();
@@ -333,7 +364,10 @@ fn http_errors_and_unpinned_models_are_refused() {
             &mut |_| {},
         )
         .unwrap_err();
-        assert!(matches!(err, DownloadError::NotDownloadable { .. }), "{err:?}");
+        assert!(
+            matches!(err, DownloadError::NotDownloadable { .. }),
+            "{err:?}"
+        );
     }
     // No int8 variant published.
     let err = download_to(
@@ -345,6 +379,9 @@ fn http_errors_and_unpinned_models_are_refused() {
         &mut |_| {},
     )
     .unwrap_err();
-    assert!(matches!(err, DownloadError::NotDownloadable { .. }), "{err:?}");
+    assert!(
+        matches!(err, DownloadError::NotDownloadable { .. }),
+        "{err:?}"
+    );
     assert_eq!(f.server.requests().len(), before, "nothing was requested");
 }

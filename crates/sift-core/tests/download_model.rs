@@ -56,13 +56,20 @@ fn a_downloaded_model_is_found_and_embeds_like_the_original() {
         cache_dir: Some(cache.path().join("hf")),
     };
     let mut last = None;
-    let got = download::download(&spec, Precision::Int8, &hub, &AtomicBool::new(false), &mut |p| {
-        last = Some(p.clone())
-    })
+    let got = download::download(
+        &spec,
+        Precision::Int8,
+        &hub,
+        &AtomicBool::new(false),
+        &mut |p| last = Some(p.clone()),
+    )
     .unwrap();
     let last = last.unwrap();
     assert_eq!(Some(last.bytes), last.total);
-    assert_eq!(got.onnx, cache.path().join("models/all-MiniLM-L6-v2/model_int8.onnx"));
+    assert_eq!(
+        got.onnx,
+        cache.path().join("models/all-MiniLM-L6-v2/model_int8.onnx")
+    );
 
     let found = model::locate(&spec, Precision::Int8, None).unwrap();
     assert_eq!(found.source, "setup cache");
