@@ -19,12 +19,13 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
-use sift_core::model::{self, HubOptions};
+use sift_core::model;
 use sift_core::worker::WorkerCommand;
 use sift_core::{Engine, EngineConfig, FileStatus, Progress, SearchOptions};
 
 use crate::dto::{self, AppError, ErrorKind};
 use crate::errors;
+use crate::models::Downloads;
 use crate::opener::{self, Action, Opener};
 use crate::progress::Tracker;
 use crate::scheduler::{PassEnd, Scheduler, Timing, Work};
@@ -103,6 +104,8 @@ pub struct Core {
     /// The `roots_version` the watcher watches now.
     watched_version: Mutex<u64>,
     watched_cv: Condvar,
+    /// The one model download at a time (settings list, first-run screen, settings switch).
+    downloads: Downloads,
 }
 
 /// How long `add_folders` waits for the watcher to watch a new root before its first pass starts (so no
@@ -166,6 +169,7 @@ impl Core {
             roots_version: AtomicU64::new(1),
             watched_version: Mutex::new(0),
             watched_cv: Condvar::new(),
+            downloads: Downloads::default(),
         })
     }
 
@@ -297,16 +301,17 @@ impl Core {
         let spec = model::spec(&settings.model).map_err(|e| open_error(&e))?;
         let precision = settings.precision.unwrap_or(spec.default_precision);
         tracing::info!(model = %spec.id, "downloading the model");
-        model::download(&spec, precision, &HubOptions::default(), &mut |p| {
-            self.emit(AppEvent::ModelDownload(p.into()))
-        })
-        .map_err(|e| {
-            AppError::new(
-                ErrorKind::ModelMissing,
-                "The model could not be downloaded; check the internet connection, then try again.",
-                format!("{}: {}", errors::chain(&missing), errors::chain(&e)),
-            )
-        })?;
+        self.downloads
+            .fetch(&self.data_dir, &spec, precision, &mut |p| {
+                self.emit(AppEvent::ModelDownload(p.into()))
+            })
+            .map_err(|e| {
+                AppError::new(
+                    ErrorKind::ModelMissing,
+                    &e.message,
+                    format!("{}: {}", errors::chain(&missing), e.details),
+                )
+            })?;
         engine_config(&self.data_dir, None, self.worker.as_ref())
             .and_then(Engine::open)
             .map_err(|e| open_error(&e))
@@ -653,6 +658,33 @@ impl Core {
         self.opener.run(action, &p)
     }
 
+    /// The models the settings screen lists, with their state.
+    pub fn list_models(&self) -> Result<Vec<dto::ModelEntry>> {
+        crate::models::list(&self.data_dir)
+    }
+
+    /// Downloads a model (the user's click in the settings list), with `sift://model-download` progress.
+    /// It is not switched to: choosing it is a settings change.
+    pub fn download_model(&self, id: &str) -> Result<()> {
+        let spec = model::spec(id)?;
+        let settings = sift_core::Settings::load(&self.data_dir)?;
+        let precision = if settings.model == spec.id {
+            settings.precision.unwrap_or(spec.default_precision)
+        } else {
+            spec.default_precision
+        };
+        self.downloads
+            .fetch(&self.data_dir, &spec, precision, &mut |p| {
+                self.emit(AppEvent::ModelDownload(p.into()))
+            })
+            .map_err(anyhow::Error::new)
+    }
+
+    /// Stops the running model download, keeping its partial file; whether one was running.
+    pub fn cancel_model_download(&self) -> bool {
+        self.downloads.cancel()
+    }
+
     pub fn get_settings(&self) -> Result<dto::Settings> {
         settings::load(&self.data_dir)
     }
@@ -666,9 +698,10 @@ impl Core {
         let Some(plan) = settings::plan(&old, &new, engine_ok)? else {
             return Ok(());
         };
-        settings::fetch_model(&self.data_dir, &plan, &mut |p| {
-            self.emit(AppEvent::ModelDownload(p.into()))
-        })?;
+        self.downloads
+            .fetch(&self.data_dir, &plan.spec, plan.precision, &mut |p| {
+                self.emit(AppEvent::ModelDownload(p.into()))
+            })?;
         let _hold = self.scheduler.hold();
         let engine = engine_config(
             &self.data_dir,

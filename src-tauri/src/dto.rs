@@ -225,19 +225,41 @@ pub struct ProgressEvent {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct ModelDownloadEvent {
+    /// The model's id.
+    pub model: String,
     pub file: String,
     pub bytes: u64,
     pub total: Option<u64>,
 }
 
-impl From<sift_core::model::DownloadProgress> for ModelDownloadEvent {
-    fn from(p: sift_core::model::DownloadProgress) -> Self {
+impl From<&sift_core::download::DownloadProgress> for ModelDownloadEvent {
+    fn from(p: &sift_core::download::DownloadProgress) -> Self {
         ModelDownloadEvent {
-            file: p.file,
+            model: p.model.clone(),
+            file: p.file.clone(),
             bytes: p.bytes,
             total: p.total,
         }
     }
+}
+
+/// `ModelEntry` in api.ts: one model in the settings screen's list (`list_models`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelEntry {
+    pub id: String,
+    pub name: String,
+    /// What it is good at, one line.
+    pub description: String,
+    pub languages: String,
+    pub dim: usize,
+    /// Download size in bytes, when the manifest lists it.
+    pub size: Option<u64>,
+    pub installed: bool,
+    pub active: bool,
+    pub bundled: bool,
+    /// The manifest pins it (revision and checksums), so it can be downloaded.
+    pub downloadable: bool,
 }
 
 /// A path as the UI sees it (lossy on non-UTF-8 names, which the engine stores the same way).

@@ -15,6 +15,9 @@
 //! | `indexed_kinds` | extensions of the searchable files with file counts, most common first (type filters) |
 //! | `open_path { path }`, `reveal_path { path }` | open / show in folder, only for files in the index; open refuses programs and scripts |
 //! | `get_settings`, `set_settings { settings }` | model, precision, threads, excluded patterns |
+//! | `list_models` | every model with description, languages, dimension, download size, installed / active / bundled / downloadable |
+//! | `download_model { id }` | downloads a model on the user's click (progress on `sift://model-download`); one at a time |
+//! | `cancel_model_download` | stops the running download, keeping its partial file so the next try resumes |
 //! | `retry_engine { download }` | opens the engine again after it failed (first-run screen); `download` fetches a missing model first |
 //!
 //! Every command fails with a [`dto::AppError`]: one sentence for the user, the chain as details (`errors.rs`).
@@ -27,6 +30,7 @@
 pub mod core;
 pub mod dto;
 pub mod errors;
+pub mod models;
 pub mod opener;
 pub mod progress;
 pub mod scheduler;
@@ -146,6 +150,21 @@ async fn retry_engine(state: State<'_, AppState>, download: bool) -> Result<(), 
 }
 
 #[tauri::command]
+async fn list_models(state: State<'_, AppState>) -> Result<Vec<dto::ModelEntry>, AppError> {
+    blocking("list_models", state, |c| c.list_models()).await
+}
+
+#[tauri::command]
+async fn download_model(state: State<'_, AppState>, id: String) -> Result<(), AppError> {
+    blocking("download_model", state, move |c| c.download_model(&id)).await
+}
+
+#[tauri::command]
+async fn cancel_model_download(state: State<'_, AppState>) -> Result<bool, AppError> {
+    Ok(state.cancel_model_download())
+}
+
+#[tauri::command]
 async fn get_settings(state: State<'_, AppState>) -> Result<dto::Settings, AppError> {
     blocking("get_settings", state, |c| c.get_settings()).await
 }
@@ -177,6 +196,9 @@ pub fn setup<R: Runtime>(builder: tauri::Builder<R>, config: AppConfig) -> tauri
             get_settings,
             set_settings,
             retry_engine,
+            list_models,
+            download_model,
+            cancel_model_download,
         ])
 }
 

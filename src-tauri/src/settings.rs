@@ -1,11 +1,11 @@
 //! "What the settings screen shows and what saving it changes": the settings DTO from `settings.json` and
 //! the installed models, and the plan for applying an edited one (normalised settings, whether the engine
-//! must be reopened and the folders re-indexed, the model files to fetch first).
+//! must be reopened and the folders re-indexed; the model files are fetched first by `models.rs`).
 
 use std::path::Path;
 
 use anyhow::Result;
-use sift_core::model::{self, DownloadProgress, HubOptions, ModelSpec, Precision};
+use sift_core::model::{self, ModelSpec, Precision};
 use sift_core::EngineConfig;
 
 use crate::dto;
@@ -127,38 +127,6 @@ pub fn plan(
         precision,
         reindex,
     }))
-}
-
-/// Downloads the plan's model files when they are not installed (this can take a while).
-pub fn fetch_model(
-    data_dir: &Path,
-    plan: &Plan,
-    report: &mut dyn FnMut(DownloadProgress),
-) -> Result<()> {
-    let model_dir = EngineConfig::new(data_dir)?.model_dir;
-    if let Err(missing @ sift_core::Error::ModelMissing { .. }) =
-        model::locate(&plan.spec, plan.precision, model_dir.as_deref())
-    {
-        tracing::info!(model = %plan.spec.id, precision = %plan.precision, "model not installed; downloading it");
-        model::download(&plan.spec, plan.precision, &HubOptions::default(), report).map_err(
-            |e| {
-                crate::dto::AppError::new(
-                    crate::dto::ErrorKind::Other,
-                    format!(
-                        "{} could not be downloaded; check the internet connection, then try again",
-                        plan.spec.name
-                    ),
-                    format!(
-                        "could not switch to {}: {}: {}",
-                        plan.spec.name,
-                        crate::errors::chain(&missing),
-                        crate::errors::chain(&e)
-                    ),
-                )
-            },
-        )?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -130,6 +130,25 @@ export interface ModelInfo {
   installed: boolean;
 }
 
+/** One model in the settings screen's list (`list_models`). */
+export interface ModelEntry {
+  id: string;
+  name: string;
+  /** What it is good at, one line. */
+  description: string;
+  /** "English", "100+ languages". */
+  languages: string;
+  dim: number;
+  /** Download size in bytes, when known. */
+  size: number | null;
+  installed: boolean;
+  active: boolean;
+  /** Shipped with Sift (no download). */
+  bundled: boolean;
+  /** Sift can download it (pinned revision and checksums). */
+  downloadable: boolean;
+}
+
 export interface Settings {
   model: string;
   /** Precision in effect for `model`; a new model starts at its own default. */
@@ -152,6 +171,8 @@ export interface ProgressEvent {
 }
 
 export interface ModelDownloadEvent {
+  /** The model's id. */
+  model: string;
   file: string;
   bytes: number;
   total: number | null;
@@ -182,6 +203,12 @@ export interface SiftApi {
   setSettings(settings: Settings): Promise<void>;
   /** Open the engine again after it failed (first-run screen); `download` fetches a missing model first. */
   retryEngine(download: boolean): Promise<void>;
+  /** Every model with its facts and state (settings). */
+  listModels(): Promise<ModelEntry[]>;
+  /** Download a model (the user's click); progress comes as `sift://model-download` events. */
+  downloadModel(id: string): Promise<void>;
+  /** Stop the running download (its partial file is kept, so downloading again resumes). */
+  cancelModelDownload(): Promise<boolean>;
   /** Native "choose folders" dialog. Resolves to [] when cancelled. */
   pickFolders(): Promise<string[]>;
   onProgress(cb: (e: ProgressEvent) => void): Promise<Unlisten>;
@@ -218,6 +245,9 @@ export function createTauriApi(): SiftApi {
     getSettings: () => invoke<Settings>("get_settings"),
     setSettings: (settings) => invoke<void>("set_settings", { settings }),
     retryEngine: (download) => invoke<void>("retry_engine", { download }),
+    listModels: () => invoke<ModelEntry[]>("list_models"),
+    downloadModel: (id) => invoke<void>("download_model", { id }),
+    cancelModelDownload: () => invoke<boolean>("cancel_model_download"),
     async pickFolders() {
       const picked = await openDialog({
         directory: true,

@@ -135,6 +135,7 @@ export function mountApp(root: HTMLElement, api: SiftApi, opts: AppOptions = {})
       void refreshAll();
       searchCtl.refresh();
     },
+    { list: () => api.listModels(), download: (id) => api.downloadModel(id), cancel: () => api.cancelModelDownload() },
   );
   const failedDialog = new FailedFilesDialog((folder) => api.failedFiles(folder));
   const setup = new SetupView({ retry: (download) => api.retryEngine(download) }, () => {

@@ -174,6 +174,26 @@ export function createDemoApi(): SiftApi {
     revealPath: async (path) => console.info("[demo] reveal", path),
     getSettings: () => wait(structuredClone(settings)),
     retryEngine: async () => {},
+    listModels: () =>
+      wait(
+        MODELS.map((m) => ({
+          id: m.id,
+          name: m.name,
+          description: "A demo model.",
+          languages: "English",
+          dim: m.dim,
+          size: m.installed ? null : 90_000_000,
+          installed: m.installed,
+          active: m.id === settings.model,
+          bundled: m.installed,
+          downloadable: !m.installed,
+        })),
+      ),
+    downloadModel: async (id) => {
+      const m = MODELS.find((x) => x.id === id);
+      if (m) m.installed = true;
+    },
+    cancelModelDownload: async () => false,
     setSettings: async (s) => {
       const m = MODELS.find((x) => x.id === s.model);
       if (m && !m.installed) {
@@ -181,7 +201,7 @@ export function createDemoApi(): SiftApi {
         const total = 90_000_000;
         const iv = setInterval(() => {
           bytes = Math.min(total, bytes + 9_000_000);
-          downloadSubs.forEach((cb) => cb({ file: `models/${m.id}/model.onnx`, bytes, total }));
+          downloadSubs.forEach((cb) => cb({ model: m.id, file: `models/${m.id}/model.onnx`, bytes, total }));
           if (bytes >= total) {
             clearInterval(iv);
             m.installed = true;

@@ -4,6 +4,7 @@ import type { ModelDownloadEvent, Precision, Settings } from "./api";
 import { h, replaceChildren } from "./dom";
 import { basename, errorText, formatBytes } from "./format";
 import { Modal } from "./modal";
+import { ModelList, type ModelsBackend } from "./models";
 
 /** One pattern per line; blank lines dropped, whitespace trimmed, duplicates removed. */
 export function parseExcludes(text: string): string[] {
@@ -60,10 +61,13 @@ export class SettingsPanel {
   private readonly downloadBar: HTMLElement;
   private readonly fields: HTMLFieldSetElement;
   private loaded: Settings | null = null;
+  /** The model list with sizes, languages and Download / Cancel / Use (when a models backend is given). */
+  readonly models: ModelList | null;
 
   constructor(
     private readonly backend: SettingsBackend,
     private readonly onSaved: (s: Settings) => void,
+    models?: ModelsBackend,
   ) {
     this.modal = new Modal("settings", "Settings");
     this.model = h("select", { id: "setting-model", attrs: { name: "model" } });
@@ -89,6 +93,13 @@ export class SettingsPanel {
       h("div", { class: "progress" }, this.downloadBar),
     );
 
+    this.models = models
+      ? new ModelList(models, (id) => {
+          this.model.value = id;
+          this.updateNote();
+          this.model.focus();
+        })
+      : null;
     this.model.addEventListener("change", () => this.updateNote());
     this.precision.addEventListener("change", () => this.updateNote());
     this.threads.addEventListener("input", () => (this.threadsValue.value = this.threads.value));
@@ -104,6 +115,7 @@ export class SettingsPanel {
         h("p", { class: "field-note", text: "Models run entirely on this computer. Ones not yet downloaded are fetched once." }),
         this.note,
         this.download,
+        ...(this.models ? [this.models.element] : []),
       ),
       h(
         "div",
@@ -161,6 +173,9 @@ export class SettingsPanel {
     try {
       this.fill(await this.backend.load());
       this.setLoading(false);
+      void this.models?.refresh().catch(() => {
+        /* the list is extra: the model field still works */
+      });
       this.model.focus();
     } catch (err) {
       this.showError(`Could not load settings: ${errorText(err)}`);
@@ -225,6 +240,7 @@ export class SettingsPanel {
   }
 
   setDownload(e: ModelDownloadEvent | null): void {
+    if (e) this.models?.onProgress(e);
     if (!e || (e.total !== null && e.total > 0 && e.bytes >= e.total)) {
       this.download.hidden = true;
       return;

@@ -237,11 +237,11 @@ describe("status line", () => {
 
   it("shows model download progress", async () => {
     const { api, root } = await mount({ folders: [makeFolder()] });
-    api.emitDownload({ file: "models/e5/model.onnx", bytes: 5 * 1024 * 1024, total: 10 * 1024 * 1024 });
+    api.emitDownload({ model: "e5", file: "models/e5/model.onnx", bytes: 5 * 1024 * 1024, total: 10 * 1024 * 1024 });
     const dl = q(root, "#download-status");
     expect(dl.hidden).toBe(false);
     expect(dl.textContent).toBe("Downloading model.onnx: 5.0 MB of 10 MB");
-    api.emitDownload({ file: "models/e5/model.onnx", bytes: 10 * 1024 * 1024, total: 10 * 1024 * 1024 });
+    api.emitDownload({ model: "e5", file: "models/e5/model.onnx", bytes: 10 * 1024 * 1024, total: 10 * 1024 * 1024 });
     expect(dl.hidden).toBe(true);
   });
 });

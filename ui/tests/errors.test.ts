@@ -196,7 +196,7 @@ describe("first-run screen", () => {
     q<HTMLButtonElement>(root, "#setup-download").click();
     expect(api.retryEngine).toHaveBeenCalledWith(true);
     expect(q<HTMLButtonElement>(root, "#setup-download").disabled).toBe(true);
-    api.emitDownload({ file: "onnx/model_quint8_avx2.onnx", bytes: 11 * 1024 * 1024, total: 22 * 1024 * 1024 });
+    api.emitDownload({ model: "all-MiniLM-L6-v2", file: "onnx/model_quint8_avx2.onnx", bytes: 11 * 1024 * 1024, total: 22 * 1024 * 1024 });
     expect(q(setup, ".setup-progress").hidden).toBe(false);
     expect(q(setup, ".setup-progress").textContent).toContain("11 MB of 22 MB");
 

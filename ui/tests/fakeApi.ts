@@ -104,6 +104,22 @@ export function createFakeApi(opts: FakeOptions = {}): FakeApi {
     getSettings: vi.fn(async () => structuredClone(settings)),
     setSettings: vi.fn(async () => {}),
     retryEngine: vi.fn(async () => {}),
+    listModels: vi.fn(async () =>
+      settings.models.map((m) => ({
+        id: m.id,
+        name: m.name,
+        description: `${m.name} description`,
+        languages: "English",
+        dim: m.dim,
+        size: m.installed ? null : 133_000_000,
+        installed: m.installed,
+        active: m.id === settings.model,
+        bundled: m.installed,
+        downloadable: !m.installed,
+      })),
+    ),
+    downloadModel: vi.fn(async () => {}),
+    cancelModelDownload: vi.fn(async () => true),
     pickFolders: vi.fn(async () => ["/home/u/Picked"]),
     onProgress: vi.fn(async (cb) => {
       progress.add(cb);

@@ -3,6 +3,7 @@
 
 mod bench;
 mod eval;
+mod models;
 
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
@@ -81,10 +82,25 @@ enum Command {
     Remove { path: PathBuf },
     /// Index, then keep the index live as files change (Ctrl-C to stop).
     Watch,
+    /// List the embedding models (size, languages, dimension, installed where, active), or download one.
+    Models {
+        #[command(subcommand)]
+        action: Option<ModelsAction>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Measure retrieval quality on a BEIR-style folder (docs/, queries.jsonl, qrels.tsv).
     Eval(eval::EvalArgs),
     /// Measure speed.
     Bench(bench::BenchArgs),
+}
+
+#[derive(Subcommand)]
+enum ModelsAction {
+    /// Download a model from the Hugging Face Hub (pinned revision, checksums verified; Ctrl-C keeps the
+    /// partial file and running it again resumes). `HF_ENDPOINT` names another hub.
+    Download { id: String },
 }
 
 fn main() {
@@ -320,6 +336,11 @@ fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
+        Command::Models { action: None, json } => models::list(&cli, *json),
+        Command::Models {
+            action: Some(ModelsAction::Download { id }),
+            ..
+        } => models::download(&cli, id),
         Command::Eval(args) => eval::run(&cli, args),
         Command::Bench(args) => bench::run(&cli, args),
     }

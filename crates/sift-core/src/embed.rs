@@ -81,6 +81,9 @@ pub struct Embedder {
     batch_size: usize,
     output_index: usize,
     has_token_type_ids: bool,
+    /// The tokenizer's padding token (`[PAD]` = 0 for BERT, `<pad>` = 1 for XLM-R/E5); padded positions are
+    /// masked, but XLM-R graphs derive position ids from which ids are padding.
+    pad_id: i64,
 }
 
 /// Texts longer than this many bytes per window token are cut before tokenizing: the model would only see
@@ -91,6 +94,10 @@ impl Embedder {
     /// Loads a model's tokenizer and ONNX graph and starts a session on the best available provider.
     pub fn load(spec: &ModelSpec, files: &ModelFiles, options: &EmbedOptions) -> Result<Self> {
         let tokenizer = load_tokenizer(&files.tokenizer, spec.max_tokens)?;
+        let pad_id = ["[PAD]", "<pad>"]
+            .iter()
+            .find_map(|t| tokenizer.token_to_id(t))
+            .map_or(0, i64::from);
         if !files.onnx.is_file() {
             return Err(Error::ModelInvalid {
                 path: files.onnx.clone(),
@@ -130,6 +137,7 @@ impl Embedder {
                         batch_size: options.batch_size.max(1),
                         output_index,
                         has_token_type_ids,
+                        pad_id,
                     });
                 }
                 Err(e) => {
@@ -246,7 +254,7 @@ impl Embedder {
                 .unwrap_or(0)
                 .max(1);
             let n = rows.len();
-            let mut ids = vec![0i64; n * seq];
+            let mut ids = vec![self.pad_id; n * seq];
             let mut mask = vec![0i64; n * seq];
             for (row, &i) in rows.iter().enumerate() {
                 let enc = &encodings[i];

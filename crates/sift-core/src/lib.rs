@@ -13,6 +13,7 @@
 mod catalog;
 mod chunk;
 mod confidence;
+pub mod download;
 pub mod embed;
 mod engine;
 mod error;

@@ -4,8 +4,8 @@
 //! [`locate`] finds its ONNX graph and tokenizer in, in order, a folder the user pointed at, the installed
 //! package's `models/<id>/` (the `.deb`/`.rpm`/app bundle carry the default model, see
 //! [`crate::paths::bundle_dirs`]), the setup cache (`scripts/setup.sh` builds the default model there
-//! offline), and the Hugging Face cache; [`download`]
-//! fetches missing files from the Hugging Face Hub with progress.
+//! offline, and [`crate::download`] puts downloaded models), and the Hugging Face cache (the pinned revision's
+//! snapshot). Downloading is [`crate::download`]'s job; nothing here touches the network.
 
 use std::path::{Path, PathBuf};
 
@@ -58,13 +58,33 @@ impl std::str::FromStr for Precision {
     }
 }
 
-/// Paths of a model's files inside its Hugging Face repository.
+/// One file of a model in its Hugging Face repository, with what a download must match.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HubFile {
+    /// Path inside the repository (`onnx/model.onnx`).
+    pub path: String,
+    /// Lower-case hex sha256 of the file at the pinned revision; a download is refused without it.
+    #[serde(default)]
+    pub sha256: Option<String>,
+    /// Size in bytes; checked when present.
+    #[serde(default)]
+    pub size: Option<u64>,
+}
+
+impl HubFile {
+    /// Whether the file is pinned (a 64-hex sha256).
+    pub fn is_pinned(&self) -> bool {
+        self.sha256.as_deref().is_some_and(|h| is_hex(h, 64))
+    }
+}
+
+/// A model's files inside its Hugging Face repository.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HubFiles {
-    pub tokenizer: String,
-    pub fp32: String,
+    pub tokenizer: HubFile,
+    pub fp32: HubFile,
     #[serde(default)]
-    pub int8: Option<String>,
+    pub int8: Option<HubFile>,
 }
 
 /// One supported embedding model.
@@ -74,8 +94,17 @@ pub struct ModelSpec {
     pub id: String,
     /// Human-readable name for the settings screen.
     pub name: String,
+    /// What it is good at, one line for the settings screen.
+    pub description: String,
+    /// Languages it understands ("English", "100+ languages").
+    pub languages: String,
+    /// Shipped inside the installed package (no download needed there).
+    #[serde(default)]
+    pub bundled: bool,
     pub hf_repo: String,
-    pub revision: String,
+    /// The repository commit (40 hex digits) the checksums belong to; never a branch.
+    #[serde(default)]
+    pub revision: Option<String>,
     pub files: HubFiles,
     /// Output vector dimension.
     pub dim: usize,
@@ -89,6 +118,38 @@ pub struct ModelSpec {
     /// Name of the token-embedding output of the graph.
     pub output: String,
     pub default_precision: Precision,
+}
+
+impl ModelSpec {
+    /// The hub file of the ONNX graph at `precision`, if the model publishes one.
+    pub fn onnx_file(&self, precision: Precision) -> Option<&HubFile> {
+        match precision {
+            Precision::Fp32 => Some(&self.files.fp32),
+            Precision::Int8 => self.files.int8.as_ref(),
+        }
+    }
+
+    /// The pinned revision, if it is a 40-hex commit.
+    pub fn pinned_revision(&self) -> Option<&str> {
+        self.revision.as_deref().filter(|r| is_hex(r, 40))
+    }
+
+    /// Whether Sift can download the model at `precision`: a pinned revision and a sha256 for every file.
+    pub fn downloadable(&self, precision: Precision) -> bool {
+        self.pinned_revision().is_some()
+            && self.files.tokenizer.is_pinned()
+            && self.onnx_file(precision).is_some_and(HubFile::is_pinned)
+    }
+
+    /// Bytes to download for the model at `precision`, when the manifest knows every file's size.
+    pub fn download_size(&self, precision: Precision) -> Option<u64> {
+        let onnx = self.onnx_file(precision)?;
+        Some(self.files.tokenizer.size? + onnx.size?)
+    }
+}
+
+fn is_hex(s: &str, len: usize) -> bool {
+    s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -131,12 +192,14 @@ pub struct ModelFiles {
     pub source: &'static str,
 }
 
-/// The folder `scripts/setup.sh` writes a model to.
+/// The folder `scripts/setup.sh` writes a model to, and where [`crate::download`] puts a downloaded one
+/// (`<cache>/models/<id>/`).
 pub fn setup_dir(model_id: &str) -> PathBuf {
     crate::paths::cache_dir().join("models").join(model_id)
 }
 
-fn local_onnx_name(precision: Precision) -> &'static str {
+/// The file name of the ONNX graph at `precision` in a model folder (local, bundled, setup cache, download).
+pub fn local_onnx_name(precision: Precision) -> &'static str {
     match precision {
         Precision::Fp32 => "model.onnx",
         Precision::Int8 => "model_int8.onnx",
@@ -201,15 +264,22 @@ fn locate_from(
         }
         tried.push(dir.display().to_string());
     }
-    if let Some(hub_file) = hub_file(spec, precision) {
+    if let (Some(revision), Some(onnx_file)) = (spec.pinned_revision(), spec.onnx_file(precision)) {
+        // The pinned revision's snapshot in the Hugging Face cache (`models--org--name/snapshots/<commit>/`).
         let cache = hub.cache();
-        let repo = cache.repo(hf_hub::Repo::with_revision(
+        let repo = hf_hub::Repo::with_revision(
             spec.hf_repo.clone(),
             hf_hub::RepoType::Model,
-            spec.revision.clone(),
-        ));
-        if let (Some(onnx), Some(tokenizer)) = (repo.get(hub_file), repo.get(&spec.files.tokenizer))
-        {
+            revision.to_string(),
+        );
+        let snapshot = cache
+            .path()
+            .join(repo.folder_name())
+            .join("snapshots")
+            .join(revision);
+        let onnx = snapshot.join(&onnx_file.path);
+        let tokenizer = snapshot.join(&spec.files.tokenizer.path);
+        if onnx.is_file() && tokenizer.is_file() {
             return Ok(ModelFiles {
                 onnx,
                 tokenizer,
@@ -217,7 +287,7 @@ fn locate_from(
                 source: "Hugging Face cache",
             });
         }
-        tried.push(format!("{} (Hugging Face cache)", cache.path().display()));
+        tried.push(format!("{} (Hugging Face cache)", snapshot.display()));
     }
     Err(Error::ModelMissing {
         model: format!("{} ({precision})", spec.id),
@@ -225,14 +295,11 @@ fn locate_from(
     })
 }
 
-fn hub_file(spec: &ModelSpec, precision: Precision) -> Option<&str> {
-    match precision {
-        Precision::Fp32 => Some(spec.files.fp32.as_str()),
-        Precision::Int8 => spec.files.int8.as_deref(),
-    }
-}
+/// The Hugging Face Hub's address unless `HF_ENDPOINT` or [`HubOptions::endpoint`] says otherwise.
+pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
 
-/// Where to download from and cache into; the defaults are the Hugging Face ones (`HF_HOME`, `HF_ENDPOINT`).
+/// Where to download from and which Hugging Face cache to look in; the defaults are the Hugging Face ones
+/// (`HF_ENDPOINT`, `HF_HOME`).
 #[derive(Debug, Clone, Default)]
 pub struct HubOptions {
     pub endpoint: Option<String>,
@@ -240,112 +307,27 @@ pub struct HubOptions {
 }
 
 impl HubOptions {
+    /// The endpoint downloads go to: [`HubOptions::endpoint`], else `$HF_ENDPOINT`, else huggingface.co;
+    /// without a trailing slash.
+    pub fn endpoint(&self) -> String {
+        let chosen = self
+            .endpoint
+            .clone()
+            .or_else(|| {
+                std::env::var("HF_ENDPOINT")
+                    .ok()
+                    .filter(|v| !v.trim().is_empty())
+            })
+            .unwrap_or_else(|| DEFAULT_ENDPOINT.to_string());
+        chosen.trim().trim_end_matches('/').to_string()
+    }
+
     fn cache(&self) -> hf_hub::Cache {
         match &self.cache_dir {
             Some(dir) => hf_hub::Cache::new(dir.clone()),
             None => hf_hub::Cache::from_env(),
         }
     }
-}
-
-/// Download progress of one file, reported while [`download`] runs.
-#[derive(Debug, Clone, Serialize)]
-pub struct DownloadProgress {
-    pub file: String,
-    pub bytes: u64,
-    pub total: Option<u64>,
-}
-
-struct ProgressAdapter<'a> {
-    file: String,
-    bytes: u64,
-    total: Option<u64>,
-    report: &'a mut dyn FnMut(DownloadProgress),
-}
-
-impl hf_hub::api::Progress for ProgressAdapter<'_> {
-    fn init(&mut self, size: usize, filename: &str) {
-        self.file = filename.to_string();
-        self.total = Some(size as u64);
-        self.bytes = 0;
-        (self.report)(DownloadProgress {
-            file: self.file.clone(),
-            bytes: 0,
-            total: self.total,
-        });
-    }
-    fn update(&mut self, size: usize) {
-        self.bytes += size as u64;
-        (self.report)(DownloadProgress {
-            file: self.file.clone(),
-            bytes: self.bytes,
-            total: self.total,
-        });
-    }
-    fn finish(&mut self) {}
-}
-
-/// Downloads the model's files from the Hugging Face Hub into the standard HF cache (skipping files that are
-/// already there) and returns them. Needs the network; offline it fails with [`Error::ModelMissing`].
-pub fn download(
-    spec: &ModelSpec,
-    precision: Precision,
-    hub: &HubOptions,
-    report: &mut dyn FnMut(DownloadProgress),
-) -> Result<ModelFiles> {
-    let onnx_name = hub_file(spec, precision).ok_or_else(|| Error::ModelMissing {
-        model: spec.id.clone(),
-        reason: format!("no {precision} variant is published for it"),
-    })?;
-    let cache = hub.cache();
-    let mut builder = hf_hub::api::sync::ApiBuilder::from_cache(cache.clone());
-    if let Some(endpoint) = &hub.endpoint {
-        builder = builder.with_endpoint(endpoint.clone());
-    }
-    let api = builder
-        .with_progress(false)
-        .with_retries(2)
-        .build()
-        .map_err(|e| Error::ModelMissing {
-            model: spec.id.clone(),
-            reason: e.to_string(),
-        })?;
-    let repo = api.repo(hf_hub::Repo::with_revision(
-        spec.hf_repo.clone(),
-        hf_hub::RepoType::Model,
-        spec.revision.clone(),
-    ));
-    let mut fetch = |name: &str| -> Result<PathBuf> {
-        let cached = cache
-            .repo(hf_hub::Repo::with_revision(
-                spec.hf_repo.clone(),
-                hf_hub::RepoType::Model,
-                spec.revision.clone(),
-            ))
-            .get(name);
-        if let Some(path) = cached {
-            return Ok(path);
-        }
-        let adapter = ProgressAdapter {
-            file: name.to_string(),
-            bytes: 0,
-            total: None,
-            report: &mut *report,
-        };
-        repo.download_with_progress(name, adapter)
-            .map_err(|e| Error::ModelMissing {
-                model: spec.id.clone(),
-                reason: format!("downloading {name} from huggingface.co failed: {e}"),
-            })
-    };
-    let tokenizer = fetch(&spec.files.tokenizer)?;
-    let onnx = fetch(onnx_name)?;
-    Ok(ModelFiles {
-        onnx,
-        tokenizer,
-        precision,
-        source: "Hugging Face download",
-    })
 }
 
 #[cfg(test)]
@@ -434,43 +416,139 @@ mod tests {
     }
 
     #[test]
-    fn download_fails_clearly_when_the_hub_is_unreachable() {
+    fn hub_cache_lookup_finds_the_pinned_snapshot_only() {
+        // A Hugging Face cache as the hub's tools write it: snapshots/<commit>/<file>, refs/main naming the
+        // newest commit.
         let cache = tempfile::tempdir().unwrap();
-        let hub = HubOptions {
-            endpoint: Some("http://127.0.0.1:9".into()),
-            cache_dir: Some(cache.path().into()),
-        };
-        let s = spec(&default_model_id()).unwrap();
-        let mut events = 0;
-        let err = download(&s, Precision::Fp32, &hub, &mut |_| events += 1).unwrap_err();
-        assert!(matches!(err, Error::ModelMissing { .. }), "{err:?}");
-        let msg = err.to_string();
-        assert!(
-            msg.contains("tokenizer.json") && msg.contains("setup.sh"),
-            "{msg}"
-        );
-        assert_eq!(events, 0);
-    }
-
-    #[test]
-    fn hub_cache_lookup_finds_downloaded_files() {
-        // Lay out a Hugging Face cache the way hf-hub writes it: refs/main -> snapshots/<commit>/<file>.
-        let cache = tempfile::tempdir().unwrap();
+        let s = spec("bge-small-en-v1.5").unwrap();
+        let revision = s.pinned_revision().unwrap().to_string();
         let repo = cache.path().join("models--BAAI--bge-small-en-v1.5");
+        let put = |commit: &str| {
+            let snap = repo.join("snapshots").join(commit);
+            std::fs::create_dir_all(snap.join("onnx")).unwrap();
+            std::fs::write(snap.join("onnx/model.onnx"), b"x").unwrap();
+            std::fs::write(snap.join("tokenizer.json"), b"{}").unwrap();
+            snap
+        };
         std::fs::create_dir_all(repo.join("refs")).unwrap();
         std::fs::write(repo.join("refs/main"), "abc123").unwrap();
-        let snap = repo.join("snapshots/abc123");
-        std::fs::create_dir_all(snap.join("onnx")).unwrap();
-        std::fs::write(snap.join("onnx/model.onnx"), b"x").unwrap();
-        std::fs::write(snap.join("tokenizer.json"), b"{}").unwrap();
+        put("abc123");
         let hub = HubOptions {
             endpoint: None,
             cache_dir: Some(cache.path().into()),
         };
-        let s = spec("bge-small-en-v1.5").unwrap();
-        let f = locate_in(&s, Precision::Fp32, None, &hub).unwrap();
+        let setup = cache.path().join("no-setup");
+        // Another revision's files are not the pinned model.
+        let err = locate_from(&s, Precision::Fp32, None, &[], &setup, &hub)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(&revision), "{err}");
+        let snap = put(&revision);
+        let f = locate_from(&s, Precision::Fp32, None, &[], &setup, &hub).unwrap();
         assert_eq!(f.source, "Hugging Face cache");
         assert_eq!(f.onnx, snap.join("onnx/model.onnx"));
+        assert_eq!(f.tokenizer, snap.join("tokenizer.json"));
+    }
+
+    /// Models whose revision and checksums the manifest does not carry yet: listed, never downloaded. When
+    /// one gets its pins, the test below fails until it is taken off this list.
+    const AWAITING_PINS: &[&str] = &["multilingual-e5-small", "bge-base-en-v1.5"];
+
+    #[test]
+    fn every_downloadable_model_pins_a_commit_and_every_file() {
+        let models = models();
+        assert!(models.len() >= 4, "{}", models.len());
+        let mut downloadable = 0;
+        for m in &models {
+            // Whatever is written is well-formed: never a branch, never a short or upper-case hash.
+            if let Some(r) = &m.revision {
+                assert!(
+                    is_hex(r, 40),
+                    "{}: revision {r:?} is not a 40-hex commit",
+                    m.id
+                );
+            }
+            let files = [
+                Some(&m.files.tokenizer),
+                Some(&m.files.fp32),
+                m.files.int8.as_ref(),
+            ];
+            for f in files.into_iter().flatten() {
+                if let Some(h) = &f.sha256 {
+                    assert!(is_hex(h, 64), "{}: {} sha256 {h:?}", m.id, f.path);
+                }
+                assert_ne!(f.size, Some(0), "{}: {}", m.id, f.path);
+            }
+            assert!(
+                !m.description.is_empty() && !m.languages.is_empty(),
+                "{}",
+                m.id
+            );
+            if m.bundled {
+                continue;
+            }
+            if AWAITING_PINS.contains(&m.id.as_str()) {
+                assert!(
+                    !m.downloadable(m.default_precision),
+                    "{} is pinned now: take it off AWAITING_PINS",
+                    m.id
+                );
+                continue;
+            }
+            // Everything else must be downloadable at its default precision, every file pinned.
+            assert!(
+                m.pinned_revision().is_some(),
+                "{}: no pinned revision",
+                m.id
+            );
+            assert!(
+                m.files.tokenizer.is_pinned(),
+                "{}: tokenizer not pinned",
+                m.id
+            );
+            let onnx = m.onnx_file(m.default_precision).unwrap();
+            assert!(onnx.is_pinned(), "{}: {} not pinned", m.id, onnx.path);
+            assert!(m.downloadable(m.default_precision), "{}", m.id);
+            downloadable += 1;
+        }
+        assert!(downloadable >= 1);
+        assert!(spec("bge-small-en-v1.5")
+            .unwrap()
+            .downloadable(Precision::Fp32));
+        // The bundled default needs no download; exactly one model is bundled.
+        assert_eq!(models.iter().filter(|m| m.bundled).count(), 1);
+        assert!(spec(&default_model_id()).unwrap().bundled);
+    }
+
+    #[test]
+    fn manifest_describes_the_multilingual_and_large_models() {
+        let e5 = spec("multilingual-e5-small").unwrap();
+        assert_eq!(
+            (e5.dim, e5.pooling, e5.max_tokens),
+            (384, Pooling::Mean, 512)
+        );
+        assert_eq!(
+            (e5.query_prefix.as_str(), e5.document_prefix.as_str()),
+            ("query: ", "passage: ")
+        );
+        assert!(e5.languages.contains("100"));
+        let base = spec("bge-base-en-v1.5").unwrap();
+        assert_eq!(
+            (base.dim, base.pooling, base.max_tokens),
+            (768, Pooling::Cls, 512)
+        );
+    }
+
+    #[test]
+    fn endpoint_comes_from_the_options_then_the_default() {
+        let hub = HubOptions {
+            endpoint: Some("http://127.0.0.1:8080/".into()),
+            cache_dir: None,
+        };
+        assert_eq!(hub.endpoint(), "http://127.0.0.1:8080");
+        if std::env::var_os("HF_ENDPOINT").is_none() {
+            assert_eq!(HubOptions::default().endpoint(), DEFAULT_ENDPOINT);
+        }
     }
 
     #[test]

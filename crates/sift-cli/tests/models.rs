@@ -1,0 +1,172 @@
+//! `sift models` and `sift models download` against a local server in the hub's layout (via `HF_ENDPOINT`).
+
+mod common;
+#[path = "../../sift-core/tests/support/hub_server.rs"]
+mod hub_server;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{run_ok, sift};
+use hub_server::HubServer;
+
+const BGE_REPO: &str = "BAAI/bge-small-en-v1.5";
+const BGE_REV: &str = "5c38ec7c405ec4b44b94cc5a9bb96e735b38267a";
+
+fn models_cmd(data: &Path, cache: &Path, endpoint: &str) -> Command {
+    let mut c = sift(data);
+    c.env("SIFT_CACHE_DIR", cache)
+        .env("HF_ENDPOINT", endpoint)
+        .env("HF_HOME", cache.join("hf"))
+        .env_remove("SIFT_MODEL_DIR");
+    c
+}
+
+#[test]
+fn models_lists_every_model_with_its_facts() {
+    let data = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let mut c = models_cmd(data.path(), cache.path(), "http://127.0.0.1:9");
+    c.args(["models", "--json"]);
+    let rows: serde_json::Value = serde_json::from_str(&run_ok(c).0).unwrap();
+    let rows = rows.as_array().unwrap();
+    let ids: Vec<&str> = rows.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        ids,
+        [
+            "all-MiniLM-L6-v2",
+            "bge-small-en-v1.5",
+            "multilingual-e5-small",
+            "bge-base-en-v1.5"
+        ]
+    );
+    let active: Vec<&str> = rows
+        .iter()
+        .filter(|r| r["active"] == true)
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(active, ["all-MiniLM-L6-v2"]);
+    let bge = &rows[1];
+    assert_eq!(bge["installed"], false);
+    assert_eq!(bge["downloadable"], true);
+    assert_eq!(bge["dim"], 384);
+    assert_eq!(bge["languages"], "English");
+    assert_eq!(rows[2]["languages"], "100+ languages");
+    assert_eq!(rows[3]["dim"], 768);
+
+    let mut c = models_cmd(data.path(), cache.path(), "http://127.0.0.1:9");
+    c.arg("models");
+    let text = run_ok(c).0;
+    assert!(text.contains("* all-MiniLM-L6-v2"), "{text}");
+    assert!(
+        text.contains("not installed: `sift models download bge-small-en-v1.5`"),
+        "{text}"
+    );
+}
+
+#[test]
+fn download_offline_says_so_in_one_sentence() {
+    let data = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut c = models_cmd(
+        data.path(),
+        cache.path(),
+        &format!("http://127.0.0.1:{port}"),
+    );
+    c.args(["models", "download", "bge-small-en-v1.5"]);
+    let out = c.output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "error: Sift could not reach 127.0.0.1:{port}; check your internet connection and try again."
+        )),
+        "{stderr}"
+    );
+    // A model the manifest does not pin yet is refused before any request.
+    let mut c = models_cmd(
+        data.path(),
+        cache.path(),
+        &format!("http://127.0.0.1:{port}"),
+    );
+    c.args(["models", "download", "multilingual-e5-small"]);
+    let out = c.output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot be downloaded by this version of Sift"),
+        "{stderr}"
+    );
+}
+
+/// The server has other bytes than the pinned ones: a first run interrupted by Ctrl-C keeps its partial
+/// file, the rerun resumes it with a range, and the checksum then rejects the file and deletes it.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_keeps_the_partial_file_the_rerun_resumes_and_a_bad_checksum_is_rejected() {
+    let data = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let server = HubServer::start();
+    let fake: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    server.add(BGE_REPO, BGE_REV, "tokenizer.json", fake.clone());
+    server.slow(16 * 1024, Duration::from_millis(20));
+    let part = cache
+        .path()
+        .join("models/bge-small-en-v1.5/tokenizer.json.part");
+
+    let mut c = models_cmd(data.path(), cache.path(), &server.endpoint);
+    c.args(["models", "download", "bge-small-en-v1.5"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let started = Instant::now();
+    while std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0) < 100_000 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no partial file"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Ctrl-C.
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+    let kept = std::fs::metadata(&part).unwrap().len();
+    assert!(kept >= 100_000 && kept < fake.len() as u64, "{kept}");
+
+    let mut c = models_cmd(data.path(), cache.path(), &server.endpoint);
+    c.args(["models", "download", "bge-small-en-v1.5"]);
+    let out = c.output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "error: A downloaded file did not match its published checksum and was deleted; try again."
+        ),
+        "{stderr}"
+    );
+    let reqs = server.requests_for("tokenizer.json");
+    let resumed = reqs.last().unwrap();
+    let at = resumed
+        .range
+        .as_deref()
+        .and_then(|r| r.strip_prefix("bytes="))
+        .and_then(|r| r.strip_suffix('-'))
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or_else(|| panic!("{reqs:?}"));
+    assert_eq!(at, kept);
+    assert_eq!(resumed.status, 206);
+    assert_eq!(resumed.sent, fake.len() as u64 - at);
+    assert!(!part.exists());
+    assert!(!part.with_file_name("tokenizer.json").exists());
+}
