@@ -50,8 +50,8 @@ fn models_are_listed_downloaded_on_request_cancelled_resumed_and_verified() {
     )
     .unwrap();
     let server = hub_server::HubServer::start();
-    // Other bytes than the pinned tokenizer: the download runs, then the checksum rejects it.
-    let fake: Vec<u8> = (0..2_000_000u32).map(|i| (i % 253) as u8).collect();
+    // The pinned size (models/manifest.json) with other bytes: the checksum, not the size, rejects it.
+    let fake: Vec<u8> = (0..711_396u32).map(|i| (i % 253) as u8).collect();
     server.add(
         "BAAI/bge-small-en-v1.5",
         "5c38ec7c405ec4b44b94cc5a9bb96e735b38267a",
@@ -164,18 +164,13 @@ fn models_are_listed_downloaded_on_request_cancelled_resumed_and_verified() {
     assert_eq!(served[1].range, Some(format!("bytes={kept}-")));
     assert!(!part.exists());
 
-    // A model the manifest does not pin yet is refused.
-    let err = invoke(
-        &webview,
-        "download_model",
-        json!({"id": "bge-base-en-v1.5"}),
-    )
-    .unwrap_err();
+    // A model the manifest does not have is refused (unpinned files: `sift-core/tests/download.rs`).
+    let err = invoke(&webview, "download_model", json!({"id": "no-such-model"})).unwrap_err();
     assert!(
         err["message"]
             .as_str()
             .unwrap()
-            .contains("cannot be downloaded"),
+            .contains("is not one Sift knows"),
         "{err}"
     );
 

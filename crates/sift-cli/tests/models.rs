@@ -88,20 +88,18 @@ fn download_offline_says_so_in_one_sentence() {
         )),
         "{stderr}"
     );
-    // A model the manifest does not pin yet is refused before any request.
+    // A model the manifest does not have is refused before any request (unpinned files are refused too:
+    // `sift-core/tests/download.rs`).
     let mut c = models_cmd(
         data.path(),
         cache.path(),
         &format!("http://127.0.0.1:{port}"),
     );
-    c.args(["models", "download", "multilingual-e5-small"]);
+    c.args(["models", "download", "no-such-model"]);
     let out = c.output().unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("cannot be downloaded by this version of Sift"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("unknown model `no-such-model`"), "{stderr}");
 }
 
 /// The server has other bytes than the pinned ones: a first run interrupted by Ctrl-C keeps its partial
@@ -112,7 +110,8 @@ fn ctrl_c_keeps_the_partial_file_the_rerun_resumes_and_a_bad_checksum_is_rejecte
     let data = tempfile::tempdir().unwrap();
     let cache = tempfile::tempdir().unwrap();
     let server = HubServer::start();
-    let fake: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    // The pinned size (models/manifest.json) with other bytes: the checksum, not the size, rejects it.
+    let fake: Vec<u8> = (0..711_396u32).map(|i| (i % 251) as u8).collect();
     server.add(BGE_REPO, BGE_REV, "tokenizer.json", fake.clone());
     server.slow(16 * 1024, Duration::from_millis(20));
     let part = cache

@@ -450,10 +450,6 @@ mod tests {
         assert_eq!(f.tokenizer, snap.join("tokenizer.json"));
     }
 
-    /// Models whose revision and checksums the manifest does not carry yet: listed, never downloaded. When
-    /// one gets its pins, the test below fails until it is taken off this list.
-    const AWAITING_PINS: &[&str] = &["multilingual-e5-small", "bge-base-en-v1.5"];
-
     #[test]
     fn every_downloadable_model_pins_a_commit_and_every_file() {
         let models = models();
@@ -477,25 +473,15 @@ mod tests {
                 if let Some(h) = &f.sha256 {
                     assert!(is_hex(h, 64), "{}: {} sha256 {h:?}", m.id, f.path);
                 }
-                assert_ne!(f.size, Some(0), "{}: {}", m.id, f.path);
+                assert!(f.size.is_some_and(|n| n > 0), "{}: {} size", m.id, f.path);
             }
             assert!(
                 !m.description.is_empty() && !m.languages.is_empty(),
                 "{}",
                 m.id
             );
-            if m.bundled {
-                continue;
-            }
-            if AWAITING_PINS.contains(&m.id.as_str()) {
-                assert!(
-                    !m.downloadable(m.default_precision),
-                    "{} is pinned now: take it off AWAITING_PINS",
-                    m.id
-                );
-                continue;
-            }
-            // Everything else must be downloadable at its default precision, every file pinned.
+            // Every model, the bundled one too (a build without it downloads it), is downloadable at its
+            // default precision with every file pinned, size included.
             assert!(
                 m.pinned_revision().is_some(),
                 "{}: no pinned revision",
@@ -511,7 +497,7 @@ mod tests {
             assert!(m.downloadable(m.default_precision), "{}", m.id);
             downloadable += 1;
         }
-        assert!(downloadable >= 1);
+        assert_eq!(downloadable, models.len());
         assert!(spec("bge-small-en-v1.5")
             .unwrap()
             .downloadable(Precision::Fp32));
