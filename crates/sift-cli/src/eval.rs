@@ -34,12 +34,12 @@ pub struct EvalArgs {
     /// Weight of the vector ranking in the fusion (keyword ranking has weight 1).
     #[arg(long)]
     vector_weight: Option<f64>,
-    /// Drop vector hits below this cosine similarity.
+    /// Drop vector hits below this z-score against the model's reference sentences.
     #[arg(long)]
-    min_similarity: Option<f32>,
-    /// Drop vector hits this much less similar than the best one.
+    min_z: Option<f32>,
+    /// Drop vector hits this many spreads (z units) below the best one.
     #[arg(long)]
-    max_similarity_gap: Option<f32>,
+    max_z_gap: Option<f32>,
     /// Queries (queries.jsonl format) about nothing in the dataset: reports how often Sift says so.
     #[arg(long)]
     unrelated: Option<PathBuf>,
@@ -111,11 +111,11 @@ pub fn run(cli: &crate::Cli, args: &EvalArgs) -> Result<()> {
     if let Some(k) = args.rrf_k {
         config.search.rrf_k = k;
     }
-    if let Some(g) = args.max_similarity_gap {
-        config.search.max_similarity_gap = g;
+    if let Some(g) = args.max_z_gap {
+        config.search.max_z_gap = g;
     }
-    if let Some(m) = args.min_similarity {
-        config.search.min_similarity = m;
+    if let Some(m) = args.min_z {
+        config.search.min_z = m;
     }
     if let Some(w) = args.vector_weight {
         config.search.vector_weight = w;

@@ -77,15 +77,20 @@ impl Retrieval<'_> {
             },
         };
         // Passages barely related to the query are left out, unless the keyword side also finds them.
-        // Hits far below the best one are noise next to it (another topic altogether).
-        let best = vector_hits.first().map_or(0.0, |h| h.1);
+        // Hits far below the best one are noise next to it (another topic altogether). Both cuts are in the
+        // model's own units (z-scores against its reference sentences), so they fit every model.
         let mut similarity: HashMap<i64, f32> = vector_hits.iter().copied().collect();
-        let floor = params.min_similarity.max(best - params.max_similarity_gap);
-        let vector_ids: Vec<i64> = vector_hits
-            .into_iter()
-            .filter(|&(_, sim)| sim >= floor)
-            .map(|x| x.0)
-            .collect();
+        let vector_ids: Vec<i64> = match (self.scale, vector_hits.first()) {
+            (Some(scale), Some(&(_, best))) => {
+                let floor = params.min_z.max(scale.z(best) - params.max_z_gap);
+                vector_hits
+                    .into_iter()
+                    .filter(|&(_, sim)| scale.z(sim) >= floor)
+                    .map(|x| x.0)
+                    .collect()
+            }
+            _ => vector_hits.into_iter().map(|x| x.0).collect(),
+        };
         let keyword_ids: Vec<i64> = match (mode, search::fts_expression(parsed)) {
             (Mode::Vector, _) | (_, None) => Vec::new(),
             (_, Some(expr)) => self

@@ -318,10 +318,12 @@ pub struct SearchParams {
     pub rrf_k: f64,
     /// Weight of the vector list in the fusion (keyword list has weight 1).
     pub vector_weight: f64,
-    /// Vector hits below this cosine similarity are dropped (they would only pad the list with noise).
-    pub min_similarity: f32,
-    /// Vector hits more than this much less similar than the best hit are dropped.
-    pub max_similarity_gap: f32,
+    /// Vector hits fewer than this many spreads above what the model gives unrelated text (a z-score, see
+    /// `confidence.rs`) are dropped: they would only pad the list with noise. In z units, so one value fits
+    /// every model's similarity range (MiniLM: z 1.5 ≈ cosine 0.09; BGE's baseline is near 0.45).
+    pub min_z: f32,
+    /// Vector hits more than this many spreads below the best hit are dropped (another topic altogether).
+    pub max_z_gap: f32,
     pub mode: Mode,
 }
 
@@ -332,8 +334,8 @@ impl Default for SearchParams {
             depth: 100,
             rrf_k: 20.0,
             vector_weight: 0.8,
-            min_similarity: 0.1,
-            max_similarity_gap: 0.2,
+            min_z: 1.5,
+            max_z_gap: 3.3,
             mode: Mode::Hybrid,
         }
     }
