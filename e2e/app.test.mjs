@@ -203,7 +203,7 @@ before(async () => {
   home = path.join(tmp, "home");
   fs.mkdirSync(home);
   const cache = path.join(os.homedir(), ".cache", "sift");
-  const env = { ...process.env, HOME: home, SIFT_DATA_DIR: dataDir, SIFT_OPEN_LOG: openLog, RUST_LOG: "info" };
+  const env = { ...process.env, HOME: home, SIFT_DATA_DIR: dataDir, SIFT_OPEN_LOG: openLog, RUST_LOG: "info,sift_app_lib::desktop=debug" };
   for (const k of ["XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "ORT_DISABLE_TELEMETRY", "ORT_TELEMETRY_DISABLED"]) delete env[k];
   if (INSTALLED) {
     // The installed package must find ONNX Runtime, PDFium and the model in its own resource folder.
@@ -496,7 +496,16 @@ test("quick search: its command shows the window, it finds by meaning, Enter ope
   await browser.switchToWindow(handles.find((h) => h !== main));
   try {
     assert.equal(await browser.getTitle(), "Sift quick search");
-    await browser.waitUntil(() => visibleWindows("Sift quick search").length > 0, { timeout: 10_000, timeoutMsg: "the quick window is not visible" });
+    await browser.waitUntil(() => visibleWindows("Sift quick search").length > 0, { timeout: 10_000 }).catch(() => {
+      let all = "";
+      try {
+        all = xdotool("search", "--name", "Sift");
+      } catch {
+        /* none */
+      }
+      const info = all.split("\n").filter(Boolean).map((id) => `${id}: ${xdotool("getwindowname", id)} ${execFileSync("xwininfo", ["-id", id], { encoding: "utf8" }).match(/Map State: \w+/)?.[0]}`);
+      assert.fail(`the quick window is not visible; windows: ${info.join("; ")}`);
+    });
     const input = await browser.$("#quick-search");
     await input.waitForExist({ timeout: 10_000 });
     // Focused when shown: typing goes straight into the box.

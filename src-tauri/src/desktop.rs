@@ -44,6 +44,9 @@ const SETTINGS_FILE: &str = "desktop.json";
 const RENDER_INTERVAL: Duration = Duration::from_millis(500);
 /// ...and at least this often (folders added, a pass queued: changes that send no progress event).
 const REFRESH_INTERVAL: Duration = Duration::from_secs(3);
+/// Focus lost this soon after quick search was shown does not hide it: while a window appears the focus may
+/// go back and forth (seen without a window manager: in and out within a millisecond, twice).
+const BLUR_GRACE: Duration = Duration::from_millis(500);
 
 /// What `desktop.json` holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -128,6 +131,8 @@ pub struct Desktop {
     nudge: Mutex<Option<mpsc::Sender<()>>>,
     /// The quick-search window had the focus since it was last shown (losing it then hides the window).
     quick_focused: AtomicBool,
+    /// When quick search was last shown (see [`BLUR_GRACE`]).
+    quick_shown_at: Mutex<Option<Instant>>,
     /// Serialises settings changes.
     applying: Mutex<()>,
 }
@@ -143,6 +148,7 @@ impl Desktop {
             shortcut_warning: Mutex::new(None),
             nudge: Mutex::new(None),
             quick_focused: AtomicBool::new(false),
+            quick_shown_at: Mutex::new(None),
             applying: Mutex::new(()),
         }
     }
@@ -197,10 +203,14 @@ fn on_window_event<R: Runtime>(window: &Window<R>, event: &WindowEvent) {
             let _ = window.hide();
         }
         (QUICK_LABEL, WindowEvent::Focused(true)) => {
+            tracing::debug!("quick search has the focus");
             desktop.quick_focused.store(true, Ordering::SeqCst)
         }
         (QUICK_LABEL, WindowEvent::Focused(false)) => {
-            if desktop.quick_focused.swap(false, Ordering::SeqCst) {
+            let settling =
+                lock(&desktop.quick_shown_at).is_some_and(|at| at.elapsed() < BLUR_GRACE);
+            if desktop.quick_focused.swap(false, Ordering::SeqCst) && !settling {
+                tracing::debug!("quick search lost the focus; hiding it");
                 let _ = window.hide();
             }
         }
@@ -215,14 +225,20 @@ pub fn start<R: Runtime>(app: &AppHandle<R>, core: AppState) {
         return;
     };
     let model = TrayModel::from_input(&core.tray_input());
-    match Tray::create(app, &model) {
-        Ok(tray) => {
+    // On Linux the tray library is loaded at run time, and a missing one is a panic, not an error.
+    let created =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Tray::create(app, &model)));
+    match created {
+        Ok(Ok(tray)) => {
             app.manage(tray);
             desktop.tray.store(true, Ordering::SeqCst);
         }
-        Err(e) => {
+        Ok(Err(e)) => {
             tracing::warn!(error = %e, "no tray icon (no tray on this desktop?); closing the window quits Sift")
         }
+        Err(_) => tracing::warn!(
+            "no tray icon: the tray library (libayatana-appindicator3) could not be loaded; closing the window quits Sift"
+        ),
     }
     let menu_core = AppState::clone(&core);
     app.on_menu_event(move |app, event| on_menu(app, &menu_core, event.id().as_ref()));
@@ -361,7 +377,9 @@ pub fn show_quick<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
     };
     if let Some(d) = app.try_state::<Desktop>() {
         d.quick_focused.store(false, Ordering::SeqCst);
+        *lock(&d.quick_shown_at) = Some(Instant::now());
     }
+    tracing::debug!("showing quick search");
     window.center()?;
     window.show()?;
     window.unminimize()?;
