@@ -536,6 +536,15 @@ test("quick search: its command shows the window, it finds by meaning, Enter ope
   }
 });
 
+test("the global shortcut, pressed with xdotool, shows quick search and hides it again", async () => {
+  assert.equal(visibleWindows("Sift quick search").length, 0, "quick search is already showing");
+  xdotool("key", "ctrl+shift+space");
+  await browser.waitUntil(() => visibleWindows("Sift quick search").length > 0, { timeout: 10_000, timeoutMsg: "Ctrl+Shift+Space did not show quick search" });
+  await sleep(700); // past the focus grace of a window that just appeared
+  xdotool("key", "ctrl+shift+space");
+  await browser.waitUntil(() => visibleWindows("Sift quick search").length === 0, { timeout: 10_000, timeoutMsg: "Ctrl+Shift+Space did not hide quick search" });
+});
+
 test("settings: a bad shortcut is one sentence; start at login writes and removes the autostart entry", async () => {
   const got = await invokeFromPage("get_desktop_settings", {});
   assert.ok(got.ok, JSON.stringify(got));
