@@ -545,7 +545,7 @@ test("the global shortcut, pressed with xdotool, shows quick search and hides it
   await browser.waitUntil(() => visibleWindows("Sift quick search").length === 0, { timeout: 10_000, timeoutMsg: "Ctrl+Shift+Space did not hide quick search" });
 });
 
-test("settings: a bad shortcut is one sentence; start at login writes and removes the autostart entry", async () => {
+test("settings: a bad shortcut is one sentence, a taken one a warning; start at login writes and removes the autostart entry", async () => {
   const got = await invokeFromPage("get_desktop_settings", {});
   assert.ok(got.ok, JSON.stringify(got));
   assert.equal(got.ok.closeToTray, true);
@@ -554,6 +554,22 @@ test("settings: a bad shortcut is one sentence; start at login writes and remove
   assert.equal(got.ok.trayAvailable, true);
   const bad = await invokeFromPage("set_desktop_settings", { settings: { ...got.ok, shortcut: "Shift+A" } });
   assert.match(bad.err ?? "", /^“Shift\+A” is not a shortcut Sift can use; try one like Ctrl\+Shift\+Space\.$/, JSON.stringify(bad));
+  // A shortcut another app holds (a key grab by another X client): saved, with a one-sentence warning.
+  const grab = spawn("/usr/bin/python3", [path.join(import.meta.dirname, "grabkey.py"), "k", String(4 | 8)], { stdio: ["ignore", "pipe", "inherit"] });
+  try {
+    await new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error("the key grab did not start")), 10_000);
+      grab.stdout.on("data", (d) => String(d).includes("ready") && (clearTimeout(t), resolve()));
+      grab.on("exit", (code) => reject(new Error(`the key grab exited (${code})`)));
+    });
+    const taken = await invokeFromPage("set_desktop_settings", { settings: { ...got.ok, shortcut: "Ctrl+Alt+K" } });
+    assert.equal(taken.ok?.shortcut, "Ctrl+Alt+K", JSON.stringify(taken));
+    assert.equal(taken.ok?.shortcutWarning, "Ctrl+Alt+K is taken by another app; choose another shortcut for quick search.");
+  } finally {
+    grab.kill();
+  }
+  const back = await invokeFromPage("set_desktop_settings", { settings: got.ok });
+  assert.equal(back.ok?.shortcutWarning, null, JSON.stringify(back));
   const entry = path.join(home, ".config", "autostart", "Sift.desktop");
   const on = await invokeFromPage("set_desktop_settings", { settings: { ...got.ok, startAtLogin: true } });
   assert.equal(on.ok?.startAtLogin, true, JSON.stringify(on));

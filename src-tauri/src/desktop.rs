@@ -47,6 +47,10 @@ const REFRESH_INTERVAL: Duration = Duration::from_secs(3);
 /// Focus lost this soon after quick search was shown does not hide it: while a window appears the focus may
 /// go back and forth (seen without a window manager: in and out within a millisecond, twice).
 const BLUR_GRACE: Duration = Duration::from_millis(500);
+/// Pressing the shortcut to hide quick search first takes its focus (on X11 a key grab sends the focused
+/// window a focus-out), which hides it; the press that follows within this time then leaves it hidden
+/// rather than showing it again.
+const TOGGLE_AFTER_BLUR: Duration = Duration::from_millis(400);
 
 /// What `desktop.json` holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,6 +137,8 @@ pub struct Desktop {
     quick_focused: AtomicBool,
     /// When quick search was last shown (see [`BLUR_GRACE`]).
     quick_shown_at: Mutex<Option<Instant>>,
+    /// When losing the focus last hid quick search (see [`TOGGLE_AFTER_BLUR`]).
+    quick_blurred_at: Mutex<Option<Instant>>,
     /// Serialises settings changes.
     applying: Mutex<()>,
 }
@@ -149,6 +155,7 @@ impl Desktop {
             nudge: Mutex::new(None),
             quick_focused: AtomicBool::new(false),
             quick_shown_at: Mutex::new(None),
+            quick_blurred_at: Mutex::new(None),
             applying: Mutex::new(()),
         }
     }
@@ -209,8 +216,11 @@ fn on_window_event<R: Runtime>(window: &Window<R>, event: &WindowEvent) {
         (QUICK_LABEL, WindowEvent::Focused(false)) => {
             let settling =
                 lock(&desktop.quick_shown_at).is_some_and(|at| at.elapsed() < BLUR_GRACE);
-            if desktop.quick_focused.swap(false, Ordering::SeqCst) && !settling {
+            // Hiding it (Esc, a file opened) also takes the focus: only a window still showing is hidden here.
+            let showing = window.is_visible().unwrap_or(false);
+            if desktop.quick_focused.swap(false, Ordering::SeqCst) && !settling && showing {
                 tracing::debug!("quick search lost the focus; hiding it");
+                *lock(&desktop.quick_blurred_at) = Some(Instant::now());
                 let _ = window.hide();
             }
         }
@@ -396,10 +406,15 @@ pub fn hide_quick<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
     }
 }
 
-/// The shortcut: hides quick search when it is showing, shows it otherwise.
+/// The shortcut: hides quick search when it is showing (or was hidden by the press itself, see
+/// [`TOGGLE_AFTER_BLUR`]), shows it otherwise.
 pub fn toggle_quick<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
+    let just_blurred = app.try_state::<Desktop>().is_some_and(|d| {
+        lock(&d.quick_blurred_at).is_some_and(|at| at.elapsed() < TOGGLE_AFTER_BLUR)
+    });
     match app.get_webview_window(QUICK_LABEL) {
         Some(w) if w.is_visible()? => w.hide(),
+        Some(_) if just_blurred => Ok(()),
         _ => show_quick(app),
     }
 }
