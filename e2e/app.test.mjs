@@ -3,6 +3,8 @@
 //
 // The PDF step needs tests/fixtures/formats/field-notes.pdf and PDF_QUERY below; it fails without them.
 //
+// Run under a D-Bus session (scripts/e2e.sh uses dbus-run-session): single instance works over it.
+//
 // Env: SIFT_APP (binary, default ../target/debug/sift-app), SIFT_E2E_INSTALLED=1 (SIFT_APP is an installed
 // package: set none of the library/model variables, drop them if set), SIFT_E2E_OUT (artefacts, default
 // ../test-output/e2e), SIFT_E2E_DOCS_SCREENSHOTS=1 (also refresh ../docs/screenshots), SIFT_E2E_NO_DND=1 (add
@@ -71,7 +73,7 @@ const INDEXED = MEETINGS + 3 + (HAVE_PDF ? 1 : 0);
 const EXPECTED_CHIPS = HAVE_PDF ? { pdf: 1, text: MEETINGS + 3 } : { text: MEETINGS + 3 };
 const ABSENT_CHIPS = ["word", "slides", "sheets", "mail", "web", "ebooks", "code", "other"];
 
-let tmp, home, dataDir, fixture, openLog, driver, browser;
+let tmp, home, dataDir, fixture, openLog, driver, browser, appEnv;
 
 function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
@@ -201,7 +203,7 @@ before(async () => {
   home = path.join(tmp, "home");
   fs.mkdirSync(home);
   const cache = path.join(os.homedir(), ".cache", "sift");
-  const env = { ...process.env, HOME: home, SIFT_DATA_DIR: dataDir, SIFT_OPEN_LOG: openLog, RUST_LOG: "info" };
+  const env = { ...process.env, HOME: home, SIFT_DATA_DIR: dataDir, SIFT_OPEN_LOG: openLog, RUST_LOG: "info,sift_app_lib::desktop=debug" };
   for (const k of ["XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "ORT_DISABLE_TELEMETRY", "ORT_TELEMETRY_DISABLED"]) delete env[k];
   if (INSTALLED) {
     // The installed package must find ONNX Runtime, PDFium and the model in its own resource folder.
@@ -211,6 +213,7 @@ before(async () => {
     env.SIFT_MODEL_DIR ||= path.join(cache, "models", "all-MiniLM-L6-v2");
     env.PDFIUM_DYLIB_PATH ||= path.join(cache, "pdfium", "libpdfium.so");
   }
+  appEnv = env;
   const log = fs.openSync(path.join(OUT, "driver.log"), "w");
   driver = spawn(DRIVER, ["--port", String(PORT), "--native-port", String(NATIVE_PORT)], {
     stdio: ["ignore", log, log],
@@ -448,6 +451,161 @@ test("the backend refuses to open files outside the index", async () => {
     assert.ok(r.err && /only opens files it has indexed/.test(r.err), `${p}: ${JSON.stringify(r)}`);
   }
   assert.equal(openLogLines().length, before);
+});
+
+/** Ids of the visible X windows titled exactly `title` (none when it is hidden). */
+function visibleWindows(title) {
+  try {
+    return xdotool("search", "--onlyvisible", "--name", `^${title}$`).split("\n").filter(Boolean);
+  } catch {
+    return []; // xdotool exits 1 when nothing matches
+  }
+}
+
+/** The tray menu as rendered: { status, pause } texts, from `tray_state`. */
+async function trayMenu() {
+  const r = await invokeFromPage("tray_state", {});
+  assert.ok(r.ok, JSON.stringify(r));
+  const text = (id) => r.ok.menu.find((e) => e.id === id)?.text;
+  return { available: r.ok.available, status: text("tray-status"), pause: text("tray-pause"), ids: r.ok.menu.map((e) => e.id) };
+}
+
+test("the tray menu shows the indexing state and its pause item follows it", async () => {
+  let menu = await trayMenu();
+  assert.equal(menu.available, true, "the tray icon could not be created (is libayatana-appindicator3 installed?)");
+  assert.deepEqual(menu.ids, ["tray-status", "tray-show", "tray-quick", "tray-pause", "tray-quit"]);
+  await browser.waitUntil(async () => (menu = await trayMenu()).status === "Up to date", { timeout: 15_000, timeoutMsg: `tray status: ${JSON.stringify(menu)}` });
+  assert.equal(menu.pause, "Pause indexing");
+  assert.deepEqual(await invokeFromPage("pause_indexing", {}), { ok: null });
+  await browser.waitUntil(async () => (menu = await trayMenu()).status === "Paused" && menu.pause === "Resume indexing", {
+    timeout: 10_000,
+    timeoutMsg: `after pausing: ${JSON.stringify(menu)}`,
+  });
+  assert.deepEqual(await invokeFromPage("resume_indexing", {}), { ok: null });
+  await browser.waitUntil(async () => (menu = await trayMenu()).status === "Up to date" && menu.pause === "Pause indexing", {
+    timeout: 10_000,
+    timeoutMsg: `after resuming: ${JSON.stringify(menu)}`,
+  });
+});
+
+test("quick search: its command shows the window, it finds by meaning, Enter opens, Esc hides", async () => {
+  const main = await browser.getWindowHandle();
+  assert.deepEqual(await invokeFromPage("show_quick_search", {}), { ok: null });
+  let handles = [];
+  await browser.waitUntil(async () => (handles = await browser.getWindowHandles()).length === 2, { timeout: 15_000, timeoutMsg: "no second window" });
+  await browser.switchToWindow(handles.find((h) => h !== main));
+  try {
+    assert.equal(await browser.getTitle(), "Sift quick search");
+    await browser.waitUntil(() => visibleWindows("Sift quick search").length > 0, { timeout: 10_000 }).catch(() => {
+      let all = "";
+      try {
+        all = xdotool("search", "--name", "Sift");
+      } catch {
+        /* none */
+      }
+      const info = all.split("\n").filter(Boolean).map((id) => `${id}: ${xdotool("getwindowname", id)} ${execFileSync("xwininfo", ["-id", id], { encoding: "utf8" }).match(/Map State: \w+/)?.[0]}`);
+      assert.fail(`the quick window is not visible; windows: ${info.join("; ")}`);
+    });
+    const input = await browser.$("#quick-search");
+    await input.waitForExist({ timeout: 10_000 });
+    // Focused when shown: typing goes straight into the box.
+    await browser.waitUntil(() => browser.execute(() => document.activeElement?.id === "quick-search"), { timeout: 5_000, timeoutMsg: "the search box is not focused" });
+    await browser.keys([..."how can I cancel the deal ahead of schedule"]);
+    const want = path.join(fixture, CONTRACT);
+    await browser.waitUntil(
+      () => browser.execute(() => document.querySelector("#quick-results .result.selected")?.getAttribute("data-path")).then((p) => p === want),
+      { timeout: 20_000, timeoutMsg: "the contract was not the selected quick result" },
+    );
+    await shot("quick-search");
+    await browser.keys("Escape");
+    await browser.waitUntil(() => visibleWindows("Sift quick search").length === 0, { timeout: 10_000, timeoutMsg: "Esc did not hide the quick window" });
+
+    // Shown again: the last query is still there, selected; Enter opens the selected file and hides the window.
+    const opened = openLogLines().length;
+    await browser.switchToWindow(main);
+    assert.deepEqual(await invokeFromPage("show_quick_search", {}), { ok: null });
+    await browser.switchToWindow(handles.find((h) => h !== main));
+    await browser.waitUntil(() => visibleWindows("Sift quick search").length > 0, { timeout: 10_000, timeoutMsg: "the quick window did not come back" });
+    await browser.waitUntil(() => browser.execute(() => document.querySelector("#quick-results .result.selected") !== null), { timeout: 10_000 });
+    await browser.keys("Enter");
+    await browser.waitUntil(() => openLogLines().length > opened, { timeout: 10_000, timeoutMsg: "Enter opened nothing" });
+    assert.deepEqual(openLogLines().at(-1), { action: "open", path: want });
+    await browser.waitUntil(() => visibleWindows("Sift quick search").length === 0, { timeout: 10_000, timeoutMsg: "opening did not hide the quick window" });
+  } finally {
+    await browser.switchToWindow(main);
+  }
+});
+
+test("the global shortcut, pressed with xdotool, shows quick search and hides it again", async () => {
+  assert.equal(visibleWindows("Sift quick search").length, 0, "quick search is already showing");
+  xdotool("key", "ctrl+shift+space");
+  await browser.waitUntil(() => visibleWindows("Sift quick search").length > 0, { timeout: 10_000, timeoutMsg: "Ctrl+Shift+Space did not show quick search" });
+  await sleep(700); // past the focus grace of a window that just appeared
+  xdotool("key", "ctrl+shift+space");
+  await browser.waitUntil(() => visibleWindows("Sift quick search").length === 0, { timeout: 10_000, timeoutMsg: "Ctrl+Shift+Space did not hide quick search" });
+});
+
+test("settings: a bad shortcut is one sentence, a taken one a warning; start at login writes and removes the autostart entry", async () => {
+  const got = await invokeFromPage("get_desktop_settings", {});
+  assert.ok(got.ok, JSON.stringify(got));
+  assert.equal(got.ok.closeToTray, true);
+  assert.equal(got.ok.shortcut, "CommandOrControl+Shift+Space");
+  assert.equal(got.ok.startAtLogin, false);
+  assert.equal(got.ok.trayAvailable, true);
+  const bad = await invokeFromPage("set_desktop_settings", { settings: { ...got.ok, shortcut: "Shift+A" } });
+  assert.match(bad.err ?? "", /^“Shift\+A” is not a shortcut Sift can use; try one like Ctrl\+Shift\+Space\.$/, JSON.stringify(bad));
+  // A shortcut another app holds (a key grab by another X client): saved, with a one-sentence warning.
+  const grab = spawn("/usr/bin/python3", [path.join(import.meta.dirname, "grabkey.py"), "k", String(4 | 8)], { stdio: ["ignore", "pipe", "inherit"] });
+  try {
+    await new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error("the key grab did not start")), 10_000);
+      grab.stdout.on("data", (d) => String(d).includes("ready") && (clearTimeout(t), resolve()));
+      grab.on("exit", (code) => reject(new Error(`the key grab exited (${code})`)));
+    });
+    const taken = await invokeFromPage("set_desktop_settings", { settings: { ...got.ok, shortcut: "Ctrl+Alt+K" } });
+    assert.equal(taken.ok?.shortcut, "Ctrl+Alt+K", JSON.stringify(taken));
+    assert.equal(taken.ok?.shortcutWarning, "Ctrl+Alt+K is taken by another app; choose another shortcut for quick search.");
+  } finally {
+    grab.kill();
+  }
+  const back = await invokeFromPage("set_desktop_settings", { settings: got.ok });
+  assert.equal(back.ok?.shortcutWarning, null, JSON.stringify(back));
+  const entry = path.join(home, ".config", "autostart", "Sift.desktop");
+  const on = await invokeFromPage("set_desktop_settings", { settings: { ...got.ok, startAtLogin: true } });
+  assert.equal(on.ok?.startAtLogin, true, JSON.stringify(on));
+  assert.ok(fs.existsSync(entry), `${entry} was not written`);
+  const desktopFile = fs.readFileSync(entry, "utf8");
+  assert.ok(desktopFile.split("\n").includes(`Exec=${fs.realpathSync(APP)} --hidden`), desktopFile);
+  const off = await invokeFromPage("set_desktop_settings", { settings: { ...got.ok, startAtLogin: false } });
+  assert.equal(off.ok?.startAtLogin, false, JSON.stringify(off));
+  assert.ok(!fs.existsSync(entry), "the autostart entry was not removed");
+});
+
+test("closing the window keeps Sift running in the tray; a second launch shows it again and exits", async () => {
+  assert.ok(process.env.DBUS_SESSION_BUS_ADDRESS, "run under a D-Bus session (scripts/e2e.sh uses dbus-run-session)");
+  const ids = visibleWindows("Sift");
+  assert.ok(ids.length > 0, "the main window is not visible");
+  execFileSync("/usr/bin/python3", [path.join(import.meta.dirname, "wmclose.py"), ...ids]);
+  await browser.waitUntil(() => visibleWindows("Sift").length === 0, { timeout: 10_000, timeoutMsg: "closing did not hide the window" });
+  // Still running: the hidden page still answers, and the engine with it.
+  const status = await invokeFromPage("status", {});
+  assert.equal(status.ok?.files, INDEXED, JSON.stringify(status));
+
+  const second = spawn(APP, [], { env: appEnv, stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  second.stderr.on("data", (d) => (stderr += d));
+  const code = await new Promise((resolve, reject) => {
+    const t = setTimeout(() => {
+      second.kill("SIGKILL");
+      reject(new Error(`the second launch did not exit: ${stderr}`));
+    }, 30_000);
+    second.on("exit", (c) => {
+      clearTimeout(t);
+      resolve(c);
+    });
+  });
+  assert.equal(code, 0, stderr);
+  await browser.waitUntil(() => visibleWindows("Sift").length > 0, { timeout: 10_000, timeoutMsg: "the second launch did not show the window" });
 });
 
 // Last, because the picker stays open: without a window manager or D-Bus (Xvfb) the GTK file chooser cannot

@@ -6,7 +6,7 @@
 #   scripts/e2e.sh --update-screenshots   # also refresh docs/screenshots/*.png
 #
 # Needs (Debian/Ubuntu): libwebkit2gtk-4.1-dev and friends (see docs), webkit2gtk-driver xvfb xauth xdotool
-# python3-gi gir1.2-gtk-3.0; Node 20+; the model from scripts/setup.sh. Env: SIFT_APP to test another binary
+# python3-gi gir1.2-gtk-3.0 dbus; Node 20+; the model from scripts/setup.sh. Env: SIFT_APP to test another binary
 # (e.g. target/release/sift-app; with SIFT_E2E_INSTALLED=1 for an installed package, which then gets none of
 # ORT_DYLIB_PATH/SIFT_MODEL_DIR/PDFIUM_DYLIB_PATH), SIFT_E2E_NO_DND=1 to add the folder through IPC instead
 # of drag-and-drop.
@@ -25,7 +25,7 @@ done
 
 step() { printf '\n==> %s\n' "$*"; }
 missing=()
-for tool in WebKitWebDriver xvfb-run xdotool node npm cargo; do
+for tool in WebKitWebDriver xvfb-run xdotool dbus-run-session node npm cargo; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if [ "${SIFT_E2E_NO_DND:-}" != 1 ] && ! /usr/bin/python3 -c 'import gi; gi.require_version("Gtk", "3.0")' 2>/dev/null; then
@@ -33,7 +33,7 @@ if [ "${SIFT_E2E_NO_DND:-}" != 1 ] && ! /usr/bin/python3 -c 'import gi; gi.requi
 fi
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "missing: ${missing[*]}" >&2
-  echo "apt-get install -y --no-install-recommends webkit2gtk-driver xvfb xauth xdotool python3-gi gir1.2-gtk-3.0" >&2
+  echo "apt-get install -y --no-install-recommends webkit2gtk-driver xvfb xauth xdotool dbus python3-gi gir1.2-gtk-3.0" >&2
   exit 1
 fi
 
@@ -76,7 +76,8 @@ fi
 step "e2e test under Xvfb"
 start=$(date +%s)
 set +e
-(cd e2e && xvfb-run -a -s "-screen 0 1280x800x24" node --test --test-concurrency=1 app.test.mjs)
+# A private D-Bus session: single instance (tauri-plugin-single-instance) and the tray find each other over it.
+(cd e2e && dbus-run-session -- xvfb-run -a -s "-screen 0 1280x800x24" node --test --test-concurrency=1 app.test.mjs)
 rc=$?
 set -e
 echo "e2e: exit $rc after $(( $(date +%s) - start )) s; artefacts in ${SIFT_E2E_OUT:-test-output/e2e}/"

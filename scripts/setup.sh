@@ -50,7 +50,7 @@ APT_PACKAGES=(
 )
 # Extra tools for running the app headless and the end-to-end tests.
 APT_TEST_PACKAGES=(
-  xvfb xauth webkit2gtk-driver imagemagick x11-utils xdotool strace python3-gi gir1.2-gtk-3.0
+  xvfb xauth webkit2gtk-driver imagemagick x11-utils xdotool strace python3-gi gir1.2-gtk-3.0 dbus
   desktop-file-utils rpm
 )
 

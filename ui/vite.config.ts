@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import { defineConfig } from "vitest/config";
 
 // Tauri loads ../ui/dist (frontendDist) and enforces a strict CSP:
@@ -13,6 +14,13 @@ export default defineConfig({
     // Keep CSS as a <link>ed file and never inline assets as data: scripts.
     assetsInlineLimit: 0,
     sourcemap: false,
+    // Two pages: the main window and the quick-search window (desktop.rs opens quick.html).
+    rollupOptions: {
+      input: {
+        main: resolve(import.meta.dirname, "index.html"),
+        quick: resolve(import.meta.dirname, "quick.html"),
+      },
+    },
   },
   test: {
     environment: "jsdom",

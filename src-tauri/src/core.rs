@@ -30,6 +30,7 @@ use crate::opener::{self, Action, Opener};
 use crate::progress::Tracker;
 use crate::scheduler::{PassEnd, Scheduler, Timing, Work};
 use crate::settings;
+use crate::tray::TrayInput;
 use crate::watching::{Wanted, Watching};
 
 /// An event for the UI.
@@ -540,6 +541,15 @@ impl Core {
         self.scheduler.pause();
     }
 
+    pub fn is_paused(&self) -> bool {
+        self.scheduler.is_paused()
+    }
+
+    /// The app is exiting (see [`Core::shutdown`]).
+    pub fn is_shut_down(&self) -> bool {
+        self.scheduler.is_shut_down()
+    }
+
     pub fn resume(&self) {
         self.scheduler.resume();
     }
@@ -720,6 +730,29 @@ impl Core {
             self.scheduler.queue_full();
         }
         Ok(())
+    }
+
+    /// What the tray shows (`tray.rs`). Never waits for the engine to open.
+    pub fn tray_input(&self) -> TrayInput {
+        let engine = match &*lock(&self.slot) {
+            Slot::Opening => return TrayInput::Starting,
+            Slot::Failed(_) => return TrayInput::Failed,
+            Slot::Ready(e) => Arc::clone(e),
+        };
+        let state = self.scheduler.state();
+        match engine.folders() {
+            Ok(folders) => TrayInput::Ready {
+                folders: self
+                    .progress
+                    .folder_infos(&folders, state.paused, Instant::now()),
+                indexing: state.indexing(),
+                paused: state.paused,
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the folders for the tray");
+                TrayInput::Failed
+            }
+        }
     }
 
     /// The last indexing error, if the last pass failed.

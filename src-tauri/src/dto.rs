@@ -273,6 +273,27 @@ fn file_name(p: &Path) -> String {
         .unwrap_or_else(|| path_string(p))
 }
 
+/// `DesktopSettings` in api.ts: the desktop integration's settings (`desktop.rs`), apart from the engine's.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct DesktopSettings {
+    /// Closing the window keeps Sift indexing in the tray (when there is one).
+    pub close_to_tray: bool,
+    /// The global shortcut that toggles quick search, e.g. "CommandOrControl+Shift+Space".
+    pub shortcut: String,
+    /// Sift starts (in the tray) at login; read from the system, not from a file.
+    pub start_at_login: bool,
+    /// Read only: a tray icon could be created.
+    #[serde(default)]
+    pub tray_available: bool,
+    /// Read only: starting at login can be set on this system.
+    #[serde(default)]
+    pub start_at_login_available: bool,
+    /// Read only: why the shortcut is not active (held by another app, not supported), as one sentence.
+    #[serde(default)]
+    pub shortcut_warning: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,6 +19,9 @@
 //! | `download_model { id }` | downloads a model on the user's click (progress on `sift://model-download`); one at a time |
 //! | `cancel_model_download` | stops the running download, keeping its partial file so the next try resumes |
 //! | `retry_engine { download }` | opens the engine again after it failed (first-run screen); `download` fetches a missing model first |
+//! | `get_desktop_settings`, `set_desktop_settings { settings }` | close to tray, quick-search shortcut, start at login (`desktop.rs`); set returns the settings now in effect, with a warning when the shortcut could not be registered |
+//! | `tray_state` | the tray's model and its menu as rendered (`tray.rs`) |
+//! | `show_quick_search`, `hide_quick_search` | the quick-search window (`quick`) |
 //!
 //! Every command fails with a [`dto::AppError`]: one sentence for the user, the chain as details (`errors.rs`).
 //!
@@ -28,6 +31,7 @@
 //! nor the async runtime ever waits for the engine.
 
 pub mod core;
+pub mod desktop;
 pub mod dto;
 pub mod errors;
 pub mod models;
@@ -35,11 +39,12 @@ pub mod opener;
 pub mod progress;
 pub mod scheduler;
 pub mod settings;
+pub mod tray;
 pub mod watching;
 
 use std::time::Duration;
 
-use tauri::{Emitter, Manager, Runtime, State};
+use tauri::{AppHandle, Emitter, Manager, Runtime, State};
 
 pub use crate::core::{AppConfig, AppEvent, AppState, Core, Emit};
 use crate::dto::{AppError, ErrorKind};
@@ -96,15 +101,74 @@ async fn remove_folder(state: State<'_, AppState>, path: String) -> Result<(), A
 }
 
 #[tauri::command]
-async fn pause_indexing(state: State<'_, AppState>) -> Result<(), AppError> {
+async fn pause_indexing<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+) -> Result<(), AppError> {
     state.pause();
+    nudge_tray(&app);
     Ok(())
 }
 
 #[tauri::command]
-async fn resume_indexing(state: State<'_, AppState>) -> Result<(), AppError> {
+async fn resume_indexing<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+) -> Result<(), AppError> {
     state.resume();
+    nudge_tray(&app);
     Ok(())
+}
+
+fn nudge_tray<R: Runtime>(app: &AppHandle<R>) {
+    if let Some(d) = app.try_state::<desktop::Desktop>() {
+        d.nudge();
+    }
+}
+
+/// A Tauri error from the desktop integration as one sentence for the user.
+fn window_error(what: &str, e: tauri::Error) -> AppError {
+    let error = AppError::new(
+        ErrorKind::Other,
+        format!("Sift could not {what}; try again, or restart Sift if it keeps happening"),
+        format!("{what}: {e}"),
+    );
+    tracing::warn!(error = %error.details, "desktop command failed");
+    error
+}
+
+#[tauri::command]
+async fn get_desktop_settings<R: Runtime>(
+    app: AppHandle<R>,
+) -> Result<dto::DesktopSettings, AppError> {
+    desktop::settings(&app)
+}
+
+#[tauri::command]
+async fn set_desktop_settings<R: Runtime>(
+    app: AppHandle<R>,
+    settings: dto::DesktopSettings,
+) -> Result<dto::DesktopSettings, AppError> {
+    desktop::apply(&app, settings)
+}
+
+#[tauri::command]
+async fn tray_state<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+) -> Result<desktop::TrayState, AppError> {
+    let core = AppState::clone(&state);
+    desktop::tray_state(&app, &core).map_err(|e| window_error("read the tray menu", e))
+}
+
+#[tauri::command]
+async fn show_quick_search<R: Runtime>(app: AppHandle<R>) -> Result<(), AppError> {
+    desktop::show_quick(&app).map_err(|e| window_error("show quick search", e))
+}
+
+#[tauri::command]
+async fn hide_quick_search<R: Runtime>(app: AppHandle<R>) -> Result<(), AppError> {
+    desktop::hide_quick(&app).map_err(|e| window_error("hide quick search", e))
 }
 
 #[tauri::command]
@@ -180,6 +244,7 @@ pub fn setup<R: Runtime>(builder: tauri::Builder<R>, config: AppConfig) -> tauri
     tracing::info!(data_dir = %config.data_dir.display(), "starting Sift");
     builder
         .plugin(tauri_plugin_dialog::init())
+        .manage(desktop::Desktop::new(&config.data_dir))
         .manage(Core::new(config))
         .invoke_handler(tauri::generate_handler![
             status,
@@ -199,6 +264,11 @@ pub fn setup<R: Runtime>(builder: tauri::Builder<R>, config: AppConfig) -> tauri
             list_models,
             download_model,
             cancel_model_download,
+            get_desktop_settings,
+            set_desktop_settings,
+            tray_state,
+            show_quick_search,
+            hide_quick_search,
         ])
 }
 
@@ -214,7 +284,10 @@ pub fn build<R: Runtime>(
     let handle = app.handle().clone();
     let emit: Emit = std::sync::Arc::new(move |event| {
         let sent = match event {
-            AppEvent::Progress(p) => handle.emit(PROGRESS_EVENT, p),
+            AppEvent::Progress(p) => {
+                nudge_tray(&handle);
+                handle.emit(PROGRESS_EVENT, p)
+            }
             AppEvent::ModelDownload(d) => handle.emit(MODEL_DOWNLOAD_EVENT, d),
         };
         if let Err(e) = sent {
@@ -235,7 +308,7 @@ pub fn run() {
         .with_writer(std::io::stderr)
         .try_init();
     let app = match build(
-        tauri::Builder::default(),
+        desktop::wire(tauri::Builder::default()),
         AppConfig::from_env(),
         tauri::generate_context!(),
     ) {
@@ -245,6 +318,8 @@ pub fn run() {
             std::process::exit(1);
         }
     };
+    let core = AppState::clone(&app.state::<AppState>());
+    desktop::start(app.handle(), core);
     app.run(|handle, event| {
         if let tauri::RunEvent::Exit = event {
             // Let a running indexing pass stop at a batch boundary and save the vector index.

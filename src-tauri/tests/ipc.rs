@@ -972,3 +972,115 @@ fn a_file_whose_name_is_not_utf8_is_found_and_opens() {
     assert_eq!(log.last().unwrap()["action"], "open");
     assert_eq!(log.last().unwrap()["path"], hit.path.as_str());
 }
+
+/// The tray model through `tray_state` (the mock runtime has no tray, so the menu is empty and the model is
+/// what a tray would show), and a paused pass showing "Paused" with "Resume indexing" half-way through.
+#[test]
+fn tray_state_follows_folders_indexing_and_pause() {
+    let h = harness(None);
+    let tray = |h: &Harness| -> Value { h.ok("tray_state", json!({})) };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut t = tray(&h);
+    while t["model"]["status"] == "Starting…" {
+        assert!(Instant::now() < deadline, "the engine never opened: {t}");
+        std::thread::sleep(Duration::from_millis(50));
+        t = tray(&h);
+    }
+    assert_eq!(t["available"], false, "no tray under the mock runtime");
+    assert_eq!(t["menu"], json!([]));
+    assert_eq!(t["model"]["status"], "No folders yet");
+    assert_eq!(t["model"]["pauseEnabled"], false);
+
+    let bulk = h.root.join("bulk");
+    std::fs::create_dir_all(&bulk).unwrap();
+    for i in 0..200 {
+        let text = format!(
+            "Note {i}. Minutes about topic {i}: budgets, hiring and the plan for quarter {}.",
+            i % 4
+        );
+        std::fs::write(bulk.join(format!("note-{i:03}.txt")), text).unwrap();
+    }
+    assert_eq!(
+        h.invoke("add_folders", json!({"paths": [h.root]})),
+        Ok(Value::Null)
+    );
+    // While the pass runs: "Indexing N %" once files are counted, N never 100.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut seen_percent = None;
+    while h.status().files < 100 {
+        assert!(Instant::now() < deadline, "indexing did not get going");
+        let status = tray(&h)["model"]["status"].as_str().unwrap().to_string();
+        if let Some(p) = status
+            .strip_prefix("Indexing ")
+            .and_then(|p| p.strip_suffix(" %"))
+        {
+            let p: u64 = p.parse().unwrap();
+            assert!(p < 100, "{status}");
+            seen_percent = Some(p);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(h.invoke("pause_indexing", json!({})), Ok(Value::Null));
+    let t = tray(&h);
+    assert_eq!(t["model"]["status"], "Paused", "{t}");
+    assert_eq!(t["model"]["pauseLabel"], "Resume indexing");
+    assert_eq!(t["model"]["tooltip"], "Sift: Paused");
+    assert_eq!(h.invoke("resume_indexing", json!({})), Ok(Value::Null));
+    h.wait_until_indexed(203);
+    let t = tray(&h);
+    assert_eq!(t["model"]["status"], "Up to date", "{t}");
+    assert_eq!(t["model"]["pauseLabel"], "Pause indexing");
+    assert!(
+        seen_percent.is_some(),
+        "the tray never showed a percentage while indexing"
+    );
+}
+
+/// Desktop settings through IPC: defaults, a refused shortcut (one sentence, nothing saved), a saved change
+/// read back from `desktop.json`, and what the mock runtime cannot do (tray, global shortcuts, autostart)
+/// reported rather than failing. The quick-search window is created on first use and hidden again.
+#[test]
+fn desktop_settings_and_the_quick_window() {
+    let h = harness(None);
+    let s: sift_app_lib::dto::DesktopSettings = h.ok("get_desktop_settings", json!({}));
+    assert!(s.close_to_tray);
+    assert_eq!(s.shortcut, "CommandOrControl+Shift+Space");
+    assert!(!s.start_at_login && !s.start_at_login_available && !s.tray_available);
+    assert_eq!(
+        s.shortcut_warning.as_deref(),
+        Some("Global shortcuts are not available on this desktop.")
+    );
+
+    let data_dir = h.app.state::<AppState>().data_dir().to_path_buf();
+    for bad in ["Shift+A", "Ctrl+Nope", ""] {
+        let mut edited = s.clone();
+        edited.shortcut = bad.into();
+        let err = h
+            .invoke("set_desktop_settings", json!({ "settings": edited }))
+            .unwrap_err();
+        let message = err["message"].as_str().unwrap();
+        assert!(
+            message.ends_with("is not a shortcut Sift can use; try one like Ctrl+Shift+Space."),
+            "{bad}: {err}"
+        );
+        assert!(!data_dir.join("desktop.json").exists());
+    }
+
+    let mut edited = s.clone();
+    edited.close_to_tray = false;
+    edited.shortcut = " Alt+K ".into();
+    let back: sift_app_lib::dto::DesktopSettings =
+        h.ok("set_desktop_settings", json!({ "settings": edited }));
+    assert!(!back.close_to_tray);
+    assert_eq!(back.shortcut, "Alt+K");
+    let saved: Value =
+        serde_json::from_slice(&std::fs::read(data_dir.join("desktop.json")).unwrap()).unwrap();
+    assert_eq!(saved, json!({"closeToTray": false, "shortcut": "Alt+K"}));
+    let again: sift_app_lib::dto::DesktopSettings = h.ok("get_desktop_settings", json!({}));
+    assert_eq!(again, back);
+
+    assert!(h.app.get_webview_window("quick").is_none());
+    assert_eq!(h.invoke("show_quick_search", json!({})), Ok(Value::Null));
+    assert!(h.app.get_webview_window("quick").is_some());
+    assert_eq!(h.invoke("hide_quick_search", json!({})), Ok(Value::Null));
+}

@@ -282,3 +282,51 @@ export function createTauriApi(): SiftApi {
       ),
   };
 }
+
+/** The desktop integration's settings (close to tray, quick-search shortcut, start at login). */
+export interface DesktopSettings {
+  closeToTray: boolean;
+  /** e.g. "CommandOrControl+Shift+Space". */
+  shortcut: string;
+  startAtLogin: boolean;
+  /** Read only: there is a tray icon (closing to the tray needs one). */
+  trayAvailable?: boolean;
+  /** Read only: start at login can be set on this system. */
+  startAtLoginAvailable?: boolean;
+  /** Read only: why the shortcut is not active, as one sentence. */
+  shortcutWarning?: string | null;
+}
+
+export interface DesktopApi {
+  getDesktopSettings(): Promise<DesktopSettings>;
+  /** Saves and applies; resolves to the settings now in effect (with a warning if the shortcut is taken). */
+  setDesktopSettings(settings: DesktopSettings): Promise<DesktopSettings>;
+}
+
+export function createDesktopApi(): DesktopApi {
+  return {
+    getDesktopSettings: () => invoke<DesktopSettings>("get_desktop_settings"),
+    setDesktopSettings: (settings) => invoke<DesktopSettings>("set_desktop_settings", { settings }),
+  };
+}
+
+/** Sent to the quick-search window each time it is shown. */
+export const QUICK_SHOWN_EVENT = "sift://quick-shown";
+
+/** What the quick-search window needs. */
+export interface QuickApi {
+  search(req: SearchRequest): Promise<SearchResponse>;
+  openPath(path: string): Promise<void>;
+  hide(): Promise<void>;
+  onShown(cb: () => void): Promise<Unlisten>;
+}
+
+export function createQuickApi(): QuickApi {
+  return {
+    search: ({ query, limit, folder, kinds }) =>
+      invoke<SearchResponse>("search", { query, limit, folder, kinds }),
+    openPath: (path) => invoke<void>("open_path", { path }),
+    hide: () => invoke<void>("hide_quick_search"),
+    onShown: (cb) => wrapUnlisten(listen<null>(QUICK_SHOWN_EVENT, () => cb())),
+  };
+}

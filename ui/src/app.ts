@@ -1,6 +1,6 @@
 // Wires the views to the backend. Only talks to Tauri through `SiftApi`.
 
-import type { FolderInfo, ModelDownloadEvent, ProgressEvent, SearchResponse, SearchResult, SiftApi, Status, Unlisten } from "./api";
+import type { DesktopApi, FolderInfo, ModelDownloadEvent, ProgressEvent, SearchResponse, SearchResult, SiftApi, Status, Unlisten } from "./api";
 import { h, icon, replaceChildren } from "./dom";
 import { FailedFilesDialog } from "./failed";
 import { FiltersView } from "./filters";
@@ -11,6 +11,7 @@ import { resultId } from "./render";
 import { ResultsView } from "./results";
 import { SEARCH_DEBOUNCE_MS, SearchController } from "./search";
 import { SettingsPanel, describeDownload } from "./settings";
+import { DesktopSection } from "./desktop";
 import { SetupView, needsSetup } from "./setup";
 
 export interface AppOptions {
@@ -22,6 +23,8 @@ export interface AppOptions {
   demo?: boolean;
   /** Platform hint for key labels. */
   mac?: boolean;
+  /** The desktop settings backend (tray, shortcut, start at login); without it the section is left out. */
+  desktop?: DesktopApi;
 }
 
 export interface AppHandle {
@@ -136,6 +139,7 @@ export function mountApp(root: HTMLElement, api: SiftApi, opts: AppOptions = {})
       searchCtl.refresh();
     },
     { list: () => api.listModels(), download: (id) => api.downloadModel(id), cancel: () => api.cancelModelDownload() },
+    opts.desktop ? [new DesktopSection(opts.desktop, mac)] : [],
   );
   const failedDialog = new FailedFilesDialog((folder) => api.failedFiles(folder));
   const setup = new SetupView({ retry: (download) => api.retryEngine(download) }, () => {

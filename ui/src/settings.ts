@@ -1,4 +1,5 @@
-// Settings sheet: embedding model and its precision, CPU threads, excluded patterns.
+// Settings sheet: embedding model and its precision, CPU threads, excluded patterns, and sections with their
+// own backend (the desktop settings, desktop.ts).
 
 import type { ModelDownloadEvent, Precision, Settings } from "./api";
 import { h, replaceChildren } from "./dom";
@@ -46,6 +47,14 @@ export interface SettingsBackend {
   save(settings: Settings): Promise<void>;
 }
 
+/** A part of the sheet with its own backend (e.g. the desktop settings in desktop.ts). */
+export interface SettingsSection {
+  readonly element: HTMLElement;
+  load(): Promise<void>;
+  /** Saves; resolves to a warning sentence (the sheet then stays open to show it) or null. */
+  save(): Promise<string | null>;
+}
+
 export class SettingsPanel {
   readonly modal: Modal;
   readonly model: HTMLSelectElement;
@@ -68,6 +77,7 @@ export class SettingsPanel {
     private readonly backend: SettingsBackend,
     private readonly onSaved: (s: Settings) => void,
     models?: ModelsBackend,
+    private readonly sections: SettingsSection[] = [],
   ) {
     this.modal = new Modal("settings", "Settings");
     this.model = h("select", { id: "setting-model", attrs: { name: "model" } });
@@ -139,6 +149,7 @@ export class SettingsPanel {
         h("p", { class: "field-note", text: "One glob pattern per line. Matching files and folders are never read." }),
       ),
     );
+    for (const section of sections) this.fields.appendChild(section.element);
     const form = h("form", { id: "settings-form", class: "settings-form", attrs: { novalidate: true } }, this.fields, this.error);
     form.addEventListener("submit", (e) => {
       e.preventDefault();
@@ -171,7 +182,10 @@ export class SettingsPanel {
     this.setLoading(true);
     this.modal.open(this.modal.panel.querySelector<HTMLElement>(".modal-close"));
     try {
+      const sections = Promise.all(this.sections.map((x) => x.load()));
+      sections.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
       this.fill(await this.backend.load());
+      if (this.sections.length) await sections;
       this.setLoading(false);
       void this.models?.refresh().catch(() => {
         /* the list is extra: the model field still works */
@@ -230,8 +244,14 @@ export class SettingsPanel {
     try {
       await this.backend.save(s);
       this.loaded = s;
-      this.modal.close();
+      const warnings = [];
+      for (const section of this.sections) {
+        const warning = await section.save();
+        if (warning) warnings.push(warning);
+      }
       this.onSaved(s);
+      // A warning (a shortcut another app holds) is shown in its section; the sheet stays open for it.
+      if (!warnings.length) this.modal.close();
     } catch (err) {
       this.showError(`Could not save settings: ${errorText(err)}`);
     } finally {

@@ -9,8 +9,8 @@ import { h } from "../src/dom";
 
 const uiDir = dirname(dirname(fileURLToPath(import.meta.url)));
 
-describe("index.html", () => {
-  const html = readFileSync(join(uiDir, "index.html"), "utf8");
+describe.each(["index.html", "quick.html"])("%s", (page) => {
+  const html = readFileSync(join(uiDir, page), "utf8");
   const doc = new DOMParser().parseFromString(html, "text/html");
 
   it("has no inline scripts", () => {

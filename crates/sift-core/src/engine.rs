@@ -393,7 +393,44 @@ impl Engine {
         self.run_indexer(work, progress, cancel)
     }
 
+    /// Runs the pass on a thread of its own at background priority (`priority.rs`): that thread, the
+    /// indexer's reader thread it starts and ONNX Runtime's intra-op threads (the indexing session is built
+    /// on it, and threads inherit their creator's priority) run low, while the caller's thread, and with it
+    /// a query's single-thread session, keeps its priority. Progress events come back to `progress` on the
+    /// caller's thread, in order, before this returns.
     fn run_indexer(
+        &self,
+        work: Vec<(Folder, Scope)>,
+        progress: &mut dyn FnMut(&Progress),
+        cancel: &AtomicBool,
+    ) -> Result<IndexReport> {
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::channel::<Progress>();
+            let pass = std::thread::Builder::new()
+                .name("sift-index".into())
+                .spawn_scoped(scope, move || {
+                    if let Err(e) = crate::priority::lower_current_thread() {
+                        tracing::debug!(error = %e, "could not lower the indexing thread's priority");
+                    }
+                    let mut forward = |p: &Progress| {
+                        let _ = tx.send(p.clone());
+                    };
+                    self.run_indexer_here(work, &mut forward, cancel)
+                })
+                .map_err(|e| Error::io("starting the indexing thread".to_string(), e))?;
+            // Ends when the pass drops its sender (returned or panicked).
+            for p in rx {
+                progress(&p);
+            }
+            match pass.join() {
+                Ok(result) => result,
+                // A panic in the pass reaches the caller as it would have without the thread.
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        })
+    }
+
+    fn run_indexer_here(
         &self,
         work: Vec<(Folder, Scope)>,
         progress: &mut dyn FnMut(&Progress),

@@ -24,6 +24,7 @@ mod index;
 mod indexer;
 pub mod model;
 pub mod paths;
+pub mod priority;
 mod retrieve;
 pub mod runtime;
 mod scan;
