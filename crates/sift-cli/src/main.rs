@@ -34,7 +34,7 @@ struct Cli {
     /// Model precision: int8 (default, faster) or fp32.
     #[arg(long, global = true)]
     precision: Option<String>,
-    /// Threads for indexing (default: all cores but one).
+    /// Threads for indexing (default: all cores, at low OS priority).
     #[arg(long, global = true)]
     threads: Option<usize>,
     /// More logging (-v info, -vv debug).

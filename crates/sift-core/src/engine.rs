@@ -28,7 +28,7 @@ use crate::store::{Counts, Filter, Folder, ProblemFile, Store};
 pub struct Settings {
     pub model: String,
     pub precision: Option<Precision>,
-    /// Threads for indexing; 0 = automatic (all cores but one).
+    /// Threads for indexing; 0 = automatic (all cores, at low OS priority).
     pub threads: usize,
     /// Excluded patterns, gitignore syntax.
     pub excludes: Vec<String>,

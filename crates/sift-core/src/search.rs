@@ -178,7 +178,7 @@ pub fn marked_ranges(original: &str, marked: &str) -> Option<Vec<(usize, usize)>
             }
             MARK_OPEN => return None,
             _ => {
-                if original[plain..].chars().next() != Some(c) {
+                if !original[plain..].starts_with(c) {
                     return None;
                 }
                 plain += c.len_utf8();
