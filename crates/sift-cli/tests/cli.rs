@@ -46,7 +46,7 @@ fn index_then_search_stdin_json() {
         .stdin
         .take()
         .unwrap()
-        .write_all(b"how do I cancel the deal ahead of schedule\n\"tomato sauce\"\nNEAR( -* \"\n\n")
+        .write_all(b"how do I cancel the deal ahead of schedule\n\"tomato sauce\"\nNEAR( -* \"\n\nwhat is the capital of Australia\n")
         .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
@@ -55,7 +55,11 @@ fn index_then_search_stdin_json() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines.len(), 4, "one line per query, in order");
+    assert_eq!(lines.len(), 5, "one line per query, in order");
+    // Confidence: every word of a phrase present is a strong match; a question about nothing here says so.
+    assert_eq!(lines[1]["confidence"], "strong");
+    assert_eq!(lines[1]["results"][0]["strength"], "strong");
+    assert_eq!(lines[4]["confidence"], "none", "{}", lines[4]);
     assert_eq!(
         lines[0]["query"],
         "how do I cancel the deal ahead of schedule"
