@@ -69,8 +69,8 @@ fi
 npm --prefix ui run build --silent
 
 if [ -z "${SIFT_APP:-}" ]; then
-  step "debug app (cargo build -p sift-app)"
-  cargo build -p sift-app
+  step "debug app and CLI (cargo build -p sift-app -p sift-cli; the About check compares with sift --version)"
+  cargo build -p sift-app -p sift-cli
 fi
 
 step "e2e test under Xvfb"

@@ -82,6 +82,14 @@ pub struct FolderInfo {
     pub eta_secs: Option<u64>,
 }
 
+/// `About` in api.ts.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct About {
+    pub version: String,
+    pub data_dir: String,
+}
+
 /// `Passage` in api.ts. `highlights` are `[start, end)` UTF-8 byte offsets into `text`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]

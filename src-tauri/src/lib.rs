@@ -5,6 +5,7 @@
 //!
 //! | Command | Does |
 //! |---|---|
+//! | `about` | the version (the same as `sift --version`) and the data directory |
 //! | `status` | engine status (model, precision, provider, counts incl. vectors, indexing/paused, last error, watch warning); an error (kind `modelMissing`, `runtimeMissing` or `engineFailed`) when the engine is unavailable |
 //! | `list_folders` | roots with per-folder progress, state and ETA |
 //! | `add_folders { paths }` | adds roots and queues an indexing pass |
@@ -78,6 +79,16 @@ where
     };
     tracing::warn!(command, error = %error.details, "command failed");
     Err(error)
+}
+
+/// What the About line shows: the version (the same as `sift --version`: both crates take the workspace's) and
+/// where the index lives.
+#[tauri::command]
+fn about(state: State<'_, AppState>) -> dto::About {
+    dto::About {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        data_dir: state.data_dir().display().to_string(),
+    }
 }
 
 #[tauri::command]
@@ -247,6 +258,7 @@ pub fn setup<R: Runtime>(builder: tauri::Builder<R>, config: AppConfig) -> tauri
         .manage(desktop::Desktop::new(&config.data_dir))
         .manage(Core::new(config))
         .invoke_handler(tauri::generate_handler![
+            about,
             status,
             list_folders,
             add_folders,

@@ -186,7 +186,14 @@ export type DropEvent =
 
 export type Unlisten = () => void;
 
+/** The version (the same as `sift --version`) and where the index lives. */
+export interface About {
+  version: string;
+  dataDir: string;
+}
+
 export interface SiftApi {
+  about(): Promise<About>;
   status(): Promise<Status>;
   listFolders(): Promise<FolderInfo[]>;
   addFolders(paths: string[]): Promise<void>;
@@ -230,6 +237,7 @@ function wrapUnlisten(p: Promise<UnlistenFn>): Promise<Unlisten> {
 
 export function createTauriApi(): SiftApi {
   return {
+    about: () => invoke<About>("about"),
     status: () => invoke<Status>("status"),
     listFolders: () => invoke<FolderInfo[]>("list_folders"),
     addFolders: (paths) => invoke<void>("add_folders", { paths }),

@@ -141,6 +141,17 @@ export function mountApp(root: HTMLElement, api: SiftApi, opts: AppOptions = {})
     { list: () => api.listModels(), download: (id) => api.downloadModel(id), cancel: () => api.cancelModelDownload() },
     opts.desktop ? [new DesktopSection(opts.desktop, mac)] : [],
   );
+  // About: the version (the same as `sift --version`) and where the index lives, at the foot of the settings.
+  const aboutLine = h("p", { id: "about", class: "about-line", attrs: { "data-testid": "about" } });
+  settings.modal.body.append(aboutLine);
+  api.about().then(
+    (a) => {
+      aboutLine.textContent = `Sift ${a.version} · index in ${a.dataDir} · nothing you index leaves this computer`;
+    },
+    () => {
+      aboutLine.hidden = true;
+    },
+  );
   const failedDialog = new FailedFilesDialog((folder) => api.failedFiles(folder));
   const setup = new SetupView({ retry: (download) => api.retryEngine(download) }, () => {
     showApp();

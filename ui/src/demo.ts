@@ -123,6 +123,7 @@ export function createDemoApi(): SiftApi {
   }
 
   return {
+    about: () => wait({ version: "demo", dataDir: "(demo data, nothing is stored)" }, 5),
     status: () => {
       const c = counts();
       const model = MODELS.find((m) => m.id === settings.model) ?? MODELS[0];

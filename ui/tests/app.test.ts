@@ -247,6 +247,12 @@ describe("status line", () => {
 });
 
 describe("settings", () => {
+  it("settings end with the About line: version and where the index lives", async () => {
+    const { root } = await mount({ folders: [makeFolder()] });
+    q<HTMLButtonElement>(root, "#open-settings").click();
+    await vi.waitFor(() => expect(q(root, "#settings #about").textContent).toBe("Sift 0.1.0 · index in /home/u/.local/share/sift · nothing you index leaves this computer"));
+  });
+
   it("loads, edits and saves model, excludes and threads", async () => {
     const { api, root } = await mount({ folders: [makeFolder()] });
     q<HTMLButtonElement>(root, "#open-settings").click();

@@ -86,6 +86,7 @@ export function createFakeApi(opts: FakeOptions = {}): FakeApi {
   };
 
   const api: FakeApi = {
+    about: vi.fn(async () => ({ version: "0.1.0", dataDir: "/home/u/.local/share/sift" })),
     status: vi.fn(async () => makeStatus({ folders: folders.length, ...opts.status })),
     listFolders: vi.fn(async () => folders.map((f) => ({ ...f }))),
     addFolders: vi.fn(async (paths: string[]) => {
