@@ -1,5 +1,5 @@
-//! `sift eval`: index a BEIR-style dataset with the real pipeline and report nDCG@10 and Recall@100 for
-//! each retrieval mode.
+//! `sift eval`: index a BEIR-style dataset with the real pipeline and report nDCG@10, Recall@100 and MRR@10
+//! for each retrieval mode, and how often each confidence level is said.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -184,7 +184,8 @@ pub fn run(cli: &crate::Cli, args: &EvalArgs) -> Result<()> {
             .filter(|(k, _)| run.contains_key(*k))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        let (ndcg, recall, n) = eval::evaluate(&run, &qrels, 10, 100, Missing::Zero);
+        let scores = eval::evaluate(&run, &qrels, 10, 100, Missing::Zero);
+        let (ndcg, recall, mrr, n) = (scores.ndcg, scores.recall, scores.mrr, scores.queries);
         for q in &unrelated {
             off.add(engine.search(&q.text, &options)?.confidence);
         }
@@ -192,11 +193,11 @@ pub fn run(cli: &crate::Cli, args: &EvalArgs) -> Result<()> {
         let p50 = times.get(times.len() / 2).copied().unwrap_or(0.0);
         let p95 = times.get(times.len() * 95 / 100).copied().unwrap_or(0.0);
         rows.push(serde_json::json!({
-            "mode": mode, "queries": n, "ndcg@10": ndcg, "recall@100": recall, "query_ms_p50": p50, "query_ms_p95": p95,
+            "mode": mode, "queries": n, "ndcg@10": ndcg, "recall@100": recall, "mrr@10": mrr, "query_ms_p50": p50, "query_ms_p95": p95,
             "confidence": {"top_relevant": hit.json(), "top_not_relevant": miss.json(), "unrelated_queries": off.json()}
         }));
         if !args.json {
-            println!("{:<8} nDCG@10 {ndcg:.4}  Recall@100 {recall:.4}  ({n} queries, p50 {p50:.1} ms, p95 {p95:.1} ms)", format!("{mode:?}").to_lowercase());
+            println!("{:<8} nDCG@10 {ndcg:.4}  Recall@100 {recall:.4}  MRR@10 {mrr:.4}  ({n} queries, p50 {p50:.1} ms, p95 {p95:.1} ms)", format!("{mode:?}").to_lowercase());
             println!("         confidence — top result relevant: {hit}; not relevant: {miss}");
             if off.total() > 0 {
                 println!("         confidence — unrelated queries: {off}");

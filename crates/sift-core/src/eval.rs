@@ -138,6 +138,15 @@ pub fn recall_at(ranked: &[String], judged: &HashMap<String, u32>, k: usize) -> 
     found as f64 / relevant as f64
 }
 
+/// Reciprocal rank of the first relevant document in the top k (0 when none is there).
+pub fn reciprocal_rank_at(ranked: &[String], judged: &HashMap<String, u32>, k: usize) -> f64 {
+    ranked
+        .iter()
+        .take(k)
+        .position(|d| judged.get(d).is_some_and(|&g| g > 0))
+        .map_or(0.0, |i| 1.0 / (i + 1) as f64)
+}
+
 /// How queries missing from the run are treated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Missing {
@@ -147,15 +156,22 @@ pub enum Missing {
     Skip,
 }
 
-/// Mean nDCG@k and Recall@r over the judged queries that have a relevant document.
-pub fn evaluate(
-    run: &Run,
-    qrels: &Qrels,
-    k: usize,
-    r: usize,
-    missing: Missing,
-) -> (f64, f64, usize) {
-    let (mut ndcg, mut recall, mut n) = (0.0, 0.0, 0usize);
+/// Mean scores over the judged queries that have a relevant document.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scores {
+    /// nDCG@k.
+    pub ndcg: f64,
+    /// Recall@r.
+    pub recall: f64,
+    /// MRR@k: the reciprocal rank of the first relevant document in the top k.
+    pub mrr: f64,
+    /// Queries counted.
+    pub queries: usize,
+}
+
+/// nDCG@k, Recall@r and MRR@k over the judged queries that have a relevant document.
+pub fn evaluate(run: &Run, qrels: &Qrels, k: usize, r: usize, missing: Missing) -> Scores {
+    let (mut ndcg, mut recall, mut mrr, mut n) = (0.0, 0.0, 0.0, 0usize);
     let mut ids: Vec<&String> = qrels.keys().collect();
     ids.sort();
     for qid in ids {
@@ -167,16 +183,19 @@ pub fn evaluate(
             Some(ranked) => {
                 ndcg += ndcg_at(ranked, judged, k);
                 recall += recall_at(ranked, judged, r);
+                mrr += reciprocal_rank_at(ranked, judged, k);
                 n += 1;
             }
             None if missing == Missing::Zero => n += 1,
             None => {}
         }
     }
-    if n == 0 {
-        (0.0, 0.0, 0)
-    } else {
-        (ndcg / n as f64, recall / n as f64, n)
+    let mean = |x: f64| if n == 0 { 0.0 } else { x / n as f64 };
+    Scores {
+        ndcg: mean(ndcg),
+        recall: mean(recall),
+        mrr: mean(mrr),
+        queries: n,
     }
 }
 
@@ -221,21 +240,26 @@ mod tests {
         }
         let run = run_from_jsonl(&dir.join("run.jsonl"));
         let qrels = read_qrels(&dir.join("qrels.tsv")).unwrap();
-        let (ndcg, recall, n) = evaluate(&run, &qrels, 10, 100, Missing::Zero);
-        assert_eq!(n, 2);
-        assert!((ndcg - 0.59907).abs() < 1e-5, "{ndcg}");
-        assert!((recall - 1.0).abs() < 1e-9);
-        let (_, r2, _) = evaluate(&run, &qrels, 10, 2, Missing::Zero);
-        assert!((r2 - 0.75).abs() < 1e-9);
+        let all = evaluate(&run, &qrels, 10, 100, Missing::Zero);
+        assert_eq!(all.queries, 2);
+        assert!((all.ndcg - 0.59907).abs() < 1e-5, "{all:?}");
+        assert!((all.recall - 1.0).abs() < 1e-9);
+        // q1 ranks d3 (not relevant) above d2, q2 ranks d6 above d5: both first relevant at rank 2.
+        assert!((all.mrr - 0.5).abs() < 1e-9, "{all:?}");
+        assert!((reciprocal_rank_at(&run["q1"], &qrels["q1"], 1)).abs() < 1e-9);
+        let top2 = evaluate(&run, &qrels, 10, 2, Missing::Zero);
+        assert!((top2.recall - 0.75).abs() < 1e-9);
         assert!((ndcg_at(&run["q1"], &qrels["q1"], 10) - 0.56721).abs() < 1e-5);
 
         let missing = read_qrels(&dir.join("qrels_missing.tsv")).unwrap();
-        let (n0, r0, _) = evaluate(&run, &missing, 10, 100, Missing::Zero);
+        let zero = evaluate(&run, &missing, 10, 100, Missing::Zero);
         assert!(
-            (n0 - 0.39938).abs() < 1e-5 && (r0 - 0.66667).abs() < 1e-5,
-            "{n0} {r0}"
+            (zero.ndcg - 0.39938).abs() < 1e-5 && (zero.recall - 0.66667).abs() < 1e-5,
+            "{zero:?}"
         );
-        let (ns, rs, _) = evaluate(&run, &missing, 10, 100, Missing::Skip);
-        assert!((ns - 0.59907).abs() < 1e-5 && (rs - 1.0).abs() < 1e-9);
+        assert!((zero.mrr - 1.0 / 3.0).abs() < 1e-9, "{zero:?}");
+        let skip = evaluate(&run, &missing, 10, 100, Missing::Skip);
+        assert!((skip.ndcg - 0.59907).abs() < 1e-5 && (skip.recall - 1.0).abs() < 1e-9);
+        assert!((skip.mrr - 0.5).abs() < 1e-9);
     }
 }

@@ -36,7 +36,7 @@ fn ndcg(
                 .collect(),
         );
     }
-    eval::evaluate(&run, qrels, 10, 100, Missing::Zero).0
+    eval::evaluate(&run, qrels, 10, 100, Missing::Zero).ndcg
 }
 
 #[test]
