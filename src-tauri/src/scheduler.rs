@@ -7,7 +7,9 @@
 //! waits for a short quiet spell ([`Timing::settle`], at most [`Timing::settle_max`]) before it starts.
 //!
 //! - **Pause** sets the cancel flag: the engine stops after its current batch with `Error::Cancelled` and the
-//!   pass's work is put back, so resuming continues it (unchanged files are skipped).
+//!   pass's work is put back, so resuming continues it (unchanged files are skipped). The flag is cleared only
+//!   when no pass runs (a new pass clears it as it starts): a resume right after a pause never un-cancels a
+//!   pass that has already begun to stop, which could otherwise end as "done" with part of its work dropped.
 //! - **Hold** ([`Scheduler::hold`]): operations that must not overlap a pass (switching the engine, removing
 //!   or merging roots) cancel it, wait for it to stop, make their change and release.
 //! - **Failure**: a pass that returns an error is retried with the same work after an exponential back-off
@@ -245,7 +247,10 @@ impl Scheduler {
         let mut ctl = lock(&self.ctl);
         ctl.paused = false;
         ctl.urgent = true;
-        if ctl.hold == 0 && !ctl.shutdown {
+        // A pass still running was told to stop: it must see that through (clearing the flag under it could
+        // let it return as if finished with part of its work done, and drop the rest). It ends as cancelled,
+        // its work is pending again, and `next_work` clears the flag as the next pass starts.
+        if ctl.hold == 0 && !ctl.shutdown && !ctl.running {
             self.cancel.store(false, Ordering::SeqCst);
         }
         self.cv.notify_all();
@@ -327,6 +332,8 @@ impl Scheduler {
                 continue;
             }
             ctl.running = true;
+            // Not paused, held or shutting down (checked above): the new pass starts uncancelled.
+            self.cancel.store(false, Ordering::SeqCst);
             ctl.urgent = false;
             ctl.first_queued = None;
             ctl.last_queued = None;
@@ -503,6 +510,58 @@ mod tests {
             std::thread::sleep(Duration::from_millis(20));
         }
         assert!(lock(&seen).len() <= 3, "{:?}", lock(&seen));
+        s.shutdown(Duration::from_secs(1));
+        worker.join().unwrap();
+    }
+
+    /// A pass that has seen the pause and is stopping must end as cancelled even when the user resumes at
+    /// once; otherwise it could look at the flag again, find it cleared, return as finished with part of its
+    /// work done, and the rest would never be indexed (the indexer checks the flag at several points).
+    #[test]
+    fn a_resume_right_after_a_pause_never_un_cancels_a_stopping_pass() {
+        let s = Arc::new(Scheduler::new(fast(), None));
+        let (saw_tx, saw_rx) = std::sync::mpsc::channel::<()>();
+        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+        let runs = Arc::new(AtomicU64::new(0));
+        let finished = Arc::new(AtomicU64::new(0));
+        let (r, f, s2) = (Arc::clone(&runs), Arc::clone(&finished), Arc::clone(&s));
+        let worker = spawn(&s, move |_| {
+            if r.fetch_add(1, Ordering::SeqCst) == 0 {
+                // Part of the work, until the pause is seen (as the indexer's reader does)…
+                while !s2.cancel_flag().load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                saw_tx.send(()).unwrap();
+                // …then, before returning, the flag is read again (as the indexer does at the end).
+                go_rx.recv().unwrap();
+                return if s2.cancel_flag().load(Ordering::SeqCst) {
+                    Err(sift_core::Error::Cancelled)
+                } else {
+                    Ok(())
+                };
+            }
+            f.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        });
+        s.queue_full();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !s.state().running {
+            assert!(Instant::now() < deadline, "the pass did not start");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        s.pause();
+        saw_rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        s.resume();
+        go_tx.send(()).unwrap();
+        while finished.load(Ordering::SeqCst) == 0 {
+            assert!(
+                Instant::now() < deadline,
+                "the paused work was dropped instead of run again ({} passes)",
+                runs.load(Ordering::SeqCst)
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
         s.shutdown(Duration::from_secs(1));
         worker.join().unwrap();
     }
