@@ -57,13 +57,16 @@ for f in usr/bin/sift usr/lib/Sift/onnxruntime/libonnxruntime.so usr/lib/Sift/pd
 done
 root="$scratch/root"
 dpkg-deb -x "$deb" "$root"
-# Icons in the standard hicolor sizes, and a desktop entry that launchers can find by keyword.
-for size in "${icon_sizes[@]}"; do
-  [ -f "$root/usr/share/icons/hicolor/${size}x${size}/apps/sift-app.png" ] || die "no ${size}x${size} icon in the package"
-done
+# A desktop entry that launchers can find by keyword, and its icon in the standard hicolor sizes.
+icon_sizes=(16 24 32 48 64 128 256 512)
 desktop_file=$(find "$root/usr/share/applications" -name '*.desktop' | head -n 1)
+[ -n "$desktop_file" ] || die "no desktop entry in the package"
 grep -q '^Keywords=.*search' "$desktop_file" || die "the desktop entry has no Keywords"
-grep -q '^Icon=sift-app$' "$desktop_file" || die "the desktop entry does not name the sift-app icon"
+icon_name=$(sed -n 's/^Icon=//p' "$desktop_file" | head -n 1)
+[ -n "$icon_name" ] || die "the desktop entry names no icon"
+for size in "${icon_sizes[@]}"; do
+  [ -f "$root/usr/share/icons/hicolor/${size}x${size}/apps/$icon_name.png" ] || die "no ${size}x${size} $icon_name icon in the package"
+done
 if command -v desktop-file-validate >/dev/null 2>&1; then desktop-file-validate "$desktop_file"; fi
 # One version everywhere: the package, `sift --version` and the app's About (the e2e checks the app's).
 pkg_version=$(dpkg-deb --field "$deb" Version)
@@ -79,7 +82,6 @@ installed_path() {
     *) echo "usr/lib/Sift/$1" ;;
   esac
 }
-icon_sizes=(16 24 32 48 64 128 256 512)
 while read -r sum rel; do
   dest=$(installed_path "$rel")
   [ -f "$root/$dest" ] || die "/$dest missing from the package"
@@ -101,11 +103,10 @@ if command -v rpm >/dev/null 2>&1; then
     dest=$(installed_path "$rel")
     grep -Eq "^/$dest [0-9]+ [0-9]+ $sum " <<<"$dump" || die "/$dest missing from the .rpm or different"
   done <"$layout/SHA256SUMS"
-  for f in usr/bin/sift-app usr/share/applications/Sift.desktop; do
-    grep -Eq "^/$f " <<<"$dump" || die "no /$f in the .rpm"
-  done
+  grep -Eq "^/usr/bin/sift-app " <<<"$dump" || die "no /usr/bin/sift-app in the .rpm"
+  grep -Eq "^/usr/share/applications/[^ /]+\.desktop " <<<"$dump" || die "no desktop entry in the .rpm"
   for size in "${icon_sizes[@]}"; do
-    grep -Eq "^/usr/share/icons/hicolor/${size}x${size}/apps/sift-app.png " <<<"$dump" || die "no ${size}x${size} icon in the .rpm"
+    grep -Eq "^/usr/share/icons/hicolor/${size}x${size}/apps/$icon_name\.png " <<<"$dump" || die "no ${size}x${size} icon in the .rpm"
   done
   echo "the .rpm carries the same $(wc -l <"$layout/SHA256SUMS") bundled files, the app, its desktop entry and icons"
 else
