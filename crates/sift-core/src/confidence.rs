@@ -203,7 +203,7 @@ mod tests {
     fn z_scores_are_relative_to_the_references() {
         // References spread around the first axis; a query along the second axis.
         let refs: Vec<Vec<f32>> = (0..16)
-            .map(|i| unit(&[1.0, 0.05 * (i as f32 - 8.0), 0.3]))
+            .map(|i| unit(&[1.0, 0.02 * (i as f32 - 8.0), 0.3]))
             .collect();
         let y = Yardstick::new(3, &refs);
         let q = unit(&[0.0, 1.0, 0.0]);
@@ -223,9 +223,10 @@ mod tests {
 
     #[test]
     fn strength_and_overall() {
-        assert_eq!(strength(Some(5.0), false), Strength::Strong);
-        assert_eq!(strength(Some(3.0), false), Strength::Weak);
-        assert_eq!(strength(Some(1.0), false), Strength::Unrelated);
+        assert_eq!(strength(Some(Z_STRONG), false), Strength::Strong);
+        let between = (Z_STRONG + Z_WEAK) / 2.0;
+        assert_eq!(strength(Some(between), false), Strength::Weak);
+        assert_eq!(strength(Some(Z_WEAK - 0.5), false), Strength::Unrelated);
         assert_eq!(strength(None, true), Strength::Strong);
         assert_eq!(strength(Some(-1.0), true), Strength::Strong);
         assert_eq!(strength(None, false), Strength::Weak);
