@@ -19,6 +19,10 @@ fn a_downloaded_model_is_found_and_embeds_like_the_original() {
     } else {
         std::path::PathBuf::from("/root/.cache/sift/models/all-MiniLM-L6-v2")
     };
+    // ONNX Runtime comes from the real setup cache (or ORT_DYLIB_PATH): pin it before the cache moves.
+    let ort = sift_core::runtime::find_library()
+        .expect("ONNX Runtime is installed by scripts/setup.sh (run it first)");
+    std::env::set_var("ORT_DYLIB_PATH", &ort);
     let cache = tempfile::tempdir().unwrap();
     std::env::set_var("SIFT_CACHE_DIR", cache.path());
 
