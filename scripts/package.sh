@@ -101,7 +101,9 @@ if command -v rpm >/dev/null 2>&1; then
   dump=$(rpm -qp --dump "$rpm")
   while read -r sum rel; do
     dest=$(installed_path "$rel")
-    grep -Eq "^/$dest [0-9]+ [0-9]+ $sum " <<<"$dump" || die "/$dest missing from the .rpm or different"
+    # Fields: path size mtime digest …; compared as strings (paths hold regex characters like "++").
+    awk -v p="/$dest" -v s="$sum" '$1 == p && $4 == s { ok = 1 } END { exit !ok }' <<<"$dump" ||
+      die "/$dest missing from the .rpm or different"
   done <"$layout/SHA256SUMS"
   grep -Eq "^/usr/bin/sift-app " <<<"$dump" || die "no /usr/bin/sift-app in the .rpm"
   grep -Eq "^/usr/share/applications/[^ /]+\.desktop " <<<"$dump" || die "no desktop entry in the .rpm"
