@@ -442,6 +442,7 @@ impl Core {
             provider: s.provider,
             folders: s.counts.folders,
             files: s.counts.indexed_files,
+            passages: s.counts.passages,
             chunks: s.counts.chunks,
             vectors: s.index_vectors as u64,
             failed: s.counts.skipped_files + s.counts.failed_files,

@@ -19,6 +19,9 @@ pub struct Status {
     pub folders: u64,
     /// Indexed files.
     pub files: u64,
+    /// Passages (what results show).
+    pub passages: u64,
+    /// Units with a vector each: passages and their sentence windows.
     pub chunks: u64,
     /// Vectors in the index that meaning search uses (equals `chunks` when it is complete).
     pub vectors: u64,
@@ -103,6 +106,8 @@ pub struct Passage {
     /// has them.
     pub location: Option<sift_core::Location>,
     pub highlights: Vec<(usize, usize)>,
+    /// `[start, end)` UTF-8 byte offsets into `text` of the sentences closest in meaning to the query.
+    pub answer: Option<(usize, usize)>,
 }
 
 /// `SearchResult` in api.ts.
@@ -154,6 +159,7 @@ impl From<sift_core::SearchResponse> for SearchResponse {
                         page: hit.passage.page,
                         location: hit.passage.location,
                         highlights: hit.passage.highlights,
+                        answer: hit.passage.answer,
                     },
                 })
                 .collect(),
@@ -328,10 +334,11 @@ mod tests {
             page: None,
             location: None,
             highlights: vec![(0, 1)],
+            answer: Some((0, 1)),
         };
         assert_eq!(
             serde_json::to_value(&p).unwrap(),
-            serde_json::json!({"text": "t", "start": 0, "end": 1, "line": 1, "page": null, "location": null, "highlights": [[0, 1]]})
+            serde_json::json!({"text": "t", "start": 0, "end": 1, "line": 1, "page": null, "location": null, "highlights": [[0, 1]], "answer": [0, 1]})
         );
         let failed = FailedFile {
             path: "/a/x.png".into(),
@@ -378,6 +385,7 @@ mod tests {
             provider: "CPU".into(),
             folders: 1,
             files: 2,
+            passages: 1,
             chunks: 3,
             vectors: 3,
             failed: 0,

@@ -18,6 +18,9 @@ export interface Status {
   provider: Provider;
   folders: number;
   files: number;
+  /** Passages results can show. */
+  passages: number;
+  /** Units with a vector each (passages and their sentence windows). */
   chunks: number;
   /** Vectors meaning search uses; equals `chunks` when the vector index is complete. */
   vectors: number;
@@ -82,6 +85,8 @@ export interface Passage {
   location?: Location | null;
   /** [start, end) pairs of UTF-8 *byte* offsets into `text`. */
   highlights: [number, number][];
+  /** [start, end) UTF-8 byte offsets into `text` of the sentences closest in meaning to the query. */
+  answer?: [number, number] | null;
 }
 
 /** How well a result matches: `unrelated` is only the nearest passage there is. */

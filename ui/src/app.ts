@@ -303,7 +303,7 @@ export function mountApp(root: HTMLElement, api: SiftApi, opts: AppOptions = {})
     items.push(h("span", { class: "status-model", text: s.model, title: `Embedding model (${s.dim} dimensions)` }));
     items.push(sep(), h("span", { class: `status-provider provider-${String(s.provider).toLowerCase()}`, text: s.provider, title: "Execution provider" }));
     items.push(sep(), h("span", { class: "status-files", text: plural(s.files, "file") }));
-    items.push(sep(), h("span", { class: "status-chunks", text: plural(s.chunks, "chunk") }));
+    items.push(sep(), h("span", { class: "status-chunks", text: plural(s.passages, "passage") }));
     if (s.failed > 0) {
       const failed = h("button", { class: "status-failed", text: `${formatCount(s.failed)} skipped`, title: "Show files that could not be indexed, with reasons", attrs: { type: "button" } });
       failed.addEventListener("click", () => void failedDialog.show(null));
@@ -312,7 +312,7 @@ export function mountApp(root: HTMLElement, api: SiftApi, opts: AppOptions = {})
     if (s.paused) items.push(sep(), h("span", { class: "status-state paused", text: "Indexing paused" }));
     else if (s.indexing) items.push(sep(), h("span", { class: "status-state indexing", text: "Indexing…" }));
     if (s.vectors < s.chunks && !s.indexing && !s.paused) {
-      items.push(sep(), h("span", { class: "status-warning status-vectors", text: "Meaning search incomplete", title: `${formatCount(s.vectors)} of ${formatCount(s.chunks)} passages have vectors; the rest are found by keywords only.` }));
+      items.push(sep(), h("span", { class: "status-warning status-vectors", text: "Meaning search incomplete", title: `${formatCount(s.vectors)} of ${formatCount(s.chunks)} passages and sentences have vectors; the rest are found by keywords only.` }));
     }
     if (s.lastError) {
       items.push(sep(), h("span", { class: "status-error-text status-last-error", text: `Indexing failed: ${s.lastError}`, title: s.lastError }));

@@ -127,7 +127,7 @@ export function createDemoApi(): SiftApi {
     status: () => {
       const c = counts();
       const model = MODELS.find((m) => m.id === settings.model) ?? MODELS[0];
-      const s: Status = { model: model.name, precision: settings.precision, dim: model.dim, provider: "CPU", folders: folders.length, files: c.files, chunks: c.files * 6, vectors: c.files * 6, failed: c.failed, indexing: !paused && folders.some((f) => f.state === "indexing" || f.state === "queued"), paused, lastError: null, warning: null };
+      const s: Status = { model: model.name, precision: settings.precision, dim: model.dim, provider: "CPU", folders: folders.length, files: c.files, passages: c.files * 6, chunks: c.files * 24, vectors: c.files * 24, failed: c.failed, indexing: !paused && folders.some((f) => f.state === "indexing" || f.state === "queued"), paused, lastError: null, warning: null };
       return wait(s, 10);
     },
     listFolders: () => wait(folders.map((f) => ({ ...f, state: paused && f.state === "indexing" ? "paused" : f.state })), 10),

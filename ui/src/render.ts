@@ -13,6 +13,8 @@ export const MAX_PASSAGE_CHARS = 360;
 export interface ClippedPassage {
   text: string;
   ranges: Range[];
+  /** The answering sentences, clipped like `ranges` (null when there are none or they were cut away). */
+  answer: Range | null;
   clippedStart: boolean;
   clippedEnd: boolean;
 }
@@ -26,14 +28,20 @@ function isHighSurrogate(code: number): boolean {
 }
 
 /**
- * Cut a long passage down to about `maxChars`, keeping the first highlight in
- * view with some leading context. Cuts prefer whitespace and never split a
- * surrogate pair. Ranges are string indices and are shifted/clipped to match.
+ * Cut a long passage down to about `maxChars`, keeping the answering sentences
+ * (else the first highlight) in view with some leading context. Cuts prefer
+ * whitespace and never split a surrogate pair. Ranges are string indices and
+ * are shifted/clipped to match.
  */
-export function clipPassage(text: string, ranges: Range[], maxChars = MAX_PASSAGE_CHARS): ClippedPassage {
-  if (text.length <= maxChars) return { text, ranges, clippedStart: false, clippedEnd: false };
+export function clipPassage(
+  text: string,
+  ranges: Range[],
+  maxChars = MAX_PASSAGE_CHARS,
+  answer: Range | null = null,
+): ClippedPassage {
+  if (text.length <= maxChars) return { text, ranges, answer, clippedStart: false, clippedEnd: false };
 
-  const anchor = ranges.length ? ranges[0][0] : 0;
+  const anchor = answer ? answer[0] : ranges.length ? ranges[0][0] : 0;
   const lead = Math.floor(maxChars / 4);
   let start = Math.max(0, Math.min(anchor - lead, text.length - maxChars));
   let end = Math.min(text.length, start + maxChars);
@@ -54,19 +62,49 @@ export function clipPassage(text: string, ranges: Range[], maxChars = MAX_PASSAG
         break;
       }
     }
-    const keepUntil = ranges.length ? ranges[0][1] : 0;
+    const keepUntil = answer ? Math.min(answer[1], start + maxChars) : ranges.length ? ranges[0][1] : 0;
     if (lastWs >= 0 && from + lastWs >= keepUntil) end = from + lastWs;
   }
   if (start > 0 && start < text.length && isLowSurrogate(text.charCodeAt(start))) start++;
   if (end < text.length && end > 0 && isHighSurrogate(text.charCodeAt(end - 1))) end--;
 
-  const clipped: Range[] = [];
+  const clipped = sliceRanges(ranges, start, end);
+  const clippedAnswer = answer ? (sliceRanges([answer], start, end)[0] ?? null) : null;
+  return {
+    text: text.slice(start, end),
+    ranges: clipped,
+    answer: clippedAnswer,
+    clippedStart: start > 0,
+    clippedEnd: end < text.length,
+  };
+}
+
+/** The parts of `ranges` inside [start, end), shifted to start at 0. */
+function sliceRanges(ranges: Range[], start: number, end: number): Range[] {
+  const out: Range[] = [];
   for (const [s, e] of ranges) {
     const cs = Math.max(s, start);
     const ce = Math.min(e, end);
-    if (ce > cs) clipped.push([cs - start, ce - start]);
+    if (ce > cs) out.push([cs - start, ce - start]);
   }
-  return { text: text.slice(start, end), ranges: clipped, clippedStart: start > 0, clippedEnd: end < text.length };
+  return out;
+}
+
+/**
+ * Text with highlights, and the answering sentences (if any) wrapped in a
+ * `<span class="answer">` that keeps their own highlights inside.
+ */
+export function answerFragment(text: string, ranges: Range[], answer: Range | null): DocumentFragment {
+  if (!answer || answer[1] <= answer[0]) return highlightFragment(text, ranges);
+  const [a, b] = [Math.max(0, answer[0]), Math.min(text.length, answer[1])];
+  const frag = document.createDocumentFragment();
+  frag.appendChild(highlightFragment(text.slice(0, a), sliceRanges(ranges, 0, a)));
+  const span = document.createElement("span");
+  span.className = "answer";
+  span.appendChild(highlightFragment(text.slice(a, b), sliceRanges(ranges, a, b)));
+  frag.appendChild(span);
+  frag.appendChild(highlightFragment(text.slice(b), sliceRanges(ranges, b, text.length)));
+  return frag;
 }
 
 /** Text with [start, end) string-index ranges wrapped in <mark>. Ranges must be sorted and disjoint. */
@@ -91,10 +129,11 @@ export function highlightFragment(text: string, ranges: Range[]): DocumentFragme
 export function renderPassage(passage: Passage, maxChars = MAX_PASSAGE_CHARS): HTMLParagraphElement {
   const text = typeof passage.text === "string" ? passage.text : "";
   const ranges = byteRangesToIndexRanges(text, passage.highlights);
-  const clip = clipPassage(text, ranges, maxChars);
+  const answer = passage.answer ? (byteRangesToIndexRanges(text, [passage.answer])[0] ?? null) : null;
+  const clip = clipPassage(text, ranges, maxChars, answer);
   const p = h("p", { class: "passage" });
   if (clip.clippedStart) p.appendChild(h("span", { class: "ellipsis", text: "…" }));
-  p.appendChild(highlightFragment(clip.text, clip.ranges));
+  p.appendChild(answerFragment(clip.text, clip.ranges, clip.answer));
   if (clip.clippedEnd) p.appendChild(h("span", { class: "ellipsis", text: "…" }));
   return p;
 }

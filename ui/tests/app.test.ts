@@ -186,13 +186,13 @@ describe("folder list", () => {
 });
 
 describe("status line", () => {
-  it("shows model, provider, files and chunks", async () => {
-    const { root } = await mount({ folders: [makeFolder()], status: { provider: "CUDA", files: 12345, chunks: 67890, failed: 2, indexing: true } });
+  it("shows model, provider, files and passages", async () => {
+    const { root } = await mount({ folders: [makeFolder()], status: { provider: "CUDA", files: 12345, passages: 67890, chunks: 200000, failed: 2, indexing: true } });
     const text = q(root, "#status-line").textContent!;
     expect(text).toContain("all-MiniLM-L6-v2");
     expect(text).toContain("CUDA");
     expect(text).toContain(`${n(12345)} files`);
-    expect(text).toContain(`${n(67890)} chunks`);
+    expect(text).toContain(`${n(67890)} passages`);
     expect(text).toContain("2 skipped");
     expect(text).toContain("Indexing");
   });

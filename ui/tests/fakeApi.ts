@@ -26,6 +26,7 @@ export function makeStatus(over: Partial<Status> = {}): Status {
     provider: "CPU",
     folders: 1,
     files: 1234,
+    passages: 1234,
     chunks: 5678,
     failed: 0,
     vectors: 5678,

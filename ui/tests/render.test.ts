@@ -129,7 +129,7 @@ describe("highlightFragment", () => {
 
 describe("clipPassage", () => {
   it("leaves short passages alone", () => {
-    expect(clipPassage("short", [[0, 5]], 100)).toEqual({ text: "short", ranges: [[0, 5]], clippedStart: false, clippedEnd: false });
+    expect(clipPassage("short", [[0, 5]], 100)).toEqual({ text: "short", ranges: [[0, 5]], answer: null, clippedStart: false, clippedEnd: false });
   });
 
   it("keeps the first highlight visible in a long passage and shifts ranges", () => {
@@ -156,5 +156,34 @@ describe("clipPassage", () => {
     const p = renderPassage({ text, start: 0, end: text.length, line: 1, page: null, highlights: [[start, start + 6]] }, 100);
     expect(p.querySelectorAll(".ellipsis")).toHaveLength(2);
     expect(p.querySelector("mark")!.textContent).toBe("needle");
+  });
+
+  it("marks the answering sentences and keeps them in view in a long passage", () => {
+    const filler = "The weekly sync started at ten with the usual updates. ".repeat(20);
+    const recipe = "Brown the beef and let it bubble gently for three hours.";
+    const text = filler + recipe + " " + filler;
+    const a = bytes(filler);
+    const p = renderPassage(
+      { text, start: 0, end: bytes(text), line: 1, page: null, highlights: [[a + 10, a + 14]], answer: [a, a + bytes(recipe)] },
+      200,
+    );
+    const answer = p.querySelector(".answer")!;
+    expect(answer.textContent).toBe(recipe);
+    // Word highlights inside the answer stay marks inside it.
+    expect(answer.querySelector("mark")!.textContent).toBe("beef");
+    expect(p.querySelectorAll(".answer")).toHaveLength(1);
+    expect(p.querySelectorAll(".ellipsis")).toHaveLength(2);
+  });
+
+  it("renders an answer as text, never markup, and ignores a missing or empty one", () => {
+    const text = "<img src=x onerror=alert(1)> is the answer here.";
+    const p = renderPassage({ text, start: 0, end: bytes(text), line: 1, page: null, highlights: [], answer: [0, 28] });
+    expect(p.querySelector("img")).toBeNull();
+    expect(p.querySelector(".answer")!.textContent).toBe("<img src=x onerror=alert(1)>");
+    for (const answer of [null, undefined, [5, 5] as [number, number]]) {
+      const q = renderPassage({ text, start: 0, end: bytes(text), line: 1, page: null, highlights: [], answer });
+      expect(q.querySelector(".answer")).toBeNull();
+      expect(q.textContent).toBe(text);
+    }
   });
 });

@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::Args;
 use sift_core::eval::{self, Dataset, Missing, Run};
-use sift_core::{Confidence, Engine, Mode, SearchOptions};
+use sift_core::{Confidence, Engine, Fusion, Mode, SearchOptions};
 
 #[derive(Args)]
 pub struct EvalArgs {
@@ -40,6 +40,18 @@ pub struct EvalArgs {
     /// Drop vector hits this many spreads (z units) below the best one.
     #[arg(long)]
     max_z_gap: Option<f32>,
+    /// Sentence-window size in tokens for indexing (0: no windows; default: the engine's).
+    #[arg(long)]
+    window_tokens: Option<usize>,
+    /// Search with passage vectors only, ignoring sentence windows.
+    #[arg(long)]
+    no_windows: bool,
+    /// How vector and keyword rankings are combined: rrf or convex (default: the engine's).
+    #[arg(long)]
+    fusion: Option<String>,
+    /// Weight of the vector score in convex fusion.
+    #[arg(long)]
+    alpha: Option<f64>,
     /// Queries (queries.jsonl format) about nothing in the dataset: reports how often Sift says so.
     #[arg(long)]
     unrelated: Option<PathBuf>,
@@ -119,6 +131,22 @@ pub fn run(cli: &crate::Cli, args: &EvalArgs) -> Result<()> {
     }
     if let Some(w) = args.vector_weight {
         config.search.vector_weight = w;
+    }
+    if let Some(n) = args.window_tokens {
+        config.chunk.window_tokens = n;
+    }
+    if args.no_windows {
+        config.search.windows = false;
+    }
+    if let Some(f) = &args.fusion {
+        config.search.fusion = match f.as_str() {
+            "rrf" => Fusion::Rrf,
+            "convex" => Fusion::Convex,
+            other => anyhow::bail!("unknown fusion {other:?}; use rrf or convex"),
+        };
+    }
+    if let Some(a) = args.alpha {
+        config.search.alpha = a;
     }
     let engine = Engine::open(config)
         .with_context(|| format!("opening the evaluation index in {}", work_dir.display()))?;
@@ -210,7 +238,7 @@ pub fn run(cli: &crate::Cli, args: &EvalArgs) -> Result<()> {
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
                 "dataset": args.dataset, "model": status.model, "precision": status.precision,
-                "chunks": status.counts.chunks, "index_seconds": report.seconds, "results": rows
+                "passages": status.counts.passages, "chunks": status.counts.chunks, "index_seconds": report.seconds, "results": rows
             }))?
         );
     }

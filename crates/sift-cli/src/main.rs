@@ -268,7 +268,10 @@ fn run(cli: Cli) -> Result<()> {
                     status.counts.skipped_files,
                     status.counts.failed_files
                 );
-                println!("chunks          {}", status.counts.chunks);
+                println!(
+                    "passages        {} ({} with sentence windows)",
+                    status.counts.passages, status.counts.chunks
+                );
                 match status.meaning {
                     MeaningSearch::Ready => println!("meaning search  ready"),
                     MeaningSearch::Rebuilding {
@@ -428,6 +431,7 @@ fn json_response(r: &SearchResponse) -> serde_json::Value {
                 "page": h.passage.page,
                 "location": h.passage.location,
                 "highlights": h.passage.highlights,
+                "answer": h.passage.answer,
             }
         })).collect::<Vec<_>>(),
     })
@@ -454,12 +458,14 @@ fn print_results(r: &SearchResponse) {
             hit.passage.line,
             hit.score
         );
-        let snippet: String = hit
+        // The sentences that answer, when the passage has them; else the passage from its start.
+        let text = &hit.passage.text;
+        let shown = hit
             .passage
-            .text
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
+            .answer
+            .and_then(|(a, b)| text.get(a..b))
+            .unwrap_or(text);
+        let snippet: String = shown.split_whitespace().collect::<Vec<_>>().join(" ");
         let snippet: String = snippet.chars().take(240).collect();
         println!("    {snippet}");
     }

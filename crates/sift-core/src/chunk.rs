@@ -1,6 +1,11 @@
 //! "Here is a document's text, give me passages that fit the model": token-bounded chunks split on natural
 //! boundaries (text-splitter: paragraphs, then sentences, then words; Markdown structure for `.md`), each
 //! keeping its byte range and line so a result can point into the file.
+//!
+//! Each chunk of more than one window's worth of tokens is also cut into *windows* (a sentence or a few, at
+//! most [`ChunkOptions::window_tokens`]): a chunk is what a result shows and what keyword search ranks; its
+//! windows are extra vectors, so one sentence about the query inside a page about something else is still
+//! found by meaning (a 240-token chunk's vector is mostly about the rest of the page).
 
 use serde::{Deserialize, Serialize};
 use text_splitter::{ChunkConfig, MarkdownSplitter, TextSplitter};
@@ -14,6 +19,8 @@ use crate::extract::{Location, Part};
 pub struct ChunkOptions {
     pub max_tokens: usize,
     pub overlap_tokens: usize,
+    /// Size of the windows a chunk is cut into for sentence-level vectors; 0 turns windows off.
+    pub window_tokens: usize,
 }
 
 impl Default for ChunkOptions {
@@ -22,6 +29,18 @@ impl Default for ChunkOptions {
         ChunkOptions {
             max_tokens: 240,
             overlap_tokens: 32,
+            window_tokens: 64,
+        }
+    }
+}
+
+impl ChunkOptions {
+    /// Identifies the chunking rules (stored per file: a file chunked otherwise is chunked again).
+    pub fn key(&self, model: &str) -> String {
+        let base = format!("{model}:{}/{}", self.max_tokens, self.overlap_tokens);
+        match self.window_tokens {
+            0 => base,
+            w => format!("{base}/w{w}"),
         }
     }
 }
@@ -37,8 +56,40 @@ pub struct Chunk {
     pub line: usize,
     /// Page, slide, sheet, chapter or message, for documents that have them.
     pub location: Option<Location>,
+    /// The chunk cut into sentence windows, in order (empty when the chunk is one window already).
+    pub windows: Vec<Window>,
 }
 
+/// A few sentences of a chunk, embedded on their own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Window {
+    pub text: String,
+    /// Byte range in the document's text (inside its chunk's).
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Chunk {
+    /// The texts to embed for this chunk: its own, then its windows'.
+    pub fn texts(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.text.as_str()).chain(self.windows.iter().map(|w| w.text.as_str()))
+    }
+
+    /// How many vectors the chunk has: one, plus one per window.
+    pub fn units(&self) -> usize {
+        1 + self.windows.len()
+    }
+
+    /// 1-based line where `window` starts.
+    pub fn line_of(&self, window: &Window) -> usize {
+        let within = window.start.saturating_sub(self.start).min(self.text.len());
+        self.line
+            + self.text.as_bytes()[..within]
+                .iter()
+                .filter(|&&c| c == b'\n')
+                .count()
+    }
+}
 /// Which splitting rules to apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TextKind {
@@ -51,6 +102,7 @@ pub enum TextKind {
 pub struct Chunker {
     text: TextSplitter<Tokenizer>,
     markdown: MarkdownSplitter<Tokenizer>,
+    windows: Option<TextSplitter<Tokenizer>>,
 }
 
 impl Chunker {
@@ -66,9 +118,16 @@ impl Chunker {
                 .with_overlap(options.overlap_tokens.min(options.max_tokens / 2))
                 .map_err(|e| Error::Invalid(format!("chunk options: {e}")))
         };
+        // Windows only make sense well below a chunk's size.
+        let windows = (options.window_tokens > 0
+            && options.window_tokens * 2 <= options.max_tokens)
+            .then(|| {
+                TextSplitter::new(ChunkConfig::new(options.window_tokens).with_sizer(tok.clone()))
+            });
         Ok(Chunker {
             text: TextSplitter::new(config(tok.clone())?),
             markdown: MarkdownSplitter::new(config(tok)?),
+            windows,
         })
     }
 
@@ -104,7 +163,29 @@ impl Chunker {
                 end: start + s.len(),
                 line: lines.line_at(text, start),
                 location: location.cloned(),
+                windows: self.windows_of(start, s),
             })
+    }
+
+    /// Cuts a chunk (at `offset` in the document) into windows; none when it fits in one.
+    fn windows_of(&self, offset: usize, chunk: &str) -> Vec<Window> {
+        let Some(splitter) = &self.windows else {
+            return Vec::new();
+        };
+        let windows: Vec<Window> = splitter
+            .chunk_indices(chunk)
+            .filter(|(_, w)| !w.trim().is_empty())
+            .map(|(start, w)| Window {
+                text: w.to_string(),
+                start: offset + start,
+                end: offset + start + w.len(),
+            })
+            .collect();
+        if windows.len() < 2 {
+            Vec::new()
+        } else {
+            windows
+        }
     }
 }
 
@@ -273,6 +354,94 @@ mod tests {
         let got: Vec<_> = pieces("abc", &at0).collect();
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].2, Some(&Location::Slide { number: 1 }));
+    }
+
+    /// One token per whitespace-separated word, so sizes are easy to check.
+    fn word_tokenizer() -> Tokenizer {
+        use tokenizers::models::wordlevel::WordLevel;
+        use tokenizers::pre_tokenizers::whitespace::WhitespaceSplit;
+        let vocab = [("[UNK]".to_string(), 0u32)].into_iter().collect();
+        let model = WordLevel::builder()
+            .vocab(vocab)
+            .unk_token("[UNK]".into())
+            .build()
+            .unwrap();
+        let mut tok = Tokenizer::new(model);
+        tok.with_pre_tokenizer(Some(WhitespaceSplit));
+        tok
+    }
+
+    #[test]
+    fn long_chunks_are_cut_into_sentence_windows_inside_them() {
+        let options = ChunkOptions {
+            max_tokens: 60,
+            overlap_tokens: 0,
+            window_tokens: 16,
+        };
+        let chunker = Chunker::new(&word_tokenizer(), options).unwrap();
+        let sentence = |i: usize| format!("Sentence number {i} says one small thing here.");
+        let text = (0..30).map(sentence).collect::<Vec<_>>().join(" ");
+        let chunks: Vec<Chunk> = chunker.stream(&text, TextKind::Plain, &[]).collect();
+        assert!(chunks.len() >= 4, "{}", chunks.len());
+        let long: Vec<&Chunk> = chunks.iter().filter(|c| !c.windows.is_empty()).collect();
+        assert!(!long.is_empty());
+        for c in &long {
+            assert_eq!(c.units(), 1 + c.windows.len());
+            assert!(c.windows.len() >= 2);
+            let mut at = c.start;
+            for w in &c.windows {
+                // Inside the chunk, in order, each its own slice of the document, within the window size.
+                assert!(
+                    w.start >= at && w.end <= c.end,
+                    "{w:?} in {}..{}",
+                    c.start,
+                    c.end
+                );
+                assert_eq!(&text[w.start..w.end], w.text);
+                assert!(w.text.split_whitespace().count() <= 16, "{:?}", w.text);
+                at = w.end;
+            }
+            // Whole sentences: each window ends at the end of one.
+            assert!(c.windows.iter().all(|w| w.text.trim_end().ends_with('.')));
+            let texts: Vec<&str> = c.texts().collect();
+            assert_eq!(texts[0], c.text);
+            assert_eq!(texts.len(), c.units());
+        }
+        // A chunk that fits in one window has no windows.
+        let short: Vec<Chunk> = chunker
+            .stream("A short note. Two sentences.", TextKind::Plain, &[])
+            .collect();
+        assert_eq!(short.len(), 1);
+        assert!(short[0].windows.is_empty());
+        // Windows off: none anywhere, and the chunking key says so.
+        let off = ChunkOptions {
+            window_tokens: 0,
+            ..options
+        };
+        let plain = Chunker::new(&word_tokenizer(), off).unwrap();
+        assert!(plain
+            .stream(&text, TextKind::Plain, &[])
+            .all(|c| c.windows.is_empty()));
+        assert_ne!(off.key("m"), options.key("m"));
+        assert_eq!(off.key("m"), "m:60/0");
+    }
+
+    #[test]
+    fn window_lines_count_from_the_chunk() {
+        let chunk = Chunk {
+            text: "one\ntwo\nthree".into(),
+            start: 10,
+            end: 23,
+            line: 5,
+            location: None,
+            windows: Vec::new(),
+        };
+        let w = Window {
+            text: "three".into(),
+            start: 18,
+            end: 23,
+        };
+        assert_eq!(chunk.line_of(&w), 7);
     }
 
     #[test]

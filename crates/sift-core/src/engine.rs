@@ -463,10 +463,7 @@ impl Engine {
             embed: &embed,
             tokenizer: &tokenizer,
             chunk: self.config.chunk,
-            chunker_key: format!(
-                "{}:{}/{}",
-                self.spec.id, self.config.chunk.max_tokens, self.config.chunk.overlap_tokens
-            ),
+            chunker_key: self.config.chunk.key(&self.spec.id),
             extract: self.config.extract,
             worker: self.config.worker.as_ref(),
             excludes: &self.config.settings.excludes,

@@ -543,7 +543,7 @@ impl Indexer<'_> {
         }
         let texts: Vec<&str> = slices
             .iter()
-            .flat_map(|p| p.chunks.iter().map(|c| c.text.as_str()))
+            .flat_map(|p| p.chunks.iter().flat_map(Chunk::texts))
             .collect();
         let vectors = embed_caught(self.embed, &texts)?;
         if vectors.len() != texts.len() {
@@ -587,7 +587,10 @@ impl Indexer<'_> {
                 last: p.last,
                 first_ordinal: p.first_ordinal,
                 chunks: p.chunks.clone(),
-                vectors: vectors.by_ref().take(p.chunks.len()).collect(),
+                vectors: vectors
+                    .by_ref()
+                    .take(p.chunks.iter().map(Chunk::units).sum())
+                    .collect(),
             })
             .collect();
         self.catalog.write_parts(&parts)

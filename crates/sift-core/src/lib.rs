@@ -34,7 +34,7 @@ pub mod watch;
 pub mod worker;
 
 pub use catalog::IndexSource;
-pub use chunk::{Chunk, ChunkOptions};
+pub use chunk::{Chunk, ChunkOptions, Window};
 pub use confidence::{Confidence, Strength};
 pub use engine::{Engine, EngineConfig, FolderStatus, SearchOptions, Settings, Status};
 pub use error::{Error, Result};
@@ -42,5 +42,5 @@ pub use extract::{ExtractError, ExtractOptions, Extracted, Location, Part};
 pub use index::{ExactIndex, HnswParams, VectorIndex};
 pub use indexer::{IndexReport, Phase, Progress};
 pub use scan::default_excludes;
-pub use search::{MeaningSearch, Mode, Passage, SearchHit, SearchParams, SearchResponse};
+pub use search::{Fusion, MeaningSearch, Mode, Passage, SearchHit, SearchParams, SearchResponse};
 pub use store::{Counts, FileStatus, Filter, Folder, ProblemFile, Store};

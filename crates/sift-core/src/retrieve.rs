@@ -10,11 +10,14 @@ use crate::confidence::{self, Scale};
 use crate::error::Result;
 use crate::extract::Location;
 use crate::index::ExactIndex;
-use crate::search::{self, Mode, ParsedQuery, Passage, SearchHit, SearchParams};
+use crate::search::{self, Fusion, Mode, ParsedQuery, Passage, SearchHit, SearchParams};
 use crate::store::{ChunkRecord, Filter, Store};
 
 /// Below this many allowed chunks, filtered searches scan vectors exactly instead of walking the graph.
 const EXACT_FILTER_LIMIT: usize = 20_000;
+
+/// Units (a passage and its windows) asked of the vector index per passage wanted.
+const UNITS_PER_PASSAGE: usize = 3;
 
 /// One retrieval over a consistent view: the reader connection and the (synced) catalog.
 pub(crate) struct Retrieval<'a> {
@@ -58,52 +61,85 @@ impl Retrieval<'_> {
         if allowed.as_ref().is_some_and(|a| a.is_empty()) {
             return Ok(Vec::new());
         }
-        let vector_hits: Vec<(i64, f32)> = match query_vector {
-            None => Vec::new(),
-            Some(qv) => match &allowed {
+        // Units (passages and their sentence windows) nearest to the query; a passage has a few windows, so
+        // more units are asked for than passages are kept.
+        let unit_depth = depth * UNITS_PER_PASSAGE;
+        let nearest = |qv: &[f32]| -> Result<Vec<(i64, f32)>> {
+            Ok(match &allowed {
                 Some(a) if a.len() <= EXACT_FILTER_LIMIT => {
                     let ids: Vec<i64> = a.iter().copied().collect();
                     let mut exact = ExactIndex::new(self.dim);
                     for (id, v) in self.reader.vectors(self.catalog.model_key(), &ids)? {
                         exact.insert(id, &v);
                     }
-                    exact.search(qv, depth)
+                    exact.search(qv, unit_depth)
                 }
                 Some(a) => {
                     let allow = |id: i64| a.contains(&id);
-                    self.catalog.graph().search(qv, depth, Some(&allow))
+                    self.catalog.graph().search(qv, unit_depth, Some(&allow))
                 }
-                None => self.catalog.graph().search(qv, depth, None),
-            },
+                None => self.catalog.graph().search(qv, unit_depth, None),
+            })
         };
+        let unit_hits: Vec<(i64, f32)> = match query_vector {
+            None => Vec::new(),
+            Some(qv) => nearest(qv)?,
+        };
+        // A window stands for its passage: a passage is as close to the query as its closest unit.
+        let parents = self
+            .reader
+            .parents(&unit_hits.iter().map(|h| h.0).collect::<Vec<_>>())?;
+        let mut seen = HashSet::new();
+        let vector_hits: Vec<(i64, f32)> = unit_hits
+            .into_iter()
+            .filter_map(|(id, sim)| match parents.get(&id) {
+                Some(&passage) => params.windows.then_some((passage, sim)),
+                None => Some((id, sim)),
+            })
+            .filter(|&(passage, _)| seen.insert(passage))
+            .take(depth)
+            .collect();
         // Passages barely related to the query are left out, unless the keyword side also finds them.
         // Hits far below the best one are noise next to it (another topic altogether). Both cuts are in the
         // model's own units (z-scores against its reference sentences), so they fit every model.
         let mut similarity: HashMap<i64, f32> = vector_hits.iter().copied().collect();
-        let vector_ids: Vec<i64> = match (self.scale, vector_hits.first()) {
+        let vector_kept: Vec<(i64, f32)> = match (self.scale, vector_hits.first()) {
             (Some(scale), Some(&(_, best))) => {
                 let floor = params.min_z.max(scale.z(best) - params.max_z_gap);
                 vector_hits
                     .into_iter()
                     .filter(|&(_, sim)| scale.z(sim) >= floor)
-                    .map(|x| x.0)
                     .collect()
             }
-            _ => vector_hits.into_iter().map(|x| x.0).collect(),
+            _ => vector_hits,
         };
-        let keyword_ids: Vec<i64> = match (mode, search::fts_expression(parsed)) {
+        let keyword_hits: Vec<(i64, f64)> = match (mode, search::fts_expression(parsed)) {
             (Mode::Vector, _) | (_, None) => Vec::new(),
-            (_, Some(expr)) => self
-                .reader
-                .fts(&expr, depth, filter)?
-                .into_iter()
-                .map(|x| x.0)
-                .collect(),
+            (_, Some(expr)) => self.reader.fts(&expr, depth, filter)?,
         };
-        let fused = search::rrf(
-            &[(&vector_ids, params.vector_weight), (&keyword_ids, 1.0)],
-            params.rrf_k,
-        );
+        let fused = match params.fusion {
+            Fusion::Rrf => {
+                let vector_ids: Vec<i64> = vector_kept.iter().map(|x| x.0).collect();
+                let keyword_ids: Vec<i64> = keyword_hits.iter().map(|x| x.0).collect();
+                search::rrf(
+                    &[(&vector_ids, params.vector_weight), (&keyword_ids, 1.0)],
+                    params.rrf_k,
+                )
+            }
+            Fusion::Convex => {
+                let alpha = match mode {
+                    Mode::Hybrid => params.alpha,
+                    Mode::Vector => 1.0,
+                    Mode::Keyword => 0.0,
+                };
+                let ideal = if keyword_hits.is_empty() {
+                    0.0
+                } else {
+                    self.reader.ideal_bm25(&parsed.terms)?
+                };
+                search::convex(&vector_kept, &keyword_hits, ideal, alpha)
+            }
+        };
         let ids: Vec<i64> = fused.iter().map(|x| x.0).collect();
         let records = self.reader.chunks(&ids)?;
         // One result per file, or per item for files made of separate items (mailbox messages).
@@ -129,16 +165,42 @@ impl Retrieval<'_> {
                 .collect(),
             None => HashMap::new(),
         };
-        // How strong each shown passage is: its similarity against the model's scale, and whether it holds
+        // The sentences that answer: each shown passage's closest window (by meaning), and how strong each
+        // shown passage is: its closest unit's similarity against the model's scale, and whether it holds
         // every word of the query.
+        let mut answers: HashMap<i64, (usize, usize)> = HashMap::new();
         if let Some(qv) = query_vector {
+            let sim = |v: &[f32]| -> f32 { v.iter().zip(qv).map(|(a, b)| a * b).sum() };
             let unknown: Vec<i64> = shown
                 .iter()
                 .copied()
                 .filter(|id| !similarity.contains_key(id))
                 .collect();
             for (id, v) in self.reader.vectors(self.catalog.model_key(), &unknown)? {
-                similarity.insert(id, v.iter().zip(qv).map(|(a, b)| a * b).sum());
+                similarity.insert(id, sim(&v));
+            }
+            if params.windows {
+                let windows = self.reader.windows_of(&shown)?;
+                let ids: Vec<i64> = windows.iter().map(|w| w.0).collect();
+                let vectors: HashMap<i64, Vec<f32>> = self
+                    .reader
+                    .vectors(self.catalog.model_key(), &ids)?
+                    .into_iter()
+                    .collect();
+                let mut best: HashMap<i64, f32> = HashMap::new();
+                for (id, passage, range) in windows {
+                    let Some(s) = vectors.get(&id).map(|v| sim(v)) else {
+                        continue;
+                    };
+                    if best.get(&passage).is_none_or(|&b| s > b) {
+                        best.insert(passage, s);
+                        answers.insert(passage, range);
+                    }
+                }
+                for (passage, s) in best {
+                    let entry = similarity.entry(passage).or_insert(s);
+                    *entry = entry.max(s);
+                }
             }
         }
         let all_words = match search::all_words_expression(parsed) {
@@ -170,6 +232,10 @@ impl Retrieval<'_> {
                     strength: strength(chunk),
                     passage: Passage {
                         highlights: highlights(c),
+                        answer: answers.get(&chunk).and_then(|&(start, end)| {
+                            let at = |x: usize| x.checked_sub(c.start);
+                            Some((at(start)?, at(end)?)).filter(|r| r.1 <= c.text.len())
+                        }),
                         text: c.text.clone(),
                         start: c.start,
                         end: c.end,

@@ -153,6 +153,44 @@ pub fn rrf(lists: &[(&[i64], f64)], k: f64) -> Vec<(i64, f64)> {
     out
 }
 
+/// How the vector and the keyword rankings become one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Fusion {
+    /// Reciprocal-rank fusion: ranks only, so a passage sharing one common word with the query but first in
+    /// a short keyword list counts as much as the best passage by meaning.
+    Rrf,
+    /// A convex combination of scores on absolute scales ([`convex`]).
+    Convex,
+}
+
+/// Convex fusion: `alpha · s/best + (1 − alpha) · bm25/ideal` for each passage, 0 for a list it is not in.
+/// `vector` holds similarities (best first), `keyword` FTS5 BM25 scores (negative, best first), and
+/// `ideal_bm25` what a passage holding each query word once scores (the sum of the words' IDFs), so a
+/// passage matching one word of five counts for about a fifth, however short the keyword list is.
+pub fn convex(
+    vector: &[(i64, f32)],
+    keyword: &[(i64, f64)],
+    ideal_bm25: f64,
+    alpha: f64,
+) -> Vec<(i64, f64)> {
+    let mut scores: HashMap<i64, f64> = HashMap::new();
+    let best = vector.first().map_or(0.0, |h| f64::from(h.1));
+    if best > 0.0 {
+        for &(id, sim) in vector {
+            *scores.entry(id).or_default() += alpha * (f64::from(sim).max(0.0) / best);
+        }
+    }
+    if ideal_bm25 > 0.0 {
+        for &(id, bm25) in keyword {
+            *scores.entry(id).or_default() += (1.0 - alpha) * (-bm25).max(0.0) / ideal_bm25;
+        }
+    }
+    let mut out: Vec<(i64, f64)> = scores.into_iter().collect();
+    out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    out
+}
+
 /// Marks FTS5 puts around matches in `highlight()` output; private-use characters, so a document that
 /// contains them is highlighted by [`highlights`] instead.
 pub(crate) const MARK_OPEN: char = '\u{E000}';
@@ -242,6 +280,9 @@ pub struct Passage {
     pub location: Option<Location>,
     /// Byte ranges inside `text` that match the query's words or phrases.
     pub highlights: Vec<(usize, usize)>,
+    /// Byte range inside `text` of the sentences closest in meaning to the query (its best window), when
+    /// the passage has windows and the search had a query vector.
+    pub answer: Option<(usize, usize)>,
 }
 
 /// One file in the results.
@@ -324,6 +365,12 @@ pub struct SearchParams {
     pub min_z: f32,
     /// Vector hits more than this many spreads below the best hit are dropped (another topic altogether).
     pub max_z_gap: f32,
+    /// Whether sentence windows count: a passage is as close as its closest window (off: its own vector only).
+    pub windows: bool,
+    /// How the two rankings are combined.
+    pub fusion: Fusion,
+    /// Weight of the vector score in convex fusion (the keyword score has `1 − alpha`).
+    pub alpha: f64,
     pub mode: Mode,
 }
 
@@ -336,6 +383,9 @@ impl Default for SearchParams {
             vector_weight: 0.8,
             min_z: 1.5,
             max_z_gap: 3.3,
+            windows: true,
+            fusion: Fusion::Convex,
+            alpha: 0.5,
             mode: Mode::Hybrid,
         }
     }
@@ -343,6 +393,7 @@ impl Default for SearchParams {
 
 /// Groups fused chunk scores by file: a file's score is its best chunk's, its passage that chunk.
 /// Returns (file id, best chunk id, score) in rank order.
+/// (Adding a share of a file's other passages' scores was measured and hurt: longer files win unfairly.)
 pub fn group_by_file<K: Copy + Eq + std::hash::Hash>(
     fused: &[(i64, f64)],
     file_of: &HashMap<i64, K>,
@@ -412,6 +463,28 @@ mod tests {
         assert_eq!(fts_expression(&parse_query("  \" ")), None);
         // Only stop words: they are kept so the query still means something.
         assert_eq!(parse_query("the of").terms, vec!["the", "of"]);
+    }
+
+    #[test]
+    fn convex_fusion_weighs_keyword_matches_by_how_much_of_the_query_they_hold() {
+        // Passage 1: best by meaning, no keyword. Passage 2: weaker by meaning, the only keyword hit but
+        // holding one word of a query whose words' IDFs sum to 10 (its BM25 is 2).
+        let vector = [(1, 0.42f32), (2, 0.30)];
+        let keyword = [(2, -2.0)];
+        let fused = convex(&vector, &keyword, 10.0, 0.7);
+        assert_eq!(fused[0].0, 1, "{fused:?}");
+        assert!((fused[0].1 - 0.7).abs() < 1e-9);
+        assert!((fused[1].1 - (0.7 * 0.30 / 0.42 + 0.3 * 0.2)).abs() < 1e-6);
+        // Holding every word (BM25 near the ideal) outweighs a small lead by meaning.
+        let fused = convex(&vector, &[(2, -10.0)], 10.0, 0.7);
+        assert_eq!(fused[0].0, 2, "{fused:?}");
+        // One list only: its order, scaled.
+        assert_eq!(convex(&vector, &[], 0.0, 0.7).len(), 2);
+        let kw = convex(&[], &[(5, -3.0), (6, -1.0)], 6.0, 0.0);
+        assert_eq!(kw, vec![(5, 0.5), (6, 1.0 / 6.0)]);
+        // Negative similarities count as nothing, never as a penalty.
+        let neg = convex(&[(1, 0.5), (2, -0.2)], &[], 0.0, 1.0);
+        assert_eq!(neg, vec![(1, 1.0), (2, 0.0)]);
     }
 
     #[test]

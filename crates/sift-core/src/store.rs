@@ -112,6 +112,23 @@ CREATE UNIQUE INDEX chunks_file_ordinal ON chunks(file_id, ordinal);
     r#"
 ALTER TABLE chunks ADD COLUMN location TEXT;
 "#,
+    // 4: sentence windows. A window is a row of `chunks` with `parent` set to its chunk (same file, same
+    // ordinal, byte range inside the parent's): it has a vector but is not a passage, so keyword search never
+    // sees it (the triggers skip it) and the (file, ordinal) key holds for passages only.
+    r#"
+ALTER TABLE chunks ADD COLUMN parent INTEGER;
+CREATE INDEX chunks_parent ON chunks(parent) WHERE parent IS NOT NULL;
+DROP INDEX chunks_file_ordinal;
+CREATE UNIQUE INDEX chunks_file_ordinal ON chunks(file_id, ordinal) WHERE parent IS NULL;
+DROP TRIGGER chunks_ai;
+CREATE TRIGGER chunks_ai AFTER INSERT ON chunks WHEN new.parent IS NULL BEGIN
+    INSERT INTO chunks_fts(rowid, text) VALUES (new.id, new.text);
+END;
+DROP TRIGGER chunks_ad;
+CREATE TRIGGER chunks_ad AFTER DELETE ON chunks WHEN old.parent IS NULL BEGIN
+    INSERT INTO chunks_fts(chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
+END;
+"#,
 ];
 
 /// Current schema version.
@@ -208,6 +225,8 @@ pub struct ChunkRecord {
     pub end: usize,
     pub line: usize,
     pub location: Option<Location>,
+    /// The passage this is a window of (`None`: it is a passage).
+    pub parent: Option<i64>,
 }
 
 /// One piece of a document to write: a whole small document, or a slice of a large one's chunks.
@@ -226,6 +245,7 @@ pub struct DocPart {
     /// Ordinal of `chunks[0]` within the document.
     pub first_ordinal: usize,
     pub chunks: Vec<Chunk>,
+    /// One per unit, in order: each chunk's, then its windows' ([`Chunk::texts`]).
     pub vectors: Vec<Vec<f32>>,
 }
 
@@ -237,6 +257,9 @@ pub struct Counts {
     pub indexed_files: u64,
     pub skipped_files: u64,
     pub failed_files: u64,
+    /// Passages (what results show).
+    pub passages: u64,
+    /// Units with a vector each: passages and their sentence windows.
     pub chunks: u64,
     /// Vectors of every model kept in the database.
     pub vectors: u64,
@@ -725,23 +748,57 @@ impl Store {
                 let mut vec_ins = tx.prepare_cached(
                     "INSERT INTO vectors(chunk_id, model, vector) VALUES (?1, ?2, ?3)",
                 )?;
-                for (i, (chunk, vector)) in part.chunks.iter().zip(&part.vectors).enumerate() {
+                let mut win_ins = tx.prepare_cached(
+                    "INSERT INTO chunks(file_id, ordinal, text, start, end, line, page, location, parent)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )?;
+                let units: usize = part.chunks.iter().map(Chunk::units).sum();
+                if units != part.vectors.len() {
+                    return Err(Error::Invalid(format!(
+                        "{} vectors for {units} passages and windows",
+                        part.vectors.len()
+                    )));
+                }
+                let mut vectors = part.vectors.iter();
+                for (i, chunk) in part.chunks.iter().enumerate() {
+                    let ordinal = (part.first_ordinal + i) as i64;
+                    let page = chunk.location.as_ref().and_then(Location::page);
+                    let location = chunk
+                        .location
+                        .as_ref()
+                        .and_then(|l| serde_json::to_string(l).ok());
                     ins.execute(params![
                         file_id,
-                        (part.first_ordinal + i) as i64,
+                        ordinal,
                         chunk.text,
                         chunk.start as i64,
                         chunk.end as i64,
                         chunk.line as i64,
-                        chunk.location.as_ref().and_then(Location::page),
-                        chunk
-                            .location
-                            .as_ref()
-                            .and_then(|l| serde_json::to_string(l).ok())
+                        page,
+                        location
                     ])?;
                     let chunk_id = tx.last_insert_rowid();
-                    vec_ins.execute(params![chunk_id, model, vector_to_blob(vector)])?;
-                    ids.push(chunk_id);
+                    let mut unit_ids = vec![chunk_id];
+                    for w in &chunk.windows {
+                        win_ins.execute(params![
+                            file_id,
+                            ordinal,
+                            w.text,
+                            w.start as i64,
+                            w.end as i64,
+                            chunk.line_of(w) as i64,
+                            page,
+                            location,
+                            chunk_id
+                        ])?;
+                        unit_ids.push(tx.last_insert_rowid());
+                    }
+                    for id in unit_ids {
+                        if let Some(vector) = vectors.next() {
+                            vec_ins.execute(params![id, model, vector_to_blob(vector)])?;
+                        }
+                        ids.push(id);
+                    }
                 }
             }
             if part.last {
@@ -818,7 +875,7 @@ impl Store {
             return Ok(Vec::new());
         }
         let sql = format!(
-            "SELECT c.id, c.file_id, f.path, d.path, c.text, c.start, c.end, c.line, c.location
+            "SELECT c.id, c.file_id, f.path, d.path, c.text, c.start, c.end, c.line, c.location, c.parent
              FROM chunks c JOIN files f ON f.id = c.file_id JOIN folders d ON d.id = f.folder_id
              WHERE c.id IN ({})",
             vec!["?"; ids.len()].join(",")
@@ -838,6 +895,7 @@ impl Store {
                     location: r
                         .get::<_, Option<String>>(8)?
                         .and_then(|l| serde_json::from_str(&l).ok()),
+                    parent: r.get(9)?,
                 })
             })?
             .filter_map(|r| r.ok())
@@ -861,6 +919,26 @@ impl Store {
             .query_map(params_from_iter(all.iter()), |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
+    }
+
+    /// What FTS5's BM25 gives a passage of average length holding each of `terms` once: the sum of their
+    /// IDFs, computed as FTS5 does (`ln((N − n + 0.5) / (n + 0.5))`, at least 1e-6). Terms go through FTS5's
+    /// own tokenizer (stemming), so they count as keyword search matched them.
+    pub fn ideal_bm25(&self, terms: &[String]) -> Result<f64> {
+        let n_all: i64 =
+            self.conn
+                .query_row("SELECT count(*) FROM chunks_fts_docsize", [], |r| r.get(0))?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?")?;
+        let mut sum = 0.0;
+        for term in terms {
+            let quoted = format!("\"{}\"", term.replace('"', "\"\""));
+            let n: i64 = stmt.query_row([quoted], |r| r.get(0))?;
+            let idf = ((n_all - n) as f64 + 0.5) / (n as f64 + 0.5);
+            sum += idf.ln().max(1e-6);
+        }
+        Ok(sum)
     }
 
     /// The text of each of `ids` that matches `match_expr`, as FTS5's `highlight()` returns it: `open` and
@@ -906,11 +984,13 @@ impl Store {
         Ok(rows)
     }
 
-    /// Ids of chunks whose text matches an FTS expression (for exact-phrase restriction).
+    /// Ids of passages whose text matches an FTS expression (for exact-phrase restriction), and of their
+    /// windows.
     pub fn fts_ids(&self, match_expr: &str) -> Result<Vec<i64>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?")?;
+        let mut stmt = self.conn.prepare_cached(
+            "WITH hit(id) AS (SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?1)
+             SELECT id FROM hit UNION ALL SELECT c.id FROM chunks c JOIN hit ON c.parent = hit.id",
+        )?;
         let rows = stmt
             .query_map([match_expr], |r| r.get(0))?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -965,6 +1045,45 @@ impl Store {
         Ok(out)
     }
 
+    /// The passage each of `ids` is a window of (ids that are passages are left out).
+    pub fn parents(&self, ids: &[i64]) -> Result<HashMap<i64, i64>> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        let sql =
+            format!("SELECT id, parent FROM chunks WHERE id IN ({list}) AND parent IS NOT NULL");
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<HashMap<i64, i64>>>()?;
+        Ok(rows)
+    }
+
+    /// The windows of `passages`: (window id, passage id, byte range in the document).
+    pub fn windows_of(&self, passages: &[i64]) -> Result<Vec<(i64, i64, (usize, usize))>> {
+        if passages.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = passages
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let sql = format!("SELECT id, parent, start, end FROM chunks WHERE parent IN ({list})");
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    (r.get::<_, i64>(2)? as usize, r.get::<_, i64>(3)? as usize),
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
     /// Ids of all chunks that have a vector of `model`, ascending.
     pub fn vector_ids(&self, model: &str) -> Result<Vec<i64>> {
         let mut stmt = self
@@ -989,6 +1108,7 @@ impl Store {
             )?,
             skipped_files: one("SELECT count(*) FROM files WHERE status = 'skipped'")?,
             failed_files: one("SELECT count(*) FROM files WHERE status = 'failed'")?,
+            passages: one("SELECT count(*) FROM chunks WHERE parent IS NULL")?,
             chunks: one("SELECT count(*) FROM chunks")?,
             vectors: one("SELECT count(*) FROM vectors")?,
         })
@@ -1068,19 +1188,41 @@ impl Store {
                 out.push(row);
             }
         }
+        // The index's own structure; its content against the table is checked below, since windows are rows
+        // of the content table that are deliberately not indexed.
         if let Err(e) = self.conn.execute(
-            "INSERT INTO chunks_fts(chunks_fts, rank) VALUES ('integrity-check', 1)",
+            "INSERT INTO chunks_fts(chunks_fts, rank) VALUES ('integrity-check', 0)",
             [],
         ) {
             out.push(format!("full-text index: {e}"));
         }
-        let dup: i64 = self.conn.query_row(
-            "SELECT count(*) FROM (SELECT 1 FROM chunks GROUP BY file_id, ordinal HAVING count(*) > 1)",
-            [],
-            |r| r.get(0),
+        let count = |sql: &str| -> Result<i64> { Ok(self.conn.query_row(sql, [], |r| r.get(0))?) };
+        let unindexed = count(
+            "SELECT count(*) FROM chunks c WHERE c.parent IS NULL
+               AND NOT EXISTS (SELECT 1 FROM chunks_fts_docsize d WHERE d.id = c.id)",
+        )?;
+        let extra = count(
+            "SELECT count(*) FROM chunks_fts_docsize d
+               WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.id = d.id AND c.parent IS NULL)",
+        )?;
+        if unindexed > 0 || extra > 0 {
+            out.push(format!(
+                "full-text index: {unindexed} passages missing, {extra} rows that are not passages"
+            ));
+        }
+        let dup = count(
+            "SELECT count(*) FROM (SELECT 1 FROM chunks WHERE parent IS NULL
+               GROUP BY file_id, ordinal HAVING count(*) > 1)",
         )?;
         if dup > 0 {
             out.push(format!("{dup} duplicate (file, ordinal) chunks"));
+        }
+        let orphans = count(
+            "SELECT count(*) FROM chunks w WHERE w.parent IS NOT NULL AND NOT EXISTS
+               (SELECT 1 FROM chunks c WHERE c.id = w.parent AND c.file_id = w.file_id AND c.parent IS NULL)",
+        )?;
+        if orphans > 0 {
+            out.push(format!("{orphans} windows without their passage"));
         }
         Ok(out)
     }
