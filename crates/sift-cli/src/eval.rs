@@ -46,6 +46,9 @@ pub struct EvalArgs {
     /// Search with passage vectors only, ignoring sentence windows.
     #[arg(long)]
     no_windows: bool,
+    /// How many spreads (z units) less a window's similarity counts than a passage's own.
+    #[arg(long)]
+    window_discount: Option<f32>,
     /// How vector and keyword rankings are combined: rrf or convex (default: the engine's).
     #[arg(long)]
     fusion: Option<String>,
@@ -137,6 +140,9 @@ pub fn run(cli: &crate::Cli, args: &EvalArgs) -> Result<()> {
     }
     if args.no_windows {
         config.search.windows = false;
+    }
+    if let Some(d) = args.window_discount {
+        config.search.window_discount = d;
     }
     if let Some(f) = &args.fusion {
         config.search.fusion = match f.as_str() {

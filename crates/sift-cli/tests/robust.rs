@@ -36,7 +36,8 @@ fn write_notes(dir: &Path, prefix: &str, n: usize) {
     }
 }
 
-/// Every file's chunks (text by ordinal), every chunk's vector count, and consistency checks.
+/// Every file's passages (text, in id order) and, after each, its sentence windows (marked), every unit's
+/// vector count, and consistency checks.
 fn snapshot(data: &Path) -> BTreeMap<String, Vec<String>> {
     let store = sift_core::Store::open(&data.join("index.sqlite")).unwrap();
     let problems = store.integrity_problems().unwrap();
@@ -58,11 +59,25 @@ fn snapshot(data: &Path) -> BTreeMap<String, Vec<String>> {
     }
     let ids = store.vector_ids(model).unwrap();
     for c in store.chunks(&ids).unwrap() {
-        out.get_mut(&*c.path.to_string_lossy())
-            .unwrap()
-            .push(c.text);
+        let text = match c.parent {
+            None => c.text,
+            Some(_) => format!("{WINDOW}{}", c.text),
+        };
+        out.get_mut(&*c.path.to_string_lossy()).unwrap().push(text);
     }
     out
+}
+
+/// Marks a sentence window's text in a snapshot.
+const WINDOW: &str = "\u{1}window: ";
+
+/// Passages in a snapshot (what `sift index` counts as chunks embedded).
+fn passages(snapshot: &BTreeMap<String, Vec<String>>) -> u64 {
+    snapshot
+        .values()
+        .flatten()
+        .filter(|t| !t.starts_with(WINDOW))
+        .count() as u64
 }
 
 #[test]
@@ -114,7 +129,7 @@ fn twenty_kills_leave_a_consistent_database_that_ends_like_a_clean_index() {
             .chunks(&ids)
             .unwrap()
             .iter()
-            .filter(|c| indexed.contains(&c.path))
+            .filter(|c| c.parent.is_none() && indexed.contains(&c.path))
             .count() as u64;
         (indexed.len() as u64, chunks)
     };
@@ -134,7 +149,11 @@ fn twenty_kills_leave_a_consistent_database_that_ends_like_a_clean_index() {
     });
     let clean = snapshot(clean_data.path());
     assert_eq!(resumed, clean, "the resumed index equals a clean one");
-    let total: u64 = clean.values().map(|v| v.len() as u64).sum();
+    let total = passages(&clean);
+    assert!(
+        clean.values().flatten().any(|t| t.starts_with(WINDOW)),
+        "the notes are long enough to have sentence windows"
+    );
     assert_eq!(embedded(&clean_out), total);
     assert!(out.contains(&format!("{done_files} unchanged")), "{out}");
     assert_eq!(

@@ -166,6 +166,11 @@ impl Scale {
     pub(crate) fn z(&self, similarity: f32) -> f32 {
         (similarity - self.mean) / self.spread
     }
+
+    /// A similarity lowered by `z` spreads.
+    pub(crate) fn lower(&self, similarity: f32, z: f32) -> f32 {
+        similarity - z * self.spread
+    }
 }
 
 /// The strength of one result: its vector evidence (`z`; `None` when there is none: keyword mode, or a

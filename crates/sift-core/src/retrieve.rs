@@ -89,20 +89,34 @@ impl Retrieval<'_> {
         let parents = self
             .reader
             .parents(&unit_hits.iter().map(|h| h.0).collect::<Vec<_>>())?;
-        let mut seen = HashSet::new();
-        let vector_hits: Vec<(i64, f32)> = unit_hits
+        // Passages' own similarities (not their windows'), for how strong a shown passage is.
+        let mut own: HashMap<i64, f32> = unit_hits
+            .iter()
+            .filter(|h| !parents.contains_key(&h.0))
+            .copied()
+            .collect();
+        // A window's similarity counts `window_discount` spreads less than a passage's own.
+        let window_evidence = |sim: f32| match self.scale {
+            Some(scale) => scale.lower(sim, params.window_discount),
+            None => sim,
+        };
+        let mut by_passage: Vec<(i64, f32)> = unit_hits
             .into_iter()
             .filter_map(|(id, sim)| match parents.get(&id) {
-                Some(&passage) => params.windows.then_some((passage, sim)),
+                Some(&passage) => params.windows.then(|| (passage, window_evidence(sim))),
                 None => Some((id, sim)),
             })
+            .collect();
+        by_passage.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let mut seen = HashSet::new();
+        let vector_hits: Vec<(i64, f32)> = by_passage
+            .into_iter()
             .filter(|&(passage, _)| seen.insert(passage))
             .take(depth)
             .collect();
         // Passages barely related to the query are left out, unless the keyword side also finds them.
         // Hits far below the best one are noise next to it (another topic altogether). Both cuts are in the
         // model's own units (z-scores against its reference sentences), so they fit every model.
-        let mut similarity: HashMap<i64, f32> = vector_hits.iter().copied().collect();
         let vector_kept: Vec<(i64, f32)> = match (self.scale, vector_hits.first()) {
             (Some(scale), Some(&(_, best))) => {
                 let floor = params.min_z.max(scale.z(best) - params.max_z_gap);
@@ -166,18 +180,19 @@ impl Retrieval<'_> {
             None => HashMap::new(),
         };
         // The sentences that answer: each shown passage's closest window (by meaning), and how strong each
-        // shown passage is: its closest unit's similarity against the model's scale, and whether it holds
-        // every word of the query.
+        // shown passage is: its own and its best window's similarity against the model's scale, and whether
+        // it holds every word of the query.
         let mut answers: HashMap<i64, (usize, usize)> = HashMap::new();
+        let mut window_sim: HashMap<i64, f32> = HashMap::new();
         if let Some(qv) = query_vector {
             let sim = |v: &[f32]| -> f32 { v.iter().zip(qv).map(|(a, b)| a * b).sum() };
             let unknown: Vec<i64> = shown
                 .iter()
                 .copied()
-                .filter(|id| !similarity.contains_key(id))
+                .filter(|id| !own.contains_key(id))
                 .collect();
             for (id, v) in self.reader.vectors(self.catalog.model_key(), &unknown)? {
-                similarity.insert(id, sim(&v));
+                own.insert(id, sim(&v));
             }
             if params.windows {
                 let windows = self.reader.windows_of(&shown)?;
@@ -187,19 +202,14 @@ impl Retrieval<'_> {
                     .vectors(self.catalog.model_key(), &ids)?
                     .into_iter()
                     .collect();
-                let mut best: HashMap<i64, f32> = HashMap::new();
                 for (id, passage, range) in windows {
                     let Some(s) = vectors.get(&id).map(|v| sim(v)) else {
                         continue;
                     };
-                    if best.get(&passage).is_none_or(|&b| s > b) {
-                        best.insert(passage, s);
+                    if window_sim.get(&passage).is_none_or(|&b| s > b) {
+                        window_sim.insert(passage, s);
                         answers.insert(passage, range);
                     }
-                }
-                for (passage, s) in best {
-                    let entry = similarity.entry(passage).or_insert(s);
-                    *entry = entry.max(s);
                 }
             }
         }
@@ -208,9 +218,13 @@ impl Retrieval<'_> {
             None => HashSet::new(),
         };
         let strength = |id: i64| {
-            let z = self
-                .scale
-                .and_then(|s| similarity.get(&id).map(|&sim| s.z(sim)));
+            let z = self.scale.and_then(|s| {
+                let own = own.get(&id).map(|&sim| s.z(sim));
+                let window = window_sim
+                    .get(&id)
+                    .map(|&sim| s.z(sim) - params.window_discount);
+                own.into_iter().chain(window).reduce(f32::max)
+            });
             let all = all_words.contains(&id);
             tracing::debug!(chunk = id, ?z, all_words = all, "result strength");
             confidence::strength(z, all)

@@ -365,8 +365,12 @@ pub struct SearchParams {
     pub min_z: f32,
     /// Vector hits more than this many spreads below the best hit are dropped (another topic altogether).
     pub max_z_gap: f32,
-    /// Whether sentence windows count: a passage is as close as its closest window (off: its own vector only).
+    /// Whether sentence windows count: a passage is as close as its closest unit (off: its own vector only).
     pub windows: bool,
+    /// A window's similarity counts this many spreads (z units, `confidence.rs`) less than a passage's own:
+    /// the best of a passage's several short windows stands out further by chance, and whole passages are
+    /// what document-level questions match (docs/BENCHMARKS.md, "Sentence windows").
+    pub window_discount: f32,
     /// How the two rankings are combined.
     pub fusion: Fusion,
     /// Weight of the vector score in convex fusion (the keyword score has `1 − alpha`).
@@ -384,6 +388,7 @@ impl Default for SearchParams {
             min_z: 1.5,
             max_z_gap: 3.3,
             windows: true,
+            window_discount: 1.0,
             fusion: Fusion::Convex,
             alpha: 0.5,
             mode: Mode::Hybrid,
