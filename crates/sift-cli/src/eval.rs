@@ -55,6 +55,9 @@ pub struct EvalArgs {
     /// Weight of the vector score in convex fusion.
     #[arg(long)]
     alpha: Option<f64>,
+    /// The z-score at which a vector hit counts fully in convex fusion.
+    #[arg(long)]
+    z_full: Option<f32>,
     /// Queries (queries.jsonl format) about nothing in the dataset: reports how often Sift says so.
     #[arg(long)]
     unrelated: Option<PathBuf>,
@@ -153,6 +156,9 @@ pub fn run(cli: &crate::Cli, args: &EvalArgs) -> Result<()> {
     }
     if let Some(a) = args.alpha {
         config.search.alpha = a;
+    }
+    if let Some(z) = args.z_full {
+        config.search.z_full = z;
     }
     let engine = Engine::open(config)
         .with_context(|| format!("opening the evaluation index in {}", work_dir.display()))?;

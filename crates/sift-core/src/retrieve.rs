@@ -151,7 +151,13 @@ impl Retrieval<'_> {
                 } else {
                     self.reader.ideal_bm25(&parsed.terms)?
                 };
-                search::convex(&vector_kept, &keyword_hits, ideal, alpha)
+                let z = self.scale.map(|s| move |sim: f32| s.z(sim));
+                let vector = search::vector_scores(
+                    &vector_kept,
+                    z.as_ref().map(|f| f as &dyn Fn(f32) -> f32),
+                    params.z_full,
+                );
+                search::convex(&vector, &keyword_hits, ideal, alpha)
             }
         };
         let ids: Vec<i64> = fused.iter().map(|x| x.0).collect();
@@ -196,19 +202,19 @@ impl Retrieval<'_> {
             }
             if params.windows {
                 let windows = self.reader.windows_of(&shown)?;
-                let ids: Vec<i64> = windows.iter().map(|w| w.0).collect();
+                let ids: Vec<i64> = windows.iter().map(|w| w.id).collect();
                 let vectors: HashMap<i64, Vec<f32>> = self
                     .reader
                     .vectors(self.catalog.model_key(), &ids)?
                     .into_iter()
                     .collect();
-                for (id, passage, range) in windows {
-                    let Some(s) = vectors.get(&id).map(|v| sim(v)) else {
+                for w in windows {
+                    let Some(s) = vectors.get(&w.id).map(|v| sim(v)) else {
                         continue;
                     };
-                    if window_sim.get(&passage).is_none_or(|&b| s > b) {
-                        window_sim.insert(passage, s);
-                        answers.insert(passage, range);
+                    if window_sim.get(&w.passage).is_none_or(|&b| s > b) {
+                        window_sim.insert(w.passage, s);
+                        answers.insert(w.passage, (w.start, w.end));
                     }
                 }
             }

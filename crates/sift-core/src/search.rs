@@ -164,22 +164,20 @@ pub enum Fusion {
     Convex,
 }
 
-/// Convex fusion: `alpha · s/best + (1 − alpha) · bm25/ideal` for each passage, 0 for a list it is not in.
-/// `vector` holds similarities (best first), `keyword` FTS5 BM25 scores (negative, best first), and
-/// `ideal_bm25` what a passage holding each query word once scores (the sum of the words' IDFs), so a
-/// passage matching one word of five counts for about a fifth, however short the keyword list is.
+/// Convex fusion: `alpha · vector + (1 − alpha) · bm25/ideal` for each passage, 0 for a list it is not in.
+/// `vector` holds vector scores already on an absolute 0..1 scale ([`vector_scores`]), `keyword` FTS5 BM25
+/// scores (negative, best first), and `ideal_bm25` what a passage holding each query word once scores (the
+/// sum of the words' IDFs), so a passage matching one word of five counts for about a fifth, however short
+/// the keyword list is.
 pub fn convex(
-    vector: &[(i64, f32)],
+    vector: &[(i64, f64)],
     keyword: &[(i64, f64)],
     ideal_bm25: f64,
     alpha: f64,
 ) -> Vec<(i64, f64)> {
     let mut scores: HashMap<i64, f64> = HashMap::new();
-    let best = vector.first().map_or(0.0, |h| f64::from(h.1));
-    if best > 0.0 {
-        for &(id, sim) in vector {
-            *scores.entry(id).or_default() += alpha * (f64::from(sim).max(0.0) / best);
-        }
+    for &(id, v) in vector {
+        *scores.entry(id).or_default() += alpha * v.clamp(0.0, 1.0);
     }
     if ideal_bm25 > 0.0 {
         for &(id, bm25) in keyword {
@@ -189,6 +187,29 @@ pub fn convex(
     let mut out: Vec<(i64, f64)> = scores.into_iter().collect();
     out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     out
+}
+
+/// Vector scores on a 0..1 scale for [`convex`]: a similarity's z-score (against the model's reference
+/// sentences) over the best hit's, or over `z_full` when the best is below it — so when nothing clearly
+/// related was found, the nearest noise does not count as a full match. Without a scale, similarity over the
+/// best one's.
+pub fn vector_scores(
+    hits: &[(i64, f32)],
+    z: Option<&dyn Fn(f32) -> f32>,
+    z_full: f32,
+) -> Vec<(i64, f64)> {
+    let best = hits.first().map_or(0.0, |h| h.1);
+    let top = z.map(|z| z(best).max(z_full));
+    hits.iter()
+        .map(|&(id, sim)| {
+            let v = match (z, top) {
+                (Some(z), Some(top)) if top > 0.0 => z(sim) / top,
+                _ if best > 0.0 => sim / best,
+                _ => 0.0,
+            };
+            (id, f64::from(v.clamp(0.0, 1.0)))
+        })
+        .collect()
 }
 
 /// Marks FTS5 puts around matches in `highlight()` output; private-use characters, so a document that
@@ -375,6 +396,8 @@ pub struct SearchParams {
     pub fusion: Fusion,
     /// Weight of the vector score in convex fusion (the keyword score has `1 − alpha`).
     pub alpha: f64,
+    /// The z-score at which a vector hit counts fully in convex fusion.
+    pub z_full: f32,
     pub mode: Mode,
 }
 
@@ -391,6 +414,7 @@ impl Default for SearchParams {
             window_discount: 1.0,
             fusion: Fusion::Convex,
             alpha: 0.5,
+            z_full: 6.0,
             mode: Mode::Hybrid,
         }
     }
@@ -474,7 +498,7 @@ mod tests {
     fn convex_fusion_weighs_keyword_matches_by_how_much_of_the_query_they_hold() {
         // Passage 1: best by meaning, no keyword. Passage 2: weaker by meaning, the only keyword hit but
         // holding one word of a query whose words' IDFs sum to 10 (its BM25 is 2).
-        let vector = [(1, 0.42f32), (2, 0.30)];
+        let vector = vector_scores(&[(1, 0.42f32), (2, 0.30)], None, 10.0);
         let keyword = [(2, -2.0)];
         let fused = convex(&vector, &keyword, 10.0, 0.7);
         assert_eq!(fused[0].0, 1, "{fused:?}");
@@ -487,9 +511,25 @@ mod tests {
         assert_eq!(convex(&vector, &[], 0.0, 0.7).len(), 2);
         let kw = convex(&[], &[(5, -3.0), (6, -1.0)], 6.0, 0.0);
         assert_eq!(kw, vec![(5, 0.5), (6, 1.0 / 6.0)]);
-        // Negative similarities count as nothing, never as a penalty.
-        let neg = convex(&[(1, 0.5), (2, -0.2)], &[], 0.0, 1.0);
-        assert_eq!(neg, vec![(1, 1.0), (2, 0.0)]);
+    }
+
+    #[test]
+    fn vector_scores_are_absolute_when_the_model_scale_is_known() {
+        // z = sim / 0.05. Only noise found (best z 3): it stays low, z over z_full.
+        let z = |sim: f32| sim / 0.05;
+        let percent = |v: Vec<(i64, f64)>| -> Vec<(i64, i64)> {
+            v.iter()
+                .map(|&(id, v)| (id, (v * 100.0).round() as i64))
+                .collect()
+        };
+        let noise = vector_scores(&[(1, 0.15), (2, 0.10), (4, -0.2)], Some(&z), 10.0);
+        assert_eq!(percent(noise), vec![(1, 30), (2, 20), (4, 0)]);
+        // A clear match (z 18): scores relative to it.
+        let clear = vector_scores(&[(3, 0.9), (1, 0.45)], Some(&z), 10.0);
+        assert_eq!(percent(clear), vec![(3, 100), (1, 50)]);
+        // Without a scale: relative to the best, negatives count as nothing.
+        let rel = vector_scores(&[(1, 0.5), (2, -0.2)], None, 10.0);
+        assert_eq!(rel, vec![(1, 1.0), (2, 0.0)]);
     }
 
     #[test]

@@ -229,6 +229,16 @@ pub struct ChunkRecord {
     pub parent: Option<i64>,
 }
 
+/// A sentence window of a stored passage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowRow {
+    pub id: i64,
+    pub passage: i64,
+    /// Byte range in the document's text.
+    pub start: usize,
+    pub end: usize,
+}
+
 /// One piece of a document to write: a whole small document, or a slice of a large one's chunks.
 #[derive(Debug, Clone)]
 pub struct DocPart {
@@ -1060,8 +1070,8 @@ impl Store {
         Ok(rows)
     }
 
-    /// The windows of `passages`: (window id, passage id, byte range in the document).
-    pub fn windows_of(&self, passages: &[i64]) -> Result<Vec<(i64, i64, (usize, usize))>> {
+    /// The windows of `passages`.
+    pub fn windows_of(&self, passages: &[i64]) -> Result<Vec<WindowRow>> {
         if passages.is_empty() {
             return Ok(Vec::new());
         }
@@ -1074,11 +1084,12 @@ impl Store {
         let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt
             .query_map([], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    (r.get::<_, i64>(2)? as usize, r.get::<_, i64>(3)? as usize),
-                ))
+                Ok(WindowRow {
+                    id: r.get(0)?,
+                    passage: r.get(1)?,
+                    start: r.get::<_, i64>(2)? as usize,
+                    end: r.get::<_, i64>(3)? as usize,
+                })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows)
