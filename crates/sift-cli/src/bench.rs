@@ -302,10 +302,10 @@ fn large_file(cli: &crate::Cli, sizes: &[usize], seconds: u64) -> Result<()> {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
     println!(
-        "machine: {}, {} cores; batch {} chunks",
+        "machine: {}, {} cores; batch {} texts",
         cpu_model(),
         std::thread::available_parallelism().map_or(1, |n| n.get()),
-        sift_core::EngineConfig::new(std::env::temp_dir())?.batch_chunks
+        sift_core::EngineConfig::new(std::env::temp_dir())?.batch_units
     );
     println!("size MB | rss before MB | peak rss at 1st commit MB | peak rss after {seconds}s MB | time to 1st commit s | chunks committed | pause latency ms");
     for &mb in sizes {

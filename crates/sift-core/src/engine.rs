@@ -86,8 +86,8 @@ pub struct EngineConfig {
     pub extract: ExtractOptions,
     pub hnsw: HnswParams,
     pub search: SearchParams,
-    /// Chunks embedded per database transaction while indexing.
-    pub batch_chunks: usize,
+    /// Texts embedded (chunks and their sentence windows) per database transaction while indexing.
+    pub batch_units: usize,
     /// How to start the extraction worker that reads documents (PDF, office, mail…) in a separate process;
     /// `None` reads them in this process (no protection against a parser that crashes or hangs). The CLI and
     /// the app always set it.
@@ -107,7 +107,7 @@ impl EngineConfig {
             extract: ExtractOptions::default(),
             hnsw: HnswParams::default(),
             search: SearchParams::default(),
-            batch_chunks: 64,
+            batch_units: 64,
             worker: None,
         })
     }
@@ -467,7 +467,7 @@ impl Engine {
             extract: self.config.extract,
             worker: self.config.worker.as_ref(),
             excludes: &self.config.settings.excludes,
-            batch_chunks: self.config.batch_chunks.max(1),
+            batch_units: self.config.batch_units.max(1),
             lock_dir: self.config.data_dir.join("locks"),
             embedded_total: &self.embedded_total,
         };

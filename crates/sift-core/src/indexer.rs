@@ -4,7 +4,8 @@
 //! through the [`Catalog`].
 //!
 //! Pipeline: a reader thread extracts and chunks changed files while the calling thread embeds and commits
-//! bounded batches (at most `batch_chunks` chunks each, a large file split over several batches), checking
+//! bounded batches (at most `batch_units` texts to embed each — chunks and their windows — a large file split
+//! over several batches), checking
 //! for cancellation between batches — so memory and pause latency do not depend on file size.
 //!
 //! Decisions per file (the unchanged checks):
@@ -105,7 +106,8 @@ pub(crate) struct Indexer<'a> {
     /// The extraction worker, when documents are read in a separate process.
     pub worker: Option<&'a WorkerCommand>,
     pub excludes: &'a [String],
-    pub batch_chunks: usize,
+    /// Texts embedded (chunks and their windows) per batch, one transaction each.
+    pub batch_units: usize,
     pub lock_dir: PathBuf,
     pub embedded_total: &'a AtomicU64,
 }
@@ -358,7 +360,7 @@ impl Indexer<'_> {
         let chunker = Chunker::new(self.tokenizer, self.chunk)?;
         let extract_options = self.extract;
         let chunker_key = self.chunker_key.as_str();
-        let group = self.batch_chunks.max(1);
+        let group = self.batch_units.max(1);
         let mut moved = Vec::new();
         std::thread::scope(|scope| -> Result<()> {
             let (tx, rx) = mpsc::sync_channel::<Prepared>(16);
@@ -411,7 +413,7 @@ impl Indexer<'_> {
             });
             // `rx` is owned here: returning early (an error) drops it, which unblocks and stops the reader.
             let mut batch: Vec<Pending> = Vec::new();
-            let mut batch_chunks = 0usize;
+            let mut batch_units = 0usize;
             // Documents that failed: their remaining slices are dropped, never stored.
             let mut failed: HashSet<PathBuf> = HashSet::new();
             // Ordinal of the next chunk of the document being received.
@@ -438,8 +440,19 @@ impl Indexer<'_> {
                         let total = chunks.len();
                         let mut taken = 0;
                         while !chunks.is_empty() {
-                            let room = self.batch_chunks.saturating_sub(batch_chunks).max(1);
-                            let rest = chunks.split_off(room.min(chunks.len()));
+                            // As many chunks as the batch has room for, counted in texts to embed (a
+                            // chunk and its windows), at least one.
+                            let room = self.batch_units.saturating_sub(batch_units).max(1);
+                            let mut fit = 0;
+                            let mut units = 0;
+                            for c in &chunks {
+                                if fit > 0 && units + c.units() > room {
+                                    break;
+                                }
+                                units += c.units();
+                                fit += 1;
+                            }
+                            let rest = chunks.split_off(fit);
                             let slice = std::mem::replace(&mut chunks, rest);
                             let n = slice.len();
                             batch.push(Pending {
@@ -452,10 +465,10 @@ impl Indexer<'_> {
                             });
                             doc_ordinal += n;
                             taken += n;
-                            batch_chunks += n;
-                            if batch_chunks >= self.batch_chunks {
+                            batch_units += units;
+                            if batch_units >= self.batch_units {
                                 self.flush(folder, &mut batch, &mut failed, event, report)?;
-                                batch_chunks = 0;
+                                batch_units = 0;
                                 progress(event);
                                 if cancel.load(Ordering::Relaxed) {
                                     return Ok(());
@@ -487,7 +500,7 @@ impl Indexer<'_> {
                     } => {
                         // A document that failed mid-stream: what is still batched of it is dropped.
                         batch.retain(|p| p.scanned.path != scanned.path);
-                        batch_chunks = batch.iter().map(|p| p.chunks.len()).sum();
+                        batch_units = batch.iter().flat_map(|p| &p.chunks).map(Chunk::units).sum();
                         failed.insert(scanned.path.clone());
                         self.problem(folder, &scanned, status, reason, event, report)?;
                     }
@@ -680,7 +693,7 @@ impl Indexer<'_> {
                 return Err(Error::Cancelled);
             }
             let rows = self.catalog.read(|s| {
-                s.chunks_missing_vectors(&model, folder.id, after, self.batch_chunks.max(1))
+                s.chunks_missing_vectors(&model, folder.id, after, self.batch_units.max(1))
             })?;
             let Some(last) = rows.last().map(|r| r.0) else {
                 return Ok(added);

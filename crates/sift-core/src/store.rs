@@ -964,7 +964,7 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        let list = id_list(ids);
         let sql = format!(
             "SELECT rowid, highlight(chunks_fts, 0, ?2, ?3) FROM chunks_fts
              WHERE chunks_fts MATCH ?1 AND rowid IN ({list})"
@@ -984,7 +984,7 @@ impl Store {
         if ids.is_empty() {
             return Ok(HashSet::new());
         }
-        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        let list = id_list(ids);
         let sql =
             format!("SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?1 AND rowid IN ({list})");
         let mut stmt = self.conn.prepare(&sql)?;
@@ -1060,7 +1060,7 @@ impl Store {
         if ids.is_empty() {
             return Ok(HashMap::new());
         }
-        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        let list = id_list(ids);
         let sql =
             format!("SELECT id, parent FROM chunks WHERE id IN ({list}) AND parent IS NOT NULL");
         let mut stmt = self.conn.prepare(&sql)?;
@@ -1075,11 +1075,7 @@ impl Store {
         if passages.is_empty() {
             return Ok(Vec::new());
         }
-        let list = passages
-            .iter()
-            .map(i64::to_string)
-            .collect::<Vec<_>>()
-            .join(",");
+        let list = id_list(passages);
         let sql = format!("SELECT id, parent, start, end FROM chunks WHERE parent IN ({list})");
         let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt
@@ -1237,6 +1233,11 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// Row ids as an SQL list (`1,2,3`) for `IN (…)`: integers only, so nothing from a user reaches the SQL.
+fn id_list(ids: &[i64]) -> String {
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
 }
 
 fn file_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FileRow> {
