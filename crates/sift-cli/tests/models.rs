@@ -113,7 +113,8 @@ fn ctrl_c_keeps_the_partial_file_the_rerun_resumes_and_a_bad_checksum_is_rejecte
     // The pinned size (models/manifest.json) with other bytes: the checksum, not the size, rejects it.
     let fake: Vec<u8> = (0..711_396u32).map(|i| (i % 251) as u8).collect();
     server.add(BGE_REPO, BGE_REV, "tokenizer.json", fake.clone());
-    server.slow(16 * 1024, Duration::from_millis(20));
+    // Slow enough (≈ 4.5 s for the file) that Ctrl-C always lands mid-download, however busy the machine.
+    server.slow(16 * 1024, Duration::from_millis(100));
     let part = cache
         .path()
         .join("models/bge-small-en-v1.5/tokenizer.json.part");
@@ -142,6 +143,7 @@ fn ctrl_c_keeps_the_partial_file_the_rerun_resumes_and_a_bad_checksum_is_rejecte
     assert!(!status.success());
     let kept = std::fs::metadata(&part).unwrap().len();
     assert!(kept >= 100_000 && kept < fake.len() as u64, "{kept}");
+    server.slow(16 * 1024, Duration::from_millis(10));
 
     let mut c = models_cmd(data.path(), cache.path(), &server.endpoint);
     c.args(["models", "download", "bge-small-en-v1.5"]);
