@@ -405,7 +405,10 @@ impl Default for SearchParams {
     fn default() -> Self {
         // Tuned on the SciFact dev split (docs/BENCHMARKS.md).
         SearchParams {
-            depth: 100,
+            // 150 = 3 × the app's 50 results: every window (quick search shows 8) asks the graph for the same
+            // depth, so a short list never misses what the full one finds (near-duplicate windows crowd a
+            // shallower graph search: an installed-app run lost the contract among 300 meeting notes).
+            depth: 150,
             rrf_k: 20.0,
             vector_weight: 0.8,
             min_z: 1.5,
