@@ -20,6 +20,7 @@ mod error;
 pub mod eval;
 mod extract;
 mod fault;
+mod fts_tokenizer;
 mod index;
 mod indexer;
 pub mod model;

@@ -236,8 +236,7 @@ impl Retrieval<'_> {
             confidence::strength(z, all)
         };
         let highlights = |c: &ChunkRecord| match marked.get(&c.id) {
-            Some(m) => search::marked_ranges(&c.text, m)
-                .unwrap_or_else(|| search::highlights(&c.text, parsed)),
+            Some(m) => search::highlights_from_marks(&c.text, m, parsed),
             // FTS5 matched nothing in it: nothing of the query's words is there to mark.
             None => Vec::new(),
         };

@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::confidence::{Confidence, Strength};
 use crate::extract::Location;
+use crate::fts_tokenizer::{self, is_cjk, Segment};
 
 /// A parsed query.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -20,7 +21,9 @@ pub struct ParsedQuery {
     pub semantic: String,
     /// Exact phrases (from double quotes), each a list of words.
     pub phrases: Vec<Vec<String>>,
-    /// Lower-cased words outside and inside phrases, stop words removed (kept when all are stop words).
+    /// Keyword terms: lower-cased words outside and inside phrases, stop words removed (kept when all are
+    /// stop words); a CJK word counts as its character bigrams (one character: itself), each a term of its
+    /// own, as the keyword tokenizer cuts text (`fts_tokenizer.rs`).
     pub terms: Vec<String>,
 }
 
@@ -34,23 +37,64 @@ const STOP_WORDS: &[&str] = &[
     "do", "does",
 ];
 
-/// Splits text into words: runs of letters and digits (any script).
+/// Splits text into words: runs of letters and digits (any script). A run of CJK characters ([`is_cjk`]) is
+/// a word of its own, apart from letters of other scripts around it ("iPhone手机" is "iPhone" and "手机"), as
+/// the keyword tokenizer cuts text.
 pub fn words(text: &str) -> Vec<(usize, &str)> {
     let mut out = Vec::new();
-    let mut start = None;
+    // Start of the current word, and whether it is a CJK run.
+    let mut start: Option<(usize, bool)> = None;
     for (i, c) in text.char_indices() {
-        if c.is_alphanumeric() {
-            if start.is_none() {
-                start = Some(i);
+        let cjk = is_cjk(c);
+        let kind = (cjk || c.is_alphanumeric()).then_some(cjk);
+        match (start, kind) {
+            (Some((_, a)), Some(b)) if a == b => {}
+            (None, None) => {}
+            (Some((s, _)), _) => {
+                out.push((s, &text[s..i]));
+                start = kind.map(|k| (i, k));
             }
-        } else if let Some(s) = start.take() {
-            out.push((s, &text[s..i]));
+            (None, Some(k)) => start = Some((i, k)),
         }
     }
-    if let Some(s) = start {
+    if let Some((s, _)) = start {
         out.push((s, &text[s..]));
     }
     out
+}
+
+fn is_cjk_word(word: &str) -> bool {
+    word.chars().next().is_some_and(is_cjk)
+}
+
+/// A word's keyword terms: the word, or a CJK word's bigrams (one character: itself).
+fn word_terms(word: &str) -> Vec<String> {
+    if is_cjk_word(word) {
+        fts_tokenizer::grams(word, 0, false)
+            .into_iter()
+            .map(|g| g.text.to_string())
+            .collect()
+    } else {
+        vec![word.to_string()]
+    }
+}
+
+/// The keyword tokens of `text` as the index cuts them, but not stemmed: (start, end, token), a word
+/// lower-cased, a CJK word as its bigrams.
+fn keyword_tokens(text: &str) -> Vec<(usize, usize, String)> {
+    words(text)
+        .into_iter()
+        .flat_map(|(s, w)| {
+            if is_cjk_word(w) {
+                fts_tokenizer::grams(w, s, false)
+                    .into_iter()
+                    .map(|g| (g.start, g.end, g.text.to_string()))
+                    .collect()
+            } else {
+                vec![(s, s + w.len(), w.to_lowercase())]
+            }
+        })
+        .collect()
 }
 
 /// Parses user input. Text between double quotes is an exact phrase; an unbalanced quote runs to the end.
@@ -67,6 +111,9 @@ pub fn parse_query(input: &str) -> ParsedQuery {
         }
         all_words.extend(ws);
     }
+    // CJK words rank by their bigrams, each a term (a passage holding more of them ranks higher, as in
+    // Lucene's CJK analyzer); the phrases keep whole words, which FTS5 matches as bigrams in a row.
+    let all_words: Vec<String> = all_words.iter().flat_map(|w| word_terms(w)).collect();
     let mut seen = HashSet::new();
     let mut terms: Vec<String> = all_words
         .iter()
@@ -260,30 +307,84 @@ fn merge(mut ranges: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
 }
 
 /// Byte ranges in `text` to highlight without FTS5's help: occurrences of the exact phrases and of the
-/// query's words, word for word (no stemming: a guessed stem marks wrong words, "contrary" for "contract").
-/// Ranges are sorted and do not overlap. Search uses FTS5's own marks ([`marked_ranges`]) where it can.
+/// query's terms, token for token as the index cuts text (CJK bigrams; a one-character CJK term anywhere in a
+/// run) but without stemming: a guessed stem marks wrong words, "contrary" for "contract". Ranges are sorted
+/// and do not overlap. Search uses FTS5's own marks ([`highlights_from_marks`]) where it can.
 pub fn highlights(text: &str, q: &ParsedQuery) -> Vec<(usize, usize)> {
-    let toks = words(text);
-    let lower: Vec<String> = toks.iter().map(|(_, w)| w.to_lowercase()).collect();
+    let toks = keyword_tokens(text);
     let mut ranges = Vec::new();
     for phrase in &q.phrases {
-        if phrase.is_empty() || phrase.len() > lower.len() {
+        let want: Vec<String> = phrase
+            .iter()
+            .flat_map(|w| keyword_tokens(w).into_iter().map(|t| t.2))
+            .collect();
+        if want.is_empty() || want.len() > toks.len() {
             continue;
         }
-        for i in 0..=lower.len() - phrase.len() {
-            if lower[i..i + phrase.len()] == phrase[..] {
-                let (s, _) = toks[i];
-                let (ls, lw) = toks[i + phrase.len() - 1];
-                ranges.push((s, ls + lw.len()));
+        for i in 0..=toks.len() - want.len() {
+            if toks[i..i + want.len()]
+                .iter()
+                .zip(&want)
+                .all(|(t, w)| t.2 == *w)
+            {
+                ranges.push((toks[i].0, toks[i + want.len() - 1].1));
             }
         }
     }
-    for ((s, w), l) in toks.iter().zip(&lower) {
-        if q.terms.iter().any(|t| t == l) {
-            ranges.push((*s, s + w.len()));
+    for (s, e, t) in &toks {
+        if q.terms.contains(t) {
+            ranges.push((*s, *e));
+        }
+    }
+    // The index also holds each CJK character of a document, so a one-character term matches inside a run.
+    for term in &q.terms {
+        let mut chars = term.chars();
+        if let (Some(c), None) = (chars.next(), chars.next()) {
+            if is_cjk(c) {
+                ranges.extend(text.match_indices(c).map(|(at, m)| (at, at + m.len())));
+            }
         }
     }
     merge(ranges)
+}
+
+/// Highlights of a passage from FTS5's `highlight()` output for it (`marked`, see [`marked_ranges`]): what
+/// the keyword search matched, stems included. A one-character CJK term matches a character the index holds
+/// at its bigram's position, and FTS5 marks that position's bigram: marked CJK characters are narrowed to
+/// those the query's terms cover ([`highlights`]). Falls back to [`highlights`] when the marks do not fit the
+/// text.
+pub fn highlights_from_marks(text: &str, marked: &str, q: &ParsedQuery) -> Vec<(usize, usize)> {
+    let Some(ranges) = marked_ranges(text, marked) else {
+        return highlights(text, q);
+    };
+    let cover = highlights(text, q);
+    let mut out = Vec::new();
+    for (s, e) in ranges {
+        let Some(span) = text.get(s..e) else {
+            out.push((s, e));
+            continue;
+        };
+        for segment in fts_tokenizer::segments(span.as_bytes()) {
+            match segment {
+                Segment::Other(r) => out.push((s + r.start, s + r.end)),
+                Segment::Cjk { run, start } => {
+                    let (rs, re) = (s + start, s + start + run.len());
+                    let covered: Vec<(usize, usize)> = cover
+                        .iter()
+                        .map(|&(cs, ce)| (cs.max(rs), ce.min(re)))
+                        .filter(|(a, b)| a < b)
+                        .collect();
+                    // Nothing of the run matched by our reckoning: keep what FTS5 marked.
+                    if covered.is_empty() {
+                        out.push((rs, re));
+                    } else {
+                        out.extend(covered);
+                    }
+                }
+            }
+        }
+    }
+    merge(out)
 }
 
 /// A passage shown for a result.
@@ -569,6 +670,104 @@ mod tests {
         assert_eq!(marked_ranges(text, &format!("{MARK_CLOSE}{text}")), None);
         let hostile = format!("a {MARK_OPEN}b");
         assert_eq!(marked_ranges(&hostile, &hostile), None);
+    }
+
+    #[test]
+    fn cjk_runs_are_words_of_their_own() {
+        let text = "iPhone手机, 東京都に住んでいます。서울에서 2024年";
+        let ws: Vec<&str> = words(text).into_iter().map(|(_, w)| w).collect();
+        assert_eq!(
+            ws,
+            vec![
+                "iPhone",
+                "手机",
+                "東京都に住んでいます",
+                "서울에서",
+                "2024",
+                "年"
+            ]
+        );
+        for (s, w) in words(text) {
+            assert_eq!(&text[s..s + w.len()], w);
+        }
+    }
+
+    #[test]
+    fn cjk_queries_rank_by_bigrams_and_phrases_stay_phrases() {
+        let q = parse_query("合同 提前终止 iPhone手机 京");
+        assert_eq!(
+            q.terms,
+            vec!["合同", "提前", "前终", "终止", "iphone", "手机", "京"]
+        );
+        assert!(q.phrases.is_empty());
+        assert_eq!(q.semantic, "合同 提前终止 iPhone手机 京");
+        assert_eq!(
+            fts_expression(&q).unwrap(),
+            r#""合同" OR "提前" OR "前终" OR "终止" OR "iphone" OR "手机" OR "京""#
+        );
+        // Quoted: a phrase of the whole word (FTS5 cuts it into bigrams in a row); its bigrams rank.
+        let q = parse_query(r#""提前终止" 条款"#);
+        assert_eq!(q.phrases, vec![vec!["提前终止".to_string()]]);
+        assert_eq!(q.terms, vec!["提前", "前终", "终止", "条款"]);
+        assert_eq!(
+            fts_expression(&q).unwrap(),
+            r#""提前终止" AND ("提前" OR "前终" OR "终止" OR "条款")"#
+        );
+        assert_eq!(
+            all_words_expression(&q).unwrap(),
+            r#""提前" AND "前终" AND "终止" AND "条款" AND "提前终止""#
+        );
+        // A bigram repeated in the query is one term; CJK never counts as stop words.
+        assert_eq!(parse_query("合同合同 the").terms, vec!["合同", "同合"]);
+    }
+
+    #[test]
+    fn highlights_mark_cjk_matches_exactly() {
+        let text = "本合同的提前终止条款。東京都に住んでいます";
+        let marked = |q: &str| -> Vec<&str> {
+            highlights(text, &parse_query(q))
+                .iter()
+                .map(|&(s, e)| &text[s..e])
+                .collect()
+        };
+        assert_eq!(marked("合同"), vec!["合同"]);
+        assert_eq!(marked("提前终止"), vec!["提前终止"]);
+        assert_eq!(marked(r#""终止条款""#), vec!["终止条款"]);
+        assert_eq!(marked("京"), vec!["京"]);
+        assert_eq!(marked("東京 います"), vec!["東京", "います"]);
+        assert_eq!(marked("大阪"), Vec::<&str>::new());
+        // Mixed words: each part on its own.
+        let text = "New iPhone手机 today";
+        let h = highlights(text, &parse_query("手机"));
+        assert_eq!(
+            h.iter().map(|&(s, e)| &text[s..e]).collect::<Vec<_>>(),
+            vec!["手机"]
+        );
+    }
+
+    #[test]
+    fn fts5_marks_of_one_cjk_character_are_narrowed_to_it() {
+        // FTS5 marks the bigram at whose position the index holds the character.
+        let text = "東京都";
+        let marked = format!("東{MARK_OPEN}京都{MARK_CLOSE}");
+        let h = highlights_from_marks(text, &marked, &parse_query("京"));
+        assert_eq!(
+            h.iter().map(|&(s, e)| &text[s..e]).collect::<Vec<_>>(),
+            vec!["京"]
+        );
+        // Bigram matches are kept as FTS5 marked them; other words too.
+        let text = "the 合同 contracts";
+        let marked = format!("the {MARK_OPEN}合同{MARK_CLOSE} {MARK_OPEN}contracts{MARK_CLOSE}");
+        let h = highlights_from_marks(text, &marked, &parse_query("合同 contract"));
+        assert_eq!(
+            h.iter().map(|&(s, e)| &text[s..e]).collect::<Vec<_>>(),
+            vec!["合同", "contracts"]
+        );
+        // Marks that do not fit: the fallback.
+        assert_eq!(
+            highlights_from_marks(text, "nonsense", &parse_query("合同")),
+            vec![(4, 10)]
+        );
     }
 
     #[test]

@@ -129,6 +129,16 @@ CREATE TRIGGER chunks_ad AFTER DELETE ON chunks WHEN old.parent IS NULL BEGIN
     INSERT INTO chunks_fts(chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
 END;
 "#,
+    // 5: the keyword index uses the `sift` tokenizer (`fts_tokenizer.rs`: porter as before, CJK runs as
+    // bigrams). The triggers belong to `chunks` and stay. Passages only are indexed again: FTS5's 'rebuild'
+    // would index every row of the content table, windows included.
+    r#"
+DROP TABLE chunks_fts;
+CREATE VIRTUAL TABLE chunks_fts USING fts5(
+    text, content='chunks', content_rowid='id', tokenize='sift'
+);
+INSERT INTO chunks_fts(rowid, text) SELECT id, text FROM chunks WHERE parent IS NULL;
+"#,
 ];
 
 /// Current schema version.
@@ -412,6 +422,9 @@ impl Store {
                 .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
         }
         let conn = Connection::open(path)?;
+        // Every connection registers the keyword tokenizer before anything touches `chunks_fts` (migrations
+        // included): without it the table can be neither searched nor written through the `chunks` triggers.
+        crate::fts_tokenizer::register(&conn)?;
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
@@ -952,8 +965,9 @@ impl Store {
     }
 
     /// The text of each of `ids` that matches `match_expr`, as FTS5's `highlight()` returns it: `open` and
-    /// `close` inserted around every matched token or phrase. FTS5 tokenizes and stems (Porter) here exactly
-    /// as it did for keyword search, so highlights mark what the keyword side matched, nothing else.
+    /// `close` inserted around every matched token or phrase. FTS5 tokenizes and stems (Porter; CJK bigrams,
+    /// `fts_tokenizer.rs`) here exactly as it did for keyword search, so highlights mark what the keyword side
+    /// matched, nothing else. Marks never nest: a match on overlapping bigrams is one marked span.
     pub fn fts_marked(
         &self,
         match_expr: &str,
@@ -1317,5 +1331,214 @@ mod tests {
         assert_eq!(store.vector_ids("m/int8").unwrap(), vec![1]);
         assert!(store.integrity_problems().unwrap().is_empty());
         assert_eq!(store.database_id().unwrap().len(), 32);
+    }
+
+    use crate::search::{self, parse_query};
+
+    /// Adds one file with these passages (ids 1, 2, … in order) and, for the first passage, a sentence window
+    /// whose text also holds 合同 (windows are never in the keyword index).
+    fn insert_passages(conn: &Connection, passages: &[&str]) {
+        conn.execute_batch(
+            "INSERT INTO folders(id, path, added_at) VALUES (1, x'2f72', 0);
+             INSERT INTO files(id, folder_id, path, ext, size, mtime_ns, status, indexed_at)
+               VALUES (1, 1, x'2f722f612e747874', 'txt', 1, 1, 'indexed', 0);",
+        )
+        .unwrap();
+        for (i, text) in passages.iter().enumerate() {
+            conn.execute(
+                "INSERT INTO chunks(id, file_id, ordinal, text, start, end, line) VALUES (?1, 1, ?2, ?3, 0, ?4, 1)",
+                params![i as i64 + 1, i as i64, text, text.len() as i64],
+            )
+            .unwrap();
+        }
+        conn.execute(
+            "INSERT INTO chunks(id, file_id, ordinal, text, start, end, line, parent)
+             VALUES (1000, 1, 0, '合同 window', 0, 5, 1, 1)",
+            [],
+        )
+        .unwrap();
+    }
+
+    /// Passage ids a keyword query finds, best first, as `Engine::search` asks FTS5.
+    fn keyword(store: &Store, query: &str) -> Vec<i64> {
+        let expr = search::fts_expression(&parse_query(query)).unwrap();
+        store
+            .fts(&expr, 20, &Filter::default())
+            .unwrap()
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect()
+    }
+
+    /// What search shows highlighted for passage `id` and `query`: FTS5's marks, narrowed as retrieval does.
+    fn marked(store: &Store, query: &str, id: i64) -> Vec<String> {
+        let q = parse_query(query);
+        let expr = search::fts_expression(&q).unwrap();
+        let text = &store.chunks(&[id]).unwrap()[0].text;
+        let rows = store
+            .fts_marked(&expr, &[id], search::MARK_OPEN, search::MARK_CLOSE)
+            .unwrap();
+        assert_eq!(rows.len(), 1, "{query:?} must match passage {id}");
+        // FTS5's marks never nest nor overlap, even for overlapping bigrams.
+        assert!(
+            search::marked_ranges(text, &rows[0].1).is_some(),
+            "{:?}",
+            rows[0].1
+        );
+        search::highlights_from_marks(text, &rows[0].1, &q)
+            .into_iter()
+            .map(|(s, e)| text[s..e].to_string())
+            .collect()
+    }
+
+    const CJK_PASSAGES: &[&str] = &[
+        "本合同的提前终止条款需要提前九十天书面通知。",
+        "東京都に住んでいます。",
+        "新しいコンピューターを買いました",
+        "서울에서 회의가 있습니다",
+        "New iPhone手机 on sale",
+        "The contracts were signed. Contrary to rumour, nothing changed.",
+        "合作同意书",
+    ];
+
+    #[test]
+    fn keyword_search_finds_cjk_words_inside_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("index.sqlite")).unwrap();
+        insert_passages(&store.conn, CJK_PASSAGES);
+        assert_eq!(
+            keyword(&store, "合同"),
+            vec![1],
+            "not 合作同意, not the window"
+        );
+        assert_eq!(keyword(&store, "提前终止"), vec![1]);
+        assert_eq!(keyword(&store, "東京"), vec![2]);
+        assert_eq!(keyword(&store, "住んで"), vec![2]);
+        assert_eq!(keyword(&store, "コンピューター"), vec![3]);
+        assert_eq!(keyword(&store, "서울"), vec![4]);
+        assert_eq!(keyword(&store, "회의"), vec![4]);
+        assert_eq!(keyword(&store, "iphone"), vec![5]);
+        assert_eq!(keyword(&store, "手机"), vec![5]);
+        assert_eq!(keyword(&store, "iPhone手机"), vec![5]);
+        // One character: found inside longer runs.
+        let mut one = keyword(&store, "同");
+        one.sort();
+        assert_eq!(one, vec![1, 7]);
+        assert_eq!(keyword(&store, "京"), vec![2]);
+        // English is stemmed as before.
+        assert_eq!(keyword(&store, "contract"), vec![6]);
+        assert_eq!(keyword(&store, "signing"), vec![6]);
+        assert!(keyword(&store, "大阪").is_empty());
+        // A quoted CJK phrase must stand in a row; its bigrams rank.
+        assert_eq!(keyword(&store, r#""终止条款""#), vec![1]);
+        let q = parse_query(r#""合同意""#);
+        assert!(store
+            .fts(
+                &search::phrase_expression(&q).unwrap(),
+                20,
+                &Filter::default()
+            )
+            .unwrap()
+            .is_empty());
+        // Every query term's IDF counts once in the ideal score, as FTS5 counts it (N = 7 passages).
+        let ideal = store.ideal_bm25(&parse_query("合同").terms).unwrap();
+        assert!((ideal - (6.5f64 / 1.5).ln()).abs() < 1e-9, "{ideal}");
+        let all = search::all_words_expression(&parse_query("提前 通知")).unwrap();
+        assert_eq!(
+            store.fts_among(&all, &[1, 2, 7]).unwrap(),
+            HashSet::from([1])
+        );
+        assert!(store.integrity_problems().unwrap().is_empty());
+    }
+
+    #[test]
+    fn highlights_cover_exactly_the_matched_cjk_characters() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("index.sqlite")).unwrap();
+        insert_passages(&store.conn, CJK_PASSAGES);
+        assert_eq!(marked(&store, "合同", 1), vec!["合同"]);
+        // Adjacent and overlapping matched bigrams: one clean range.
+        assert_eq!(marked(&store, "提前终止", 1), vec!["提前终止", "提前"]);
+        assert_eq!(marked(&store, "终止条款 书面", 1), vec!["终止条款", "书面"]);
+        assert_eq!(marked(&store, "東京", 2), vec!["東京"]);
+        assert_eq!(marked(&store, "京", 2), vec!["京"]);
+        assert_eq!(marked(&store, "同", 7), vec!["同"]);
+        assert_eq!(marked(&store, "コンピューター", 3), vec!["コンピューター"]);
+        assert_eq!(marked(&store, "회의", 4), vec!["회의"]);
+        assert_eq!(marked(&store, "iphone", 5), vec!["iPhone"]);
+        assert_eq!(marked(&store, "手机", 5), vec!["手机"]);
+        // Stemmed forms, never look-alikes.
+        assert_eq!(marked(&store, "contract", 6), vec!["contracts"]);
+        // Byte ranges: 合同 is bytes 3..9 of 本合同….
+        let q = parse_query("合同");
+        let text = CJK_PASSAGES[0];
+        let rows = store
+            .fts_marked(
+                &search::fts_expression(&q).unwrap(),
+                &[1],
+                search::MARK_OPEN,
+                search::MARK_CLOSE,
+            )
+            .unwrap();
+        assert_eq!(
+            search::highlights_from_marks(text, &rows[0].1, &q),
+            vec![(3, 9)]
+        );
+    }
+
+    #[test]
+    fn migrates_a_version_4_database_to_the_cjk_tokenizer() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for sql in &MIGRATIONS[..4] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 4).unwrap();
+            insert_passages(&conn, &["本合同的提前终止条款", "Contracts signed"]);
+            // Under porter + unicode61 the whole run is one token: 合同 is not found.
+            let n: i64 = conn
+                .query_row(
+                    "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH '\"合同\"'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(n, 0);
+        }
+        let mut store = Store::open(&path).unwrap();
+        let version: i64 = store
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        assert_eq!(keyword(&store, "合同"), vec![1], "found, the window is not");
+        assert_eq!(keyword(&store, "contract"), vec![2]);
+        assert!(store.integrity_problems().unwrap().is_empty());
+        // The triggers survived the table's re-creation: new passages are indexed, windows are not, deleted
+        // passages leave the index.
+        let triggers: Vec<String> = store
+            .conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(triggers, vec!["chunks_ad", "chunks_ai"]);
+        store
+            .conn
+            .execute_batch(
+                "INSERT INTO chunks(id, file_id, ordinal, text, start, end, line) VALUES (3, 1, 2, '東京都', 0, 9, 1);
+                 INSERT INTO chunks(id, file_id, ordinal, text, start, end, line, parent)
+                   VALUES (4, 1, 2, '東京', 0, 6, 1, 3);",
+            )
+            .unwrap();
+        assert_eq!(keyword(&store, "東京"), vec![3]);
+        store.delete_files(&[1]).unwrap();
+        assert!(keyword(&store, "合同").is_empty());
+        assert!(keyword(&store, "東京").is_empty());
+        assert!(store.integrity_problems().unwrap().is_empty());
     }
 }

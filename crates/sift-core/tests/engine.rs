@@ -424,3 +424,55 @@ fn says_when_nothing_in_the_folder_is_related() {
         assert_eq!(r.results[0].strength, Strength::Strong, "{q}");
     }
 }
+
+/// Chinese and Japanese are written without spaces: keyword search finds a word inside a run of characters
+/// (合同 in 本合同的提前终止条款, 東京 in 東京都に住んでいます) and marks exactly its characters.
+#[test]
+fn keyword_search_finds_cjk_words_inside_sentences() {
+    let root = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    std::fs::write(
+        root.path().join("contract-zh.txt"),
+        "本合同的提前终止条款需要提前九十天书面通知。",
+    )
+    .unwrap();
+    std::fs::write(
+        root.path().join("address-ja.txt"),
+        "私は東京都に住んでいます。",
+    )
+    .unwrap();
+    std::fs::write(
+        root.path().join("notes.txt"),
+        "Contracts and notes, in English.",
+    )
+    .unwrap();
+    let engine = open(data.path());
+    engine.add_folder(root.path()).unwrap();
+    index(&engine);
+    for (query, file, expected) in [
+        ("合同", "contract-zh.txt", vec!["合同"]),
+        ("提前终止", "contract-zh.txt", vec!["提前终止", "提前"]),
+        ("東京", "address-ja.txt", vec!["東京"]),
+        ("京", "address-ja.txt", vec!["京"]),
+    ] {
+        let r = engine
+            .search(
+                query,
+                &SearchOptions {
+                    mode: Mode::Keyword,
+                    ..SearchOptions::default()
+                },
+            )
+            .unwrap();
+        assert_eq!(r.results.len(), 1, "{query}: {:?}", r.results);
+        let hit = &r.results[0];
+        assert!(hit.path.ends_with(file), "{query}: {:?}", hit.path);
+        let marked: Vec<&str> = hit
+            .passage
+            .highlights
+            .iter()
+            .map(|&(s, e)| &hit.passage.text[s..e])
+            .collect();
+        assert_eq!(marked, expected, "{query}");
+    }
+}
