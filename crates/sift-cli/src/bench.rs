@@ -244,7 +244,7 @@ fn extract(dir: &std::path::Path, repeat: usize) -> Result<()> {
             e.1 = e.1.min(b);
         }
     }
-    println!(
+    outln!(
         "machine: {}, {} cores; {} files under {}; best of {} passes",
         cpu_model(),
         std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -252,12 +252,12 @@ fn extract(dir: &std::path::Path, repeat: usize) -> Result<()> {
         dir.display(),
         repeat.max(1)
     );
-    println!("type | files | MB | text MB | not read | in process files/s | in process MB/s | worker files/s | worker MB/s | worker / in process");
+    outln!("type | files | MB | text MB | not read | in process files/s | in process MB/s | worker files/s | worker MB/s | worker / in process");
     let mb = |b: u64| b as f64 / 1_048_576.0;
     for (ext, row) in &rows {
         let (a, b) = best.get(ext).copied().unwrap_or((0.0, 0.0));
         let rate = |n: f64, s: f64| if s > 0.0 { n / s } else { 0.0 };
-        println!(
+        outln!(
             "{} | {} | {:.2} | {:.2} | {} | {:.0} | {:.1} | {:.0} | {:.1} | {:.2}",
             if ext.is_empty() { "(none)" } else { ext },
             row.files,
@@ -301,13 +301,13 @@ fn cpu_model() -> String {
 fn large_file(cli: &crate::Cli, sizes: &[usize], seconds: u64) -> Result<()> {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
-    println!(
+    outln!(
         "machine: {}, {} cores; batch {} texts",
         cpu_model(),
         std::thread::available_parallelism().map_or(1, |n| n.get()),
         sift_core::EngineConfig::new(std::env::temp_dir())?.batch_units
     );
-    println!("size MB | rss before MB | peak rss at 1st commit MB | peak rss after {seconds}s MB | time to 1st commit s | chunks committed | pause latency ms");
+    outln!("size MB | rss before MB | peak rss at 1st commit MB | peak rss after {seconds}s MB | time to 1st commit s | chunks committed | pause latency ms");
     for &mb in sizes {
         let dir = tempfile_dir("sift-bench-large")?;
         let files = dir.join("files");
@@ -373,7 +373,7 @@ fn large_file(cli: &crate::Cli, sizes: &[usize], seconds: u64) -> Result<()> {
             }
         }
         let chunks = engine.status()?.counts.chunks;
-        println!(
+        outln!(
             "{mb} | {before:.0} | {peak_first:.0} | {peak:.0} | {:.1} | {chunks} | {:.0}",
             first_commit.map_or(f64::NAN, |t| t.as_secs_f64()),
             latency.as_secs_f64() * 1000.0
@@ -381,7 +381,7 @@ fn large_file(cli: &crate::Cli, sizes: &[usize], seconds: u64) -> Result<()> {
         drop(engine);
         let _ = std::fs::remove_dir_all(&dir);
     }
-    println!("(peak rss is the process high-water mark, so each row includes the rows before it; run one size per process to compare sizes alone)");
+    outln!("(peak rss is the process high-water mark, so each row includes the rows before it; run one size per process to compare sizes alone)");
     Ok(())
 }
 
@@ -424,16 +424,19 @@ fn embed(
         .iter()
         .map(|e| e.tokens)
         .sum();
-    println!(
+    outln!(
         "model {} ({precision}), provider {}, {threads} thread(s); {} texts, {:.0} tokens/text",
         spec.id,
         embedder.provider(),
         texts.len(),
         tokens as f64 / texts.len().max(1) as f64
     );
-    println!(
+    outln!(
         "{:>6} {:>12} {:>12} {:>8}",
-        "batch", "texts/s", "raw ORT/s", "ratio"
+        "batch",
+        "texts/s",
+        "raw ORT/s",
+        "ratio"
     );
     let mut rows = Vec::new();
     for batch in [1usize, 8, 32] {
@@ -454,7 +457,7 @@ fn embed(
             texts.len() as f64 / best_pipe,
             texts.len() as f64 / best_raw,
         );
-        println!("{batch:>6} {pipe:>12.1} {raw:>12.1} {:>8.3}", pipe / raw);
+        outln!("{batch:>6} {pipe:>12.1} {raw:>12.1} {:>8.3}", pipe / raw);
         rows.push((batch, pipe, raw));
     }
     // Single-query latency, like a search: one short text at a time.
@@ -476,7 +479,7 @@ fn embed(
     }
     lat.sort_by(f64::total_cmp);
     raw_lat.sort_by(f64::total_cmp);
-    println!(
+    outln!(
         "query latency ms: p50 {:.2}  p95 {:.2}  p99 {:.2}   (raw ORT p50 {:.2}, p95 {:.2}; ratio p50 {:.2})",
         percentile(&lat, 0.5),
         percentile(&lat, 0.95),
@@ -494,9 +497,9 @@ fn embed(
         embedder.embed_documents(&ten)?;
         best10 = best10.min(t.elapsed().as_secs_f64() * 1000.0);
     }
-    println!("batch of 10 texts: {best10:.1} ms");
+    outln!("batch of 10 texts: {best10:.1} ms");
     if let Some(mb) = peak_rss_mb() {
-        println!("peak memory (RSS): {mb:.0} MB");
+        outln!("peak memory (RSS): {mb:.0} MB");
     }
     Ok(())
 }
@@ -572,11 +575,11 @@ fn index(n: usize, dim: usize, queries: usize, db: Option<&std::path::Path>) -> 
     f_lat.sort_by(f64::total_cmp);
     h_lat.sort_by(f64::total_cmp);
     e_lat.sort_by(f64::total_cmp);
-    println!(
+    outln!(
         "{n} vectors x {dim} dims: HNSW built in {build:.1}s ({:.0} inserts/s)",
         n as f64 / build
     );
-    println!(
+    outln!(
         "query top-10: HNSW p50 {:.3} ms, p95 {:.3} ms | exact p50 {:.3} ms, p95 {:.3} ms | speed-up p50 {:.1}x | recall@10 {:.3}",
         percentile(&h_lat, 0.5),
         percentile(&h_lat, 0.95),
@@ -585,12 +588,12 @@ fn index(n: usize, dim: usize, queries: usize, db: Option<&std::path::Path>) -> 
         percentile(&e_lat, 0.5) / percentile(&h_lat, 0.5).max(1e-9),
         hits as f64 / (10 * queries.max(1)) as f64
     );
-    println!(
+    outln!(
         "with a filter (tombstones or folder/type filters present): HNSW p50 {:.3} ms, p95 {:.3} ms | recall@10 {:.3}",
         percentile(&f_lat, 0.5),
         percentile(&f_lat, 0.95),
         f_hits as f64 / (10 * queries.max(1)) as f64
     );
-    println!("(uniform random vectors are HNSW's hard case; real embeddings cluster, and recall is higher)");
+    outln!("(uniform random vectors are HNSW's hard case; real embeddings cluster, and recall is higher)");
     Ok(())
 }

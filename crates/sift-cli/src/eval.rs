@@ -237,16 +237,16 @@ pub fn run(cli: &crate::Cli, args: &EvalArgs) -> Result<()> {
             "confidence": {"top_relevant": hit.json(), "top_not_relevant": miss.json(), "unrelated_queries": off.json()}
         }));
         if !args.json {
-            println!("{:<8} nDCG@10 {ndcg:.4}  Recall@100 {recall:.4}  MRR@10 {mrr:.4}  ({n} queries, p50 {p50:.1} ms, p95 {p95:.1} ms)", format!("{mode:?}").to_lowercase());
-            println!("         confidence — top result relevant: {hit}; not relevant: {miss}");
+            outln!("{:<8} nDCG@10 {ndcg:.4}  Recall@100 {recall:.4}  MRR@10 {mrr:.4}  ({n} queries, p50 {p50:.1} ms, p95 {p95:.1} ms)", format!("{mode:?}").to_lowercase());
+            outln!("         confidence — top result relevant: {hit}; not relevant: {miss}");
             if off.total() > 0 {
-                println!("         confidence — unrelated queries: {off}");
+                outln!("         confidence — unrelated queries: {off}");
             }
         }
     }
     if args.json {
         let status = engine.status()?;
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
                 "dataset": args.dataset, "model": status.model, "precision": status.precision,

@@ -1,6 +1,15 @@
 //! `sift`: index folders and search them by meaning, from the terminal. Shares the desktop app's data
 //! directory, so both see the same index.
 
+/// `println!` for results: when standard output is closed (`sift status | head` after `head` has
+/// read enough), the program ends quietly, as other command-line tools do — Rust ignores SIGPIPE, so the
+/// std macros would panic. (SIGPIPE itself stays ignored: a dead extraction worker's pipe must not kill us.)
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::write_out(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
 mod bench;
 mod eval;
 mod models;
@@ -127,7 +136,27 @@ fn main() {
         .with_writer(std::io::stderr)
         .init();
     if let Err(e) = run(cli) {
+        if e.chain().any(is_broken_pipe) {
+            std::process::exit(0);
+        }
         eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
+    e.downcast_ref::<std::io::Error>()
+        .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
+/// Writes to standard output (see [`outln!`]): a closed pipe ends the program quietly.
+fn write_out(args: std::fmt::Arguments<'_>) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: writing the output: {e}");
         std::process::exit(1);
     }
 }
@@ -221,7 +250,7 @@ fn run(cli: Cli) -> Result<()> {
             let query = query.as_deref().context("give a query, or --stdin")?;
             let response = engine.search(query, &options)?;
             if *json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::to_string_pretty(&json_response(&response))?
                 );
@@ -236,21 +265,23 @@ fn run(cli: Cli) -> Result<()> {
             let folders = engine.folders()?;
             if *json {
                 let v = serde_json::json!({ "status": status, "folders": folders });
-                println!("{}", serde_json::to_string_pretty(&v)?);
+                outln!("{}", serde_json::to_string_pretty(&v)?);
             } else {
-                println!("data directory  {}", status.data_dir.display());
-                println!(
+                outln!("data directory  {}", status.data_dir.display());
+                outln!(
                     "model           {} ({}, {} dimensions)",
-                    status.model, status.precision, status.dim
+                    status.model,
+                    status.precision,
+                    status.dim
                 );
-                println!("provider        {}", status.provider);
-                println!("model files     {}", status.model_source);
+                outln!("provider        {}", status.provider);
+                outln!("model files     {}", status.model_source);
                 if let Some(lib) = &status.runtime_library {
-                    println!("onnx runtime    {}", lib.display());
+                    outln!("onnx runtime    {}", lib.display());
                 }
-                println!("folders         {}", status.counts.folders);
+                outln!("folders         {}", status.counts.folders);
                 for f in &folders {
-                    println!(
+                    outln!(
                         "  {}  ({} files, {} skipped or failed){}",
                         f.path.display(),
                         f.files,
@@ -262,27 +293,28 @@ fn run(cli: Cli) -> Result<()> {
                         }
                     );
                 }
-                println!(
+                outln!(
                     "files           {} indexed, {} skipped, {} failed",
                     status.counts.indexed_files,
                     status.counts.skipped_files,
                     status.counts.failed_files
                 );
-                println!(
+                outln!(
                     "passages        {} ({} with sentence windows)",
-                    status.counts.passages, status.counts.chunks
+                    status.counts.passages,
+                    status.counts.chunks
                 );
                 match status.meaning {
-                    MeaningSearch::Ready => println!("meaning search  ready"),
+                    MeaningSearch::Ready => outln!("meaning search  ready"),
                     MeaningSearch::Rebuilding {
                         with_vectors,
                         passages,
-                    } => println!(
+                    } => outln!(
                         "meaning search  REBUILDING: {with_vectors} of {passages} passages have vectors \
                          for this model; run `sift index` to finish (the rest is found by its words only)"
                     ),
                 }
-                println!(
+                outln!(
                     "vector index    {} vectors, {} deleted, {:.1} MB on disk ({})",
                     status.index_vectors,
                     status.index_dead,
@@ -300,7 +332,7 @@ fn run(cli: Cli) -> Result<()> {
                 .as_ref()
                 .map(|f| std::fs::canonicalize(f).unwrap_or_else(|_| f.clone()));
             for p in engine.problem_files(folder.as_deref())? {
-                println!("{}\t{}\t{}", p.status, p.path.display(), p.reason);
+                outln!("{}\t{}\t{}", p.status, p.path.display(), p.reason);
             }
             Ok(())
         }
@@ -439,19 +471,19 @@ fn json_response(r: &SearchResponse) -> serde_json::Value {
 
 fn print_results(r: &SearchResponse) {
     if r.results.is_empty() {
-        println!("no results ({:.0} ms)", r.took_ms);
+        outln!("no results ({:.0} ms)", r.took_ms);
         return;
     }
     if r.confidence == Confidence::None {
-        println!("Nothing in your files closely matches this; the nearest passages:");
+        outln!("Nothing in your files closely matches this; the nearest passages:");
     }
     let mut divider = r.confidence == Confidence::None;
     for (i, hit) in r.results.iter().enumerate() {
         if !divider && hit.strength != Strength::Strong {
-            println!("    — less related —");
+            outln!("    — less related —");
             divider = true;
         }
-        println!(
+        outln!(
             "{:>2}. {}:{}  ({:.4})",
             i + 1,
             hit.path.display(),
@@ -467,7 +499,7 @@ fn print_results(r: &SearchResponse) {
             .unwrap_or(text);
         let snippet: String = shown.split_whitespace().collect::<Vec<_>>().join(" ");
         let snippet: String = snippet.chars().take(240).collect();
-        println!("    {snippet}");
+        outln!("    {snippet}");
     }
     let note = match (r.catching_up, r.meaning) {
         (_, MeaningSearch::Rebuilding { with_vectors, passages }) => format!(
@@ -481,5 +513,5 @@ fn print_results(r: &SearchResponse) {
     } else {
         "results"
     };
-    println!("{} {noun} in {:.0} ms{note}", r.results.len(), r.took_ms);
+    outln!("{} {noun} in {:.0} ms{note}", r.results.len(), r.took_ms);
 }

@@ -87,29 +87,32 @@ fn human(bytes: u64) -> String {
 pub(crate) fn list(cli: &Cli, json: bool) -> Result<()> {
     let rows = rows(cli)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        outln!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());
     }
     for r in &rows {
         let mark = if r.active { "*" } else { " " };
-        println!("{mark} {:<24} {}", r.id, r.name);
+        outln!("{mark} {:<24} {}", r.id, r.name);
         let size = match (r.size, r.bundled) {
             (_, true) => "bundled".to_string(),
             (Some(b), false) => format!("download {}", human(b)),
             (None, false) => "download size not listed".to_string(),
         };
-        println!(
+        outln!(
             "    {} · {} dimensions · {} · {}",
-            r.languages, r.dim, r.precision, size
+            r.languages,
+            r.dim,
+            r.precision,
+            size
         );
-        println!("    {}", r.description);
+        outln!("    {}", r.description);
         match (&r.source, &r.location) {
-            (Some(source), Some(dir)) => println!("    installed ({source}): {dir}"),
-            _ if r.downloadable => println!("    not installed: `sift models download {}`", r.id),
-            _ => println!("    not installed (not downloadable yet)"),
+            (Some(source), Some(dir)) => outln!("    installed ({source}): {dir}"),
+            _ if r.downloadable => outln!("    not installed: `sift models download {}`", r.id),
+            _ => outln!("    not installed (not downloadable yet)"),
         }
     }
-    println!("\n* = active model (change it in the app's settings)");
+    outln!("\n* = active model (change it in the app's settings)");
     Ok(())
 }
 
@@ -150,7 +153,7 @@ pub(crate) fn download(cli: &Cli, id: &str) -> Result<()> {
     bar.finish_and_clear();
     match result {
         Ok(files) => {
-            println!(
+            outln!(
                 "{} installed in {}",
                 spec.name,
                 files.onnx.parent().unwrap_or(&files.onnx).display()

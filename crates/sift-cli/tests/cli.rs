@@ -241,3 +241,53 @@ fn committed_fixture_folder_is_searchable_by_meaning() {
         assert!(top.ends_with(expected), "{query:?} → {top}");
     }
 }
+
+/// `sift … | head`: when the reader has gone, `sift` stops quietly, never with a panic message.
+#[cfg(unix)]
+#[test]
+fn a_closed_pipe_ends_output_quietly() {
+    use std::os::fd::{FromRawFd, OwnedFd};
+
+    let files = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    for i in 0..3 {
+        std::fs::write(
+            files.path().join(format!("note{i}.txt")),
+            format!("Meeting note {i}: the budget review moved to Thursday."),
+        )
+        .unwrap();
+    }
+    index(data.path(), files.path());
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors pipe(2) writes.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: both descriptors were just created and are owned here only.
+    let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    drop(read);
+    for args in [
+        &["search", "--limit", "3", "budget review"][..],
+        &["status"],
+        &["search", "--stdin", "--json"],
+    ] {
+        let mut child = sift(data.path())
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::from(write.try_clone().unwrap()))
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"budget review\n")
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && stderr.is_empty(),
+            "{args:?}: {:?} {stderr}",
+            out.status
+        );
+    }
+}
