@@ -104,51 +104,31 @@ impl Embedder {
                 reason: "file does not exist".into(),
             });
         }
-        let env = runtime::environment()?;
         let threads = options.threads.max(1);
-        let mut attempts: Vec<Provider> = if options.accelerate {
-            runtime::accelerated_providers()
-        } else {
-            Vec::new()
-        };
-        attempts.push(Provider::Cpu);
-        let mut last_err = None;
-        for provider in attempts {
-            match build_session(env, &files.onnx, threads, provider) {
-                Ok(session) => {
-                    let outputs: Vec<String> = session
-                        .outputs()
-                        .iter()
-                        .map(|o| o.name().to_string())
-                        .collect();
-                    let output_index = outputs.iter().position(|n| *n == spec.output).unwrap_or(0);
-                    let has_token_type_ids = session
-                        .inputs()
-                        .iter()
-                        .any(|i| i.name() == "token_type_ids");
-                    tracing::info!(model = %spec.id, precision = %files.precision, %provider, threads,
-                        onnx = %files.onnx.display(), "embedding model loaded");
-                    return Ok(Embedder {
-                        session,
-                        tokenizer,
-                        spec: spec.clone(),
-                        precision: files.precision,
-                        provider,
-                        batch_size: options.batch_size.max(1),
-                        output_index,
-                        has_token_type_ids,
-                        pad_id,
-                    });
-                }
-                Err(e) => {
-                    if provider != Provider::Cpu {
-                        tracing::warn!(%provider, error = %e, "execution provider unavailable, falling back");
-                    }
-                    last_err = Some(e);
-                }
-            }
-        }
-        Err(last_err.unwrap_or_else(|| Error::Embed("no execution provider".into())))
+        let (session, provider) = open_session(&files.onnx, threads, options.accelerate)?;
+        let outputs: Vec<String> = session
+            .outputs()
+            .iter()
+            .map(|o| o.name().to_string())
+            .collect();
+        let output_index = outputs.iter().position(|n| *n == spec.output).unwrap_or(0);
+        let has_token_type_ids = session
+            .inputs()
+            .iter()
+            .any(|i| i.name() == "token_type_ids");
+        tracing::info!(model = %spec.id, precision = %files.precision, %provider, threads,
+            onnx = %files.onnx.display(), "embedding model loaded");
+        Ok(Embedder {
+            session,
+            tokenizer,
+            spec: spec.clone(),
+            precision: files.precision,
+            provider,
+            batch_size: options.batch_size.max(1),
+            output_index,
+            has_token_type_ids,
+            pad_id,
+        })
     }
 
     /// The model this embedder runs.
@@ -363,6 +343,36 @@ impl Embedder {
         }
         Ok(result)
     }
+}
+
+/// Starts a session for `onnx` in the shared environment on the best provider that works: the accelerated
+/// ones this build has (when `accelerate`), then the CPU. Returns the provider it runs on. Shared by the
+/// embedder and the generator.
+pub(crate) fn open_session(
+    onnx: &Path,
+    threads: usize,
+    accelerate: bool,
+) -> Result<(Session, Provider)> {
+    let env = runtime::environment()?;
+    let mut attempts: Vec<Provider> = if accelerate {
+        runtime::accelerated_providers()
+    } else {
+        Vec::new()
+    };
+    attempts.push(Provider::Cpu);
+    let mut last_err = None;
+    for provider in attempts {
+        match build_session(env, onnx, threads, provider) {
+            Ok(session) => return Ok((session, provider)),
+            Err(e) => {
+                if provider != Provider::Cpu {
+                    tracing::warn!(%provider, error = %e, "execution provider unavailable, falling back");
+                }
+                last_err = Some(e);
+            }
+        }
+    }
+    Err(last_err.unwrap_or_else(|| Error::Runtime("no execution provider".into())))
 }
 
 fn build_session(

@@ -57,6 +57,26 @@ pub enum Error {
     #[error("{0}")]
     Invalid(String),
 
+    /// No text-generation model is installed (asking is optional; search works without one).
+    #[error("no text-generation model is installed ({0}); run `scripts/setup.sh` to build the small test model SmolLM2-135M-Instruct into the model cache")]
+    GeneratorMissing(String),
+
+    /// Text generation failed.
+    #[error("text generation failed: {0}")]
+    Generate(String),
+
+    /// A prompt longer than the generator's context window.
+    #[error("the prompt is {tokens} tokens, more than the model's context of {limit}; use fewer or shorter passages")]
+    PromptTooLong { tokens: usize, limit: usize },
+
+    /// A model would not fit in the memory available.
+    #[error("model `{model}` needs about {needed_mb} MB of memory and only {available_mb} MB are available; close other programs or choose a smaller model")]
+    NotEnoughMemory {
+        model: String,
+        needed_mb: u64,
+        available_mb: u64,
+    },
+
     /// The operation was cancelled (pause, shutdown).
     #[error("cancelled")]
     Cancelled,

@@ -6,7 +6,8 @@
 //!
 //! The API is [`Engine`] and the types it takes and returns, re-exported here. A few modules are public as
 //! sub-APIs of their own: [`model`] (the manifest, locating and downloading models), [`runtime`] (finding
-//! ONNX Runtime), [`embed`] (the embedder, for benchmarks and tests), [`eval`] (retrieval quality),
+//! ONNX Runtime), [`embed`] (the embedder, for benchmarks and tests), [`generate`] (the text generator: a
+//! local LLM, for `sift ask` and benchmarks), [`eval`] (retrieval quality),
 //! [`watch`] (the filesystem watcher), [`worker`] (the extraction worker process: started by the CLI and the
 //! app as `<exe> __sift-extract-worker`) and [`paths`] (where data lives). Everything else is private.
 
@@ -21,6 +22,7 @@ pub mod eval;
 mod extract;
 mod fault;
 mod fts_tokenizer;
+pub mod generate;
 mod index;
 mod indexer;
 pub mod model;
