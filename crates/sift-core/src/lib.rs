@@ -7,10 +7,11 @@
 //! The API is [`Engine`] and the types it takes and returns, re-exported here. A few modules are public as
 //! sub-APIs of their own: [`model`] (the manifest, locating and downloading models), [`runtime`] (finding
 //! ONNX Runtime), [`embed`] (the embedder, for benchmarks and tests), [`generate`] (the text generator: a
-//! local LLM, for `sift ask` and benchmarks), [`eval`] (retrieval quality),
+//! local LLM, for `sift ask` and benchmarks), [`answer`] (grounded prompts and citation checks), [`eval`] (retrieval quality),
 //! [`watch`] (the filesystem watcher), [`worker`] (the extraction worker process: started by the CLI and the
 //! app as `<exe> __sift-extract-worker`) and [`paths`] (where data lives). Everything else is private.
 
+pub mod answer;
 mod catalog;
 mod chunk;
 mod confidence;
