@@ -22,9 +22,10 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use sift_core::generate::{self, GenerateParams};
 use sift_core::{
-    Confidence, Engine, EngineConfig, Filter, MeaningSearch, Mode, Phase, Progress, SearchOptions,
-    SearchResponse, Strength,
+    Answer, AskOptions, Confidence, Engine, EngineConfig, Filter, Generator, GeneratorOptions,
+    MeaningSearch, Mode, Phase, Progress, SearchOptions, SearchResponse, Strength,
 };
 
 #[derive(Parser)]
@@ -70,6 +71,43 @@ enum Command {
         /// Read one query per line from standard input; print one JSON object per line.
         #[arg(long)]
         stdin: bool,
+        /// Only files under this folder (repeatable).
+        #[arg(long)]
+        folder: Vec<PathBuf>,
+        /// Only files with this extension (repeatable), e.g. --type md.
+        #[arg(long = "type")]
+        kinds: Vec<String>,
+        /// hybrid (default), vector or keyword.
+        #[arg(long, default_value = "hybrid")]
+        mode: String,
+    },
+    /// Ask a question: a local language model drafts a short answer from the top passages, citing them;
+    /// the citations are checked before the answer is shown ("Not found in your files" otherwise). Needs a
+    /// generator model (`scripts/setup.sh` builds a small one).
+    Ask {
+        question: String,
+        /// Passages (the best one of each of the top files) given to the model.
+        #[arg(long, short = 'n', default_value_t = 4)]
+        passages: usize,
+        /// Reply tokens at most.
+        #[arg(long, default_value_t = 192)]
+        max_tokens: usize,
+        /// 0 (default): always the most likely token. Above 0: sample at this temperature.
+        #[arg(long, default_value_t = 0.0)]
+        temperature: f32,
+        /// Nucleus sampling threshold (with --temperature).
+        #[arg(long, default_value_t = 0.95)]
+        top_p: f32,
+        /// Seed for sampling.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// The generator model's id (a folder under the cache's models/ with generation.json), or a
+        /// folder path. Default: the largest installed.
+        #[arg(long, env = "SIFT_GENERATOR")]
+        generator: Option<String>,
+        /// Print JSON (no streaming).
+        #[arg(long)]
+        json: bool,
         /// Only files under this folder (repeatable).
         #[arg(long)]
         folder: Vec<PathBuf>,
@@ -220,16 +258,7 @@ fn run(cli: Cli) -> Result<()> {
             mode,
         } => {
             let engine = open(&cli)?;
-            let mut filter = Filter::default();
-            for f in folder {
-                filter
-                    .folders
-                    .push(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone()));
-            }
-            filter.kinds = kinds
-                .iter()
-                .map(|k| k.trim_start_matches('.').to_ascii_lowercase())
-                .collect();
+            let filter = filter(folder, kinds);
             let options = SearchOptions {
                 limit: *limit,
                 filter,
@@ -258,6 +287,35 @@ fn run(cli: Cli) -> Result<()> {
                 print_results(&response);
             }
             Ok(())
+        }
+        Command::Ask {
+            question,
+            passages,
+            max_tokens,
+            temperature,
+            top_p,
+            seed,
+            generator,
+            json,
+            folder,
+            kinds,
+            mode,
+        } => {
+            let options = AskOptions {
+                search: SearchOptions {
+                    limit: *passages,
+                    filter: filter(folder, kinds),
+                    mode: mode.parse::<Mode>()?,
+                },
+                passages: *passages,
+                generate: GenerateParams {
+                    max_new_tokens: *max_tokens,
+                    temperature: *temperature,
+                    top_p: *top_p,
+                    seed: *seed,
+                },
+            };
+            ask(&cli, question, generator.as_deref(), &options, *json)
         }
         Command::Status { json } => {
             let engine = open(&cli)?;
@@ -442,6 +500,130 @@ pub(crate) fn index_with_progress(engine: &Engine) -> Result<sift_core::IndexRep
         );
     }
     Ok(report)
+}
+
+/// Search filters from the command line's `--folder` and `--type`.
+fn filter(folders: &[PathBuf], kinds: &[String]) -> Filter {
+    let mut filter = Filter::default();
+    for f in folders {
+        filter
+            .folders
+            .push(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone()));
+    }
+    filter.kinds = kinds
+        .iter()
+        .map(|k| k.trim_start_matches('.').to_ascii_lowercase())
+        .collect();
+    filter
+}
+
+/// `sift ask`: finds the generator model (a missing one is one sentence and exit code 1), opens the index,
+/// streams the draft, then prints the checked answer's status and citations (or JSON).
+fn ask(
+    cli: &Cli,
+    question: &str,
+    generator: Option<&str>,
+    options: &AskOptions,
+    json: bool,
+) -> Result<()> {
+    let dir = match generator {
+        Some(g) if Path::new(g).join(generate::CONFIG_FILE).is_file() => PathBuf::from(g),
+        other => generate::locate(other)?,
+    };
+    let engine = open(cli)?;
+    let gen_options = GeneratorOptions {
+        threads: cli
+            .threads
+            .unwrap_or_else(sift_core::runtime::default_threads),
+        ..GeneratorOptions::default()
+    };
+    let mut generator = Generator::load(&dir, &gen_options)
+        .with_context(|| format!("loading the generator model in {}", dir.display()))?;
+    let stream = !json;
+    let mut streamed = false;
+    let response = engine.ask(question, options, &mut generator, None, &mut |text| {
+        if stream {
+            streamed = true;
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
+        }
+    })?;
+    if json {
+        let t = &response.timings;
+        outln!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "question": response.question,
+                "answer": response.answer.display(),
+                "status": match &response.answer {
+                    Answer::Answered { .. } => "answered",
+                    Answer::NotFound { .. } => "not_found",
+                },
+                "reason": match &response.answer {
+                    Answer::Answered { .. } => None,
+                    Answer::NotFound { reason, .. } => Some(reason),
+                },
+                "draft": match &response.answer {
+                    Answer::Answered { text, .. } | Answer::NotFound { draft: text, .. } => text,
+                },
+                "citations": response.answer.citations(),
+                "passages": response.passages.iter().map(|p| serde_json::json!({
+                    "number": p.number,
+                    "path": p.path.to_string_lossy(),
+                    "page": p.page,
+                    "line": p.line,
+                    "location": p.location,
+                    "text": p.text,
+                    "cut": p.cut,
+                    "cited": p.cited,
+                })).collect::<Vec<_>>(),
+                "finish": response.finish,
+                "timings": {
+                    "search_ms": t.search_ms,
+                    "first_token_ms": t.first_token_ms,
+                    "prefill_tok_s": t.prefill_tok_s,
+                    "decode_tok_s": t.decode_tok_s,
+                    "prompt_tokens": t.prompt_tokens,
+                    "generated_tokens": t.generated_tokens,
+                    "total_ms": t.total_ms,
+                },
+                "model": response.model,
+                "provider": response.provider,
+            }))?
+        );
+        return Ok(());
+    }
+    if streamed {
+        outln!("");
+    }
+    outln!("");
+    match &response.answer {
+        Answer::Answered { .. } => outln!("Draft answer — check the sources:"),
+        Answer::NotFound { reason, .. } => outln!("{} ({reason}).", sift_core::answer::NOT_FOUND),
+    }
+    for p in &response.passages {
+        let mark = if p.cited { "*" } else { " " };
+        let place = match p.page {
+            Some(page) => format!("page {page}"),
+            None => format!("line {}", p.line),
+        };
+        outln!("{mark}[{}] {} ({place})", p.number, p.path.display());
+    }
+    if response.passages.is_empty() {
+        for hit in &response.search.results {
+            outln!("    {}", hit.path.display());
+        }
+    }
+    let t = &response.timings;
+    outln!(
+        "{} on {}: first token {:.0} ms, prefill {:.0} tok/s, decode {:.1} tok/s",
+        response.model,
+        response.provider,
+        t.first_token_ms,
+        t.prefill_tok_s,
+        t.decode_tok_s
+    );
+    Ok(())
 }
 
 /// The documented JSON shape of a response.

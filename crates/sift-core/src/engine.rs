@@ -8,17 +8,19 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+use crate::answer::{self, Answer, Source};
 use crate::catalog::{Catalog, IndexSource};
 use crate::chunk::ChunkOptions;
 use crate::confidence::{self, Yardstick};
 use crate::embed::{EmbedOptions, Embedder};
 use crate::error::{Error, Result};
-use crate::extract::ExtractOptions;
+use crate::extract::{ExtractOptions, Location};
+use crate::generate::{Finish, GenerateParams, Generator};
 use crate::index::HnswParams;
 use crate::indexer::{IndexReport, Indexer, Progress, Scope};
 use crate::model::{self, ModelFiles, ModelSpec, Precision};
 use crate::retrieve::Retrieval;
-use crate::search::{self, MeaningSearch, Mode, SearchParams, SearchResponse};
+use crate::search::{self, MeaningSearch, Mode, SearchHit, SearchParams, SearchResponse};
 use crate::store::{Counts, Filter, Folder, ProblemFile, Store};
 
 /// User settings that persist in `settings.json` in the data directory (the app's settings screen edits them;
@@ -165,6 +167,77 @@ impl Default for SearchOptions {
             mode: Mode::Hybrid,
         }
     }
+}
+
+/// Options of one question to [`Engine::ask`].
+#[derive(Debug, Clone)]
+pub struct AskOptions {
+    /// Filters and mode of the search that finds the passages (`limit` is ignored: see `passages`).
+    pub search: SearchOptions,
+    /// Passages (the best one of each of the top files) given to the model at most.
+    pub passages: usize,
+    /// Sampling and the reply's token budget.
+    pub generate: GenerateParams,
+}
+
+impl Default for AskOptions {
+    fn default() -> Self {
+        AskOptions {
+            search: SearchOptions::default(),
+            passages: 4,
+            generate: GenerateParams {
+                max_new_tokens: 192,
+                ..GenerateParams::default()
+            },
+        }
+    }
+}
+
+/// A passage given to the model, numbered as the model saw it.
+#[derive(Debug, Clone, Serialize)]
+pub struct AskPassage {
+    /// `[number]` in the prompt and in the answer's citations (1-based).
+    pub number: usize,
+    pub path: PathBuf,
+    pub page: Option<u32>,
+    pub line: usize,
+    pub location: Option<Location>,
+    /// The text the model was given (the passage, cut to fit the context when `cut`).
+    pub text: String,
+    pub cut: bool,
+    /// Whether the checked answer cites it.
+    pub cited: bool,
+}
+
+/// Where an answer's time went.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct AskTimings {
+    pub search_ms: f64,
+    /// From the start of generation to its first token.
+    pub first_token_ms: f64,
+    pub prefill_tok_s: f64,
+    pub decode_tok_s: f64,
+    pub prompt_tokens: usize,
+    pub generated_tokens: usize,
+    pub total_ms: f64,
+}
+
+/// A checked answer with the passages it was drafted from.
+#[derive(Debug, Clone, Serialize)]
+pub struct AskResponse {
+    pub question: String,
+    /// The checked answer: shown only when `Answered`; otherwise "Not found in your files".
+    pub answer: Answer,
+    /// The passages given to the model, in prompt order.
+    pub passages: Vec<AskPassage>,
+    /// The search the passages came from (every hit, for the list under the answer).
+    pub search: SearchResponse,
+    /// Why generation ended (`None`: the model did not run, e.g. nothing matched).
+    pub finish: Option<Finish>,
+    pub timings: AskTimings,
+    /// The generator model's id and the execution provider it ran on.
+    pub model: String,
+    pub provider: String,
 }
 
 /// An open Sift index.
@@ -550,6 +623,127 @@ impl Engine {
         })
     }
 
+    /// Answers a question from the indexed files: searches with `options.search`'s filters, gives the top
+    /// passages (numbered) to `generator`, streams the draft's text to `on_text`, then checks it
+    /// (`answer::check`: citations name given passages, quotes are in them). Nothing matching, no room for a
+    /// passage, a stop via `cancel` or a draft that fails a check give [`Answer::NotFound`] with the passages.
+    pub fn ask(
+        &self,
+        question: &str,
+        options: &AskOptions,
+        generator: &mut Generator,
+        cancel: Option<&AtomicBool>,
+        on_text: &mut dyn FnMut(&str),
+    ) -> Result<AskResponse> {
+        let started = Instant::now();
+        let question = question.trim();
+        if question.is_empty() {
+            return Err(Error::Invalid("ask a question".into()));
+        }
+        let search = self.search(
+            question,
+            &SearchOptions {
+                limit: options.passages.max(1),
+                ..options.search.clone()
+            },
+        )?;
+        let mut timings = AskTimings {
+            search_ms: search.took_ms,
+            ..AskTimings::default()
+        };
+        let mut response = AskResponse {
+            question: question.to_string(),
+            answer: Answer::NotFound {
+                reason: "nothing in your files matches the question".into(),
+                draft: String::new(),
+            },
+            passages: Vec::new(),
+            search,
+            finish: None,
+            timings,
+            model: generator.config().model_id.clone(),
+            provider: generator.provider().to_string(),
+        };
+        // Unrelated hits are only the nearest passages there are: they cannot answer anything.
+        let hits: Vec<&SearchHit> = response
+            .search
+            .results
+            .iter()
+            .filter(|h| h.strength != crate::Strength::Unrelated)
+            .collect();
+        if hits.is_empty() {
+            response.timings.total_ms = started.elapsed().as_secs_f64() * 1000.0;
+            return Ok(response);
+        }
+        let sources: Vec<Source> = hits
+            .iter()
+            .map(|h| Source {
+                label: h
+                    .path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| h.path.display().to_string()),
+                text: h.passage.text.clone(),
+            })
+            .collect();
+        let budget = generator
+            .context_length()
+            .saturating_sub(options.generate.max_new_tokens);
+        let prompt = {
+            let g: &Generator = generator;
+            let count = |t: &str| g.count_tokens(t).unwrap_or(t.len());
+            answer::build_prompt(question, &sources, budget, &count)
+        };
+        if prompt.sources.is_empty() {
+            response.answer = Answer::NotFound {
+                reason: "no passage fits the model's context".into(),
+                draft: String::new(),
+            };
+            response.timings.total_ms = started.elapsed().as_secs_f64() * 1000.0;
+            return Ok(response);
+        }
+        let generation = generator.chat(&prompt.messages, &options.generate, cancel, on_text)?;
+        let given: Vec<&str> = prompt.sources.iter().map(|s| s.text.as_str()).collect();
+        let answer = if generation.finish == Finish::Cancelled {
+            Answer::NotFound {
+                reason: "stopped before the answer was complete".into(),
+                draft: generation.text.clone(),
+            }
+        } else {
+            answer::check(&generation.text, &given)
+        };
+        if let Answer::NotFound { reason, .. } = &answer {
+            tracing::info!(%reason, "draft answer not shown");
+        }
+        response.passages = prompt
+            .sources
+            .iter()
+            .zip(&hits)
+            .enumerate()
+            .map(|(i, (s, h))| AskPassage {
+                number: i + 1,
+                path: h.path.clone(),
+                page: h.passage.page,
+                line: h.passage.line,
+                location: h.passage.location.clone(),
+                text: s.text.clone(),
+                cut: s.text != answer_source_text(&h.passage.text),
+                cited: answer.citations().contains(&(i + 1)),
+            })
+            .collect();
+        let t = &generation.timings;
+        timings.first_token_ms = t.first_token_ms;
+        timings.prefill_tok_s = t.prefill_tok_s();
+        timings.decode_tok_s = t.decode_tok_s();
+        timings.prompt_tokens = t.prompt_tokens;
+        timings.generated_tokens = t.generated_tokens;
+        timings.total_ms = started.elapsed().as_secs_f64() * 1000.0;
+        response.timings = timings;
+        response.finish = Some(generation.finish);
+        response.answer = answer;
+        Ok(response)
+    }
+
     /// Engine status. Loads the query model if needed, to report the execution provider actually in use.
     pub fn status(&self) -> Result<Status> {
         let provider = self.with_query_embedder(|e| Ok(e.provider().to_string()))?;
@@ -594,6 +788,11 @@ impl Engine {
             offline_folders,
         })
     }
+}
+
+/// A passage's text as the prompt gives it uncut (whitespace runs as one space), to tell whether it was cut.
+fn answer_source_text(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn model_key(spec: &ModelSpec, precision: Precision) -> String {

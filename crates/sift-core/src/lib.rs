@@ -37,12 +37,17 @@ mod store;
 pub mod watch;
 pub mod worker;
 
+pub use answer::Answer;
 pub use catalog::IndexSource;
 pub use chunk::{Chunk, ChunkOptions, Window};
 pub use confidence::{Confidence, Strength};
-pub use engine::{Engine, EngineConfig, FolderStatus, SearchOptions, Settings, Status};
+pub use engine::{
+    AskOptions, AskPassage, AskResponse, AskTimings, Engine, EngineConfig, FolderStatus,
+    SearchOptions, Settings, Status,
+};
 pub use error::{Error, Result};
 pub use extract::{ExtractError, ExtractOptions, Extracted, Location, Part};
+pub use generate::{Generator, GeneratorOptions};
 pub use index::{ExactIndex, HnswParams, VectorIndex};
 pub use indexer::{IndexReport, Phase, Progress};
 pub use scan::default_excludes;
