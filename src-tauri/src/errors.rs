@@ -72,6 +72,12 @@ fn core_sentence(e: &sift_core::Error) -> Option<(ErrorKind, String)> {
                 .into(),
         ),
         E::Cancelled => (ErrorKind::Other, "Stopped before it finished.".into()),
+        E::Generate(_) => (
+            ErrorKind::Other,
+            "The answer could not be written; search still works, and asking again may help.".into(),
+        ),
+        // Their own text says what to do (get a model, shorten the question, free memory).
+        E::GeneratorMissing(_) | E::PromptTooLong { .. } | E::NotEnoughMemory { .. } => return None,
         E::Io { .. } | E::InvalidPath(_) | E::Invalid(_) => return None,
     })
 }
