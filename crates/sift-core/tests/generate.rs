@@ -279,3 +279,65 @@ fn utf8_is_streamed_whole() {
     );
     assert_eq!(deltas.concat(), text);
 }
+
+/// `fixtures/hub_decoder/`: a tiny random decoder in the Hub's fp16 layout (float16 KV cache, float16
+/// logits for the whole sequence, no `position_ids`), written by its `make.py` with the expected values from
+/// python onnxruntime. Needs no download, so it always runs.
+#[derive(Deserialize)]
+struct HubExpected {
+    prompt_text: String,
+    prompt_ids: Vec<u32>,
+    greedy_ids: Vec<u32>,
+    prompt_last_logits: Vec<f32>,
+}
+
+#[test]
+fn a_hub_layout_fp16_decoder_runs_through_the_same_code() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hub_decoder");
+    let expected: HubExpected =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
+    let mut g = Generator::load(
+        &dir,
+        &GeneratorOptions {
+            threads: 1,
+            accelerate: false,
+            max_context: None,
+            skip_memory_check: false,
+        },
+    )
+    .unwrap();
+    assert_eq!(g.context_length(), 64);
+    let prompt = g
+        .render_chat(&[ChatMessage::new("user", expected.prompt_text.clone())])
+        .unwrap();
+    let ids = g.encode(&prompt).unwrap();
+    assert_eq!(ids, expected.prompt_ids);
+
+    // Logits for every position come back; the last row is the one read, converted from float16.
+    let (_, logits) = g.prefill(&ids).unwrap();
+    assert_eq!(logits.len(), expected.prompt_last_logits.len());
+    for (i, (a, b)) in logits.iter().zip(&expected.prompt_last_logits).enumerate() {
+        assert!((a - b).abs() <= 1e-3, "logit {i}: {a} vs {b}");
+    }
+
+    // Greedy through the float16 KV cache (shape [1, 1, past, 4] read from the session) gives onnxruntime's ids.
+    let out = g.generate(&ids, &greedy(12), None, &mut |_| {}).unwrap();
+    assert_eq!(out.token_ids, expected.greedy_ids);
+    assert_eq!(out.finish, Finish::MaxTokens);
+
+    // Cached and uncached agree (within float16 rounding of the logits: one step at their magnitude).
+    let (mut cache, mut cached) = g.prefill(&ids).unwrap();
+    let mut seq = ids.clone();
+    for &next in &expected.greedy_ids[..8] {
+        let (_, uncached) = g.prefill(&seq).unwrap();
+        let scale = uncached.iter().fold(0f32, |m, x| m.max(x.abs()));
+        let diff = cached
+            .iter()
+            .zip(&uncached)
+            .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+        assert!(diff <= 2e-3 * scale, "max |Δlogit| {diff} of {scale}");
+        assert_eq!(argmax(&cached), next);
+        seq.push(next);
+        cached = g.decode_step(&mut cache, next).unwrap();
+    }
+}
