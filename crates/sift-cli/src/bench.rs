@@ -3,6 +3,8 @@
 //! `sift bench index`: HNSW against exact search. `sift bench large-file`: memory and pause latency while
 //! indexing one large text file, next to a small one in the same run. `sift bench extract DIR`: text
 //! extraction throughput per format, in process (the baseline) and through the isolated worker process.
+//! `sift bench generate`: the text generator's first-token time, prefill and decode speed and memory, next to
+//! a bare loop over the same session.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -48,6 +50,20 @@ enum BenchWhat {
         /// the first `queries` of them are held out as queries.
         #[arg(long)]
         db: Option<PathBuf>,
+    },
+    /// Text generation: load time, time to first token, prefill and decode tokens/s and peak RSS of the
+    /// generator on a grounded prompt, next to a bare loop over the same session (prefill, then one run per
+    /// token, argmax; no template, streaming or checks) in the same run.
+    Generate {
+        /// The generator model's id or folder (default: the largest installed).
+        #[arg(long)]
+        generator: Option<String>,
+        /// Tokens to generate per run.
+        #[arg(long, default_value_t = 48)]
+        tokens: usize,
+        /// Runs (best is reported).
+        #[arg(long, default_value_t = 3)]
+        repeat: usize,
     },
     /// Extraction throughput per file type over a folder: in process (baseline) and through the worker.
     Extract {
@@ -162,7 +178,138 @@ pub fn run(cli: &crate::Cli, args: &BenchArgs) -> Result<()> {
         } => index(*vectors, *dim, *queries, db.as_deref()),
         BenchWhat::LargeFile { mb, seconds } => large_file(cli, mb, *seconds),
         BenchWhat::Extract { dir, repeat } => extract(dir, *repeat),
+        BenchWhat::Generate {
+            generator,
+            tokens,
+            repeat,
+        } => generate(cli, generator.as_deref(), *tokens, *repeat),
     }
+}
+
+/// `sift bench generate`: see [`BenchWhat::Generate`].
+fn generate(cli: &crate::Cli, generator: Option<&str>, tokens: usize, repeat: usize) -> Result<()> {
+    use sift_core::answer::{build_prompt, Source};
+    use sift_core::generate::{self, GenerateParams, Generator, GeneratorOptions};
+    let dir = match generator {
+        Some(g)
+            if std::path::Path::new(g)
+                .join(generate::CONFIG_FILE)
+                .is_file() =>
+        {
+            PathBuf::from(g)
+        }
+        other => generate::locate(other)?,
+    };
+    let threads = cli
+        .threads
+        .unwrap_or_else(sift_core::runtime::default_threads);
+    let started = Instant::now();
+    let mut g = Generator::load(
+        &dir,
+        &GeneratorOptions {
+            threads,
+            ..GeneratorOptions::default()
+        },
+    )?;
+    let load_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let sources: Vec<Source> = [
+        ("lease.txt", "The lease of the flat at 12 Harbour Street ends on 31 March 2025. An early-termination fee of two months' rent is due when the tenant leaves before that date. The deposit is returned within thirty days of the keys being handed back."),
+        ("notes.md", "Rent is 950 EUR a month, paid on the first working day of each month. The landlord's agent, Harbour Lettings, handles repairs; call them before arranging any work yourself."),
+        ("boiler.txt", "The boiler was serviced in October by Smith Heating. The next service is due in a year; the engineer noted that the pressure valve may need replacing."),
+    ]
+    .iter()
+    .map(|(label, text)| Source { label: label.to_string(), text: text.to_string() })
+    .collect();
+    let question = "What happens if the tenant leaves before the lease ends?";
+    let prompt = {
+        let count = |t: &str| g.count_tokens(t).unwrap_or(t.len());
+        build_prompt(question, &sources, g.context_length() / 2, &count)
+    };
+    let ids = g.encode(&g.render_chat(&prompt.messages)?)?;
+    let params = GenerateParams {
+        max_new_tokens: tokens.max(2),
+        ..GenerateParams::default()
+    };
+    struct Best {
+        ttft: f64,
+        prefill: f64,
+        decode: f64,
+        generated: usize,
+    }
+    let mut pipeline = Best {
+        ttft: f64::MAX,
+        prefill: 0.0,
+        decode: 0.0,
+        generated: 0,
+    };
+    let mut bare = Best {
+        ttft: f64::MAX,
+        prefill: 0.0,
+        decode: 0.0,
+        generated: 0,
+    };
+    for _ in 0..repeat.max(1) {
+        let out = g.generate(&ids, &params, None, &mut |_| {})?;
+        let t = out.timings;
+        pipeline.ttft = pipeline.ttft.min(t.first_token_ms);
+        pipeline.prefill = pipeline.prefill.max(t.prefill_tok_s());
+        pipeline.decode = pipeline.decode.max(t.decode_tok_s());
+        pipeline.generated = t.generated_tokens;
+
+        let start = Instant::now();
+        let (mut cache, logits) = g.prefill(&ids)?;
+        let argmax = |v: &[f32]| {
+            v.iter()
+                .enumerate()
+                .fold(
+                    (0usize, f32::MIN),
+                    |b, (i, &x)| if x > b.1 { (i, x) } else { b },
+                )
+                .0 as u32
+        };
+        let mut next = argmax(&logits);
+        let ttft = start.elapsed().as_secs_f64() * 1000.0;
+        let decode_start = Instant::now();
+        let steps = params.max_new_tokens - 1;
+        for _ in 0..steps {
+            let logits = g.decode_step(&mut cache, next)?;
+            next = argmax(&logits);
+        }
+        let decode_s = decode_start.elapsed().as_secs_f64();
+        bare.ttft = bare.ttft.min(ttft);
+        bare.prefill = bare.prefill.max(ids.len() as f64 / (ttft / 1000.0));
+        bare.decode = bare.decode.max(steps as f64 / decode_s);
+        bare.generated = steps + 1;
+    }
+    let cfg = g.config();
+    println!(
+        "{} ({}) on {}, {threads} threads: loaded in {load_ms:.0} ms; prompt {} tokens; best of {}",
+        cfg.name,
+        cfg.files.model,
+        g.provider(),
+        ids.len(),
+        repeat.max(1)
+    );
+    println!(
+        "{:<34} {:>10} {:>14} {:>13} {:>10}",
+        "", "first ms", "prefill tok/s", "decode tok/s", "generated"
+    );
+    for (name, b) in [
+        ("generate (template, stream, stop)", &pipeline),
+        ("bare session loop (argmax)", &bare),
+    ] {
+        println!(
+            "{name:<34} {:>10.0} {:>14.0} {:>13.1} {:>10}",
+            b.ttft, b.prefill, b.decode, b.generated
+        );
+    }
+    println!(
+        "pipeline / bare: first token {:.2}x, decode {:.2}x; peak RSS {:.0} MB",
+        pipeline.ttft / bare.ttft,
+        pipeline.decode / bare.decode.max(1e-9),
+        peak_rss_mb().unwrap_or(0.0)
+    );
+    Ok(())
 }
 
 /// Files under `dir`, recursively, with their sizes.
