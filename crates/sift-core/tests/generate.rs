@@ -341,3 +341,41 @@ fn a_hub_layout_fp16_decoder_runs_through_the_same_code() {
         cached = g.decode_step(&mut cache, next).unwrap();
     }
 }
+
+#[test]
+fn a_graph_that_is_not_a_decoder_is_a_clear_error() {
+    // The embedding model's graph (no logits, no KV cache) named as a generator's.
+    let spec = sift_core::model::spec("all-MiniLM-L6-v2").unwrap();
+    let files = sift_core::model::locate(&spec, sift_core::model::Precision::Int8, None)
+        .expect("the embedding model is installed by scripts/setup.sh");
+    let fixture = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hub_decoder");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        fixture.join("tokenizer.json"),
+        dir.path().join("tokenizer.json"),
+    )
+    .unwrap();
+    let mut config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture.join(CONFIG_FILE)).unwrap()).unwrap();
+    config["files"]["model"] = files.onnx.to_string_lossy().into_owned().into();
+    std::fs::write(dir.path().join(CONFIG_FILE), config.to_string()).unwrap();
+    let err = match Generator::load(dir.path(), &GeneratorOptions::default()) {
+        Ok(_) => panic!("an encoder loaded as a generator"),
+        Err(e) => e,
+    };
+    let msg = err.to_string();
+    assert!(
+        matches!(err, sift_core::Error::ModelInvalid { .. }),
+        "{msg}"
+    );
+    assert!(msg.contains("logits"), "{msg}");
+    // No generation.json at all: the generator is missing, said so.
+    let err = match Generator::load(&fixture.join("absent"), &GeneratorOptions::default()) {
+        Ok(_) => panic!("loaded from nothing"),
+        Err(e) => e,
+    };
+    assert!(
+        matches!(err, sift_core::Error::GeneratorMissing(_)),
+        "{err}"
+    );
+}
