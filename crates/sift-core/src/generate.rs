@@ -858,48 +858,41 @@ fn template_env(
 
 /// Turns a growing list of token ids into text deltas that never end inside a UTF-8 character: the byte-level
 /// decoder yields U+FFFD for an incomplete character, which is held back until its last byte arrives.
+/// Decodes only a short window (the tokens since the last emitted delta plus the ones before them, so
+/// decoders that treat a leading space specially see context), as Hugging Face's streamers do: the cost per
+/// token stays constant however long the reply.
 #[derive(Debug, Default)]
 pub struct TextStream {
-    emitted: String,
+    /// Start of the window: tokens before it are done with.
+    prefix: usize,
+    /// Tokens up to here have been emitted as text.
+    read: usize,
 }
 
 impl TextStream {
     /// The text `ids` (all tokens so far) add after what was returned before.
     pub fn push(&mut self, tokenizer: &Tokenizer, ids: &[u32]) -> Result<String> {
-        let full = tokenizer
-            .decode(ids, true)
-            .map_err(|e| Error::Generate(format!("decoding failed: {e}")))?;
-        if full.ends_with('\u{FFFD}') {
+        let decode = |ids: &[u32]| {
+            tokenizer
+                .decode(ids, true)
+                .map_err(|e| Error::Generate(format!("decoding failed: {e}")))
+        };
+        if ids.len() <= self.read {
             return Ok(String::new());
         }
-        // Decoding is stable under appending tokens except for cleanups at the boundary; resume from the
-        // longest common prefix of what was emitted.
-        let common = common_prefix(&self.emitted, &full);
-        let delta = full[common..].to_string();
-        if common < self.emitted.len() {
-            // Text already shown changed (rare): keep showing it, send only what follows.
-            let len = self.emitted.len();
-            if full.len() > len && full.is_char_boundary(len) {
-                let d = full[len..].to_string();
-                self.emitted = full;
-                return Ok(d);
-            }
+        let before = decode(&ids[self.prefix..self.read])?;
+        let now = decode(&ids[self.prefix..])?;
+        if now.len() <= before.len()
+            || now.ends_with('\u{FFFD}')
+            || !now.is_char_boundary(before.len())
+        {
             return Ok(String::new());
         }
-        self.emitted = full;
+        let delta = now[before.len()..].to_string();
+        self.prefix = self.read;
+        self.read = ids.len();
         Ok(delta)
     }
-}
-
-fn common_prefix(a: &str, b: &str) -> usize {
-    let mut n = 0;
-    for (x, y) in a.chars().zip(b.chars()) {
-        if x != y {
-            break;
-        }
-        n += x.len_utf8();
-    }
-    n
 }
 
 /// A small, seeded, portable RNG (SplitMix64): sampling must be reproducible across platforms and crate
