@@ -428,6 +428,10 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // SQLite's default page cache (2 MB) holds a sliver of an index of a few hundred MB: each query then
+        // re-reads the chunk, docsize and FTS pages it touches from the OS (a profile of SciFact queries:
+        // a fifth of the time in pread). 32 MiB per connection, allocated only as pages are read.
+        conn.pragma_update(None, "cache_size", -32 * 1024)?;
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
@@ -929,6 +933,18 @@ impl Store {
 
     /// Full-text search: chunk ids and BM25 scores (lower is better, as SQLite reports them), best first.
     pub fn fts(&self, match_expr: &str, limit: usize, filter: &Filter) -> Result<Vec<(i64, f64)>> {
+        if filter.is_empty() {
+            // No filter: rank in FTS5 alone; joining every match to its chunk and file before the sort costs
+            // a B-tree lookup per matching passage.
+            let mut stmt = self.conn.prepare_cached(&format!(
+                "SELECT rowid, bm25(chunks_fts) AS score FROM chunks_fts
+                 WHERE chunks_fts MATCH ?1 ORDER BY score LIMIT {limit}"
+            ))?;
+            let rows = stmt
+                .query_map([match_expr], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            return Ok(rows);
+        }
         let (cond, fparams) = filter.sql();
         let sql = format!(
             "SELECT c.id, bm25(chunks_fts) AS score FROM chunks_fts
