@@ -71,15 +71,8 @@ enum Command {
         /// Read one query per line from standard input; print one JSON object per line.
         #[arg(long)]
         stdin: bool,
-        /// Only files under this folder (repeatable).
-        #[arg(long)]
-        folder: Vec<PathBuf>,
-        /// Only files with this extension (repeatable), e.g. --type md.
-        #[arg(long = "type")]
-        kinds: Vec<String>,
-        /// hybrid (default), vector or keyword.
-        #[arg(long, default_value = "hybrid")]
-        mode: String,
+        #[command(flatten)]
+        scope: Scope,
     },
     /// Ask a question: a local language model drafts a short answer from the top passages, citing them;
     /// the citations are checked before the answer is shown ("Not found in your files" otherwise). Needs a
@@ -108,15 +101,8 @@ enum Command {
         /// Print JSON (no streaming).
         #[arg(long)]
         json: bool,
-        /// Only files under this folder (repeatable).
-        #[arg(long)]
-        folder: Vec<PathBuf>,
-        /// Only files with this extension (repeatable), e.g. --type md.
-        #[arg(long = "type")]
-        kinds: Vec<String>,
-        /// hybrid (default), vector or keyword.
-        #[arg(long, default_value = "hybrid")]
-        mode: String,
+        #[command(flatten)]
+        scope: Scope,
     },
     /// Show what is indexed and which model and execution provider are in use.
     Status {
@@ -253,17 +239,10 @@ fn run(cli: Cli) -> Result<()> {
             limit,
             json,
             stdin,
-            folder,
-            kinds,
-            mode,
+            scope,
         } => {
             let engine = open(&cli)?;
-            let filter = filter(folder, kinds);
-            let options = SearchOptions {
-                limit: *limit,
-                filter,
-                mode: mode.parse::<Mode>()?,
-            };
+            let options = scope.options(*limit)?;
             if *stdin {
                 let out = std::io::stdout();
                 let mut out = out.lock();
@@ -297,16 +276,10 @@ fn run(cli: Cli) -> Result<()> {
             seed,
             generator,
             json,
-            folder,
-            kinds,
-            mode,
+            scope,
         } => {
             let options = AskOptions {
-                search: SearchOptions {
-                    limit: *passages,
-                    filter: filter(folder, kinds),
-                    mode: mode.parse::<Mode>()?,
-                },
+                search: scope.options(*passages)?,
                 passages: *passages,
                 generate: GenerateParams {
                     max_new_tokens: *max_tokens,
@@ -503,18 +476,39 @@ pub(crate) fn index_with_progress(engine: &Engine) -> Result<sift_core::IndexRep
 }
 
 /// Search filters from the command line's `--folder` and `--type`.
-fn filter(folders: &[PathBuf], kinds: &[String]) -> Filter {
-    let mut filter = Filter::default();
-    for f in folders {
-        filter
-            .folders
-            .push(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone()));
+/// What a search or an ask looks through, and how: the options `search` and `ask` share.
+#[derive(clap::Args)]
+struct Scope {
+    /// Only files under this folder (repeatable).
+    #[arg(long)]
+    folder: Vec<PathBuf>,
+    /// Only files with this extension (repeatable), e.g. --type md.
+    #[arg(long = "type")]
+    kinds: Vec<String>,
+    /// hybrid (default), vector or keyword.
+    #[arg(long, default_value = "hybrid")]
+    mode: String,
+}
+
+impl Scope {
+    fn options(&self, limit: usize) -> Result<SearchOptions> {
+        let mut filter = Filter::default();
+        for f in &self.folder {
+            filter
+                .folders
+                .push(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone()));
+        }
+        filter.kinds = self
+            .kinds
+            .iter()
+            .map(|k| k.trim_start_matches('.').to_ascii_lowercase())
+            .collect();
+        Ok(SearchOptions {
+            limit,
+            filter,
+            mode: self.mode.parse::<Mode>()?,
+        })
     }
-    filter.kinds = kinds
-        .iter()
-        .map(|k| k.trim_start_matches('.').to_ascii_lowercase())
-        .collect();
-    filter
 }
 
 /// `sift ask`: finds the generator model (a missing one is one sentence and exit code 1), opens the index,
