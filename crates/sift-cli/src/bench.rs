@@ -282,28 +282,37 @@ fn generate(cli: &crate::Cli, generator: Option<&str>, tokens: usize, repeat: us
         bare.generated = steps + 1;
     }
     let cfg = g.config();
-    println!(
-        "{} ({}) on {}, {threads} threads: loaded in {load_ms:.0} ms; prompt {} tokens; best of {}",
+    outln!(
+        "machine: {}, {} cores\n{} ({}) on {}, {threads} threads: loaded in {load_ms:.0} ms; prompt {} tokens; best of {}",
+        cpu_model(),
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
         cfg.name,
         cfg.files.model,
         g.provider(),
         ids.len(),
         repeat.max(1)
     );
-    println!(
+    outln!(
         "{:<34} {:>10} {:>14} {:>13} {:>10}",
-        "", "first ms", "prefill tok/s", "decode tok/s", "generated"
+        "",
+        "first ms",
+        "prefill tok/s",
+        "decode tok/s",
+        "generated"
     );
     for (name, b) in [
         ("generate (template, stream, stop)", &pipeline),
         ("bare session loop (argmax)", &bare),
     ] {
-        println!(
+        outln!(
             "{name:<34} {:>10.0} {:>14.0} {:>13.1} {:>10}",
-            b.ttft, b.prefill, b.decode, b.generated
+            b.ttft,
+            b.prefill,
+            b.decode,
+            b.generated
         );
     }
-    println!(
+    outln!(
         "pipeline / bare: first token {:.2}x, decode {:.2}x; peak RSS {:.0} MB",
         pipeline.ttft / bare.ttft,
         pipeline.decode / bare.decode.max(1e-9),
