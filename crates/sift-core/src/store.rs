@@ -139,6 +139,75 @@ CREATE VIRTUAL TABLE chunks_fts USING fts5(
 );
 INSERT INTO chunks_fts(rowid, text) SELECT id, text FROM chunks WHERE parent IS NULL;
 "#,
+    // 6: what `status` shows, kept current by triggers in the transaction that changes the rows, so a status
+    // poll reads one row instead of counting a million (`Store::counts`). Cascaded deletes fire the child
+    // tables' triggers too. `integrity_problems` compares the row with real counts.
+    r#"
+CREATE TABLE counts(
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    folders INTEGER NOT NULL,
+    files INTEGER NOT NULL,
+    indexed_files INTEGER NOT NULL,
+    skipped_files INTEGER NOT NULL,
+    failed_files INTEGER NOT NULL,
+    passages INTEGER NOT NULL,
+    chunks INTEGER NOT NULL,
+    vectors INTEGER NOT NULL
+);
+INSERT INTO counts VALUES (1,
+    (SELECT count(*) FROM folders),
+    (SELECT count(*) FROM files),
+    (SELECT count(*) FROM files WHERE status IN ('indexed', 'partial')),
+    (SELECT count(*) FROM files WHERE status = 'skipped'),
+    (SELECT count(*) FROM files WHERE status = 'failed'),
+    (SELECT count(*) FROM chunks WHERE parent IS NULL),
+    (SELECT count(*) FROM chunks),
+    (SELECT count(*) FROM vectors));
+CREATE TRIGGER counts_folders_ai AFTER INSERT ON folders BEGIN
+    UPDATE counts SET folders = folders + 1;
+END;
+CREATE TRIGGER counts_folders_ad AFTER DELETE ON folders BEGIN
+    UPDATE counts SET folders = folders - 1;
+END;
+CREATE TRIGGER counts_files_ai AFTER INSERT ON files BEGIN
+    UPDATE counts SET files = files + 1,
+        indexed_files = indexed_files + (new.status IN ('indexed', 'partial')),
+        skipped_files = skipped_files + (new.status = 'skipped'),
+        failed_files = failed_files + (new.status = 'failed');
+END;
+CREATE TRIGGER counts_files_ad AFTER DELETE ON files BEGIN
+    UPDATE counts SET files = files - 1,
+        indexed_files = indexed_files - (old.status IN ('indexed', 'partial')),
+        skipped_files = skipped_files - (old.status = 'skipped'),
+        failed_files = failed_files - (old.status = 'failed');
+END;
+CREATE TRIGGER counts_files_au AFTER UPDATE OF status ON files BEGIN
+    UPDATE counts SET
+        indexed_files = indexed_files - (old.status IN ('indexed', 'partial'))
+            + (new.status IN ('indexed', 'partial')),
+        skipped_files = skipped_files - (old.status = 'skipped') + (new.status = 'skipped'),
+        failed_files = failed_files - (old.status = 'failed') + (new.status = 'failed');
+END;
+CREATE TRIGGER counts_chunks_ai AFTER INSERT ON chunks BEGIN
+    UPDATE counts SET chunks = chunks + 1, passages = passages + (new.parent IS NULL);
+END;
+CREATE TRIGGER counts_chunks_ad AFTER DELETE ON chunks BEGIN
+    UPDATE counts SET chunks = chunks - 1, passages = passages - (old.parent IS NULL);
+END;
+CREATE TRIGGER counts_chunks_au AFTER UPDATE OF parent ON chunks BEGIN
+    UPDATE counts SET passages = passages - (old.parent IS NULL) + (new.parent IS NULL);
+END;
+CREATE TABLE vector_counts(model TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
+INSERT INTO vector_counts SELECT model, count(*) FROM vectors GROUP BY model;
+CREATE TRIGGER counts_vectors_ai AFTER INSERT ON vectors BEGIN
+    UPDATE counts SET vectors = vectors + 1;
+    INSERT INTO vector_counts VALUES (new.model, 1) ON CONFLICT(model) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER counts_vectors_ad AFTER DELETE ON vectors BEGIN
+    UPDATE counts SET vectors = vectors - 1;
+    UPDATE vector_counts SET n = n - 1 WHERE model = old.model;
+END;
+"#,
 ];
 
 /// Current schema version.
@@ -270,7 +339,7 @@ pub struct DocPart {
 }
 
 /// Counts for `sift status`.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
     pub folders: u64,
     pub files: u64,
@@ -1134,6 +1203,29 @@ impl Store {
 
     /// Counts for status displays.
     pub fn counts(&self) -> Result<Counts> {
+        // One row, kept by triggers (migration 6).
+        Ok(self.conn.query_row(
+            "SELECT folders, files, indexed_files, skipped_files, failed_files, passages, chunks, vectors
+             FROM counts WHERE id = 1",
+            [],
+            |r| {
+                let n = |i: usize| -> rusqlite::Result<u64> { Ok(r.get::<_, i64>(i)?.max(0) as u64) };
+                Ok(Counts {
+                    folders: n(0)?,
+                    files: n(1)?,
+                    indexed_files: n(2)?,
+                    skipped_files: n(3)?,
+                    failed_files: n(4)?,
+                    passages: n(5)?,
+                    chunks: n(6)?,
+                    vectors: n(7)?,
+                })
+            },
+        )?)
+    }
+
+    /// [`Store::counts`] counted from the tables themselves (what the kept counts must equal).
+    fn counted(&self) -> Result<Counts> {
         let one = |sql: &str| -> Result<u64> {
             Ok(self.conn.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64)
         };
@@ -1151,21 +1243,23 @@ impl Store {
         })
     }
 
-    /// Chunks stored.
+    /// Chunks stored (passages and windows; a kept count).
     pub fn count_chunks(&self) -> Result<u64> {
-        Ok(self
-            .conn
-            .query_row("SELECT count(*) FROM chunks", [], |r| r.get::<_, i64>(0))?
-            as u64)
+        Ok(self.counts()?.chunks)
     }
 
-    /// Vectors stored for `model`.
+    /// Vectors stored for `model` (a kept count).
     pub fn count_vectors(&self, model: &str) -> Result<u64> {
-        Ok(self.conn.query_row(
-            "SELECT count(*) FROM vectors WHERE model = ?",
-            [model],
-            |r| r.get::<_, i64>(0),
-        )? as u64)
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT n FROM vector_counts WHERE model = ?",
+                [model],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()?
+            .unwrap_or(0)
+            .max(0) as u64)
     }
 
     /// Per-root counts: (files recorded, failed or skipped).
@@ -1260,6 +1354,20 @@ impl Store {
         )?;
         if orphans > 0 {
             out.push(format!("{orphans} windows without their passage"));
+        }
+        let (kept, counted) = (self.counts()?, self.counted()?);
+        if kept != counted {
+            out.push(format!(
+                "kept counts {kept:?} differ from the rows {counted:?}"
+            ));
+        }
+        let per_model = count(
+            "SELECT count(*) FROM (SELECT model, count(*) AS n FROM vectors GROUP BY model) v
+               FULL JOIN (SELECT model, n FROM vector_counts WHERE n != 0) k USING (model)
+               WHERE v.n IS NOT k.n",
+        )?;
+        if per_model > 0 {
+            out.push(format!("kept vector counts differ for {per_model} models"));
         }
         Ok(out)
     }
@@ -1418,6 +1526,80 @@ mod tests {
     ];
 
     #[test]
+    fn kept_counts_follow_inserts_status_changes_and_cascading_deletes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("index.sqlite")).unwrap();
+        let check = |expect: [u64; 8], int8: u64| {
+            let c = store.counts().unwrap();
+            let got = [
+                c.folders,
+                c.files,
+                c.indexed_files,
+                c.skipped_files,
+                c.failed_files,
+                c.passages,
+                c.chunks,
+                c.vectors,
+            ];
+            assert_eq!(got, expect);
+            assert_eq!(store.counted().unwrap(), c, "kept = counted");
+            assert_eq!(store.count_vectors("m/int8").unwrap(), int8);
+            assert_eq!(store.count_chunks().unwrap(), c.chunks);
+            assert!(store.integrity_problems().unwrap().is_empty());
+        };
+        check([0; 8], 0);
+        store
+            .conn
+            .execute_batch(
+                "INSERT INTO folders(id, path, added_at) VALUES (1, x'2f72', 0), (2, x'2f73', 0);
+                 INSERT INTO files(id, folder_id, path, ext, size, mtime_ns, status, indexed_at) VALUES
+                   (1, 1, x'2f722f61', 'txt', 1, 1, 'partial', 0),
+                   (2, 1, x'2f722f62', 'png', 1, 1, 'skipped', 0),
+                   (3, 2, x'2f732f63', 'pdf', 1, 1, 'failed', 0);
+                 INSERT INTO chunks(id, file_id, ordinal, text, start, end, line, parent) VALUES
+                   (1, 1, 0, 'alpha beta', 0, 10, 1, NULL),
+                   (2, 1, 0, 'alpha', 0, 5, 1, 1),
+                   (3, 1, 1, 'gamma', 11, 16, 2, NULL);
+                 INSERT INTO vectors(chunk_id, model, vector) VALUES
+                   (1, 'm/int8', x'00'), (2, 'm/int8', x'00'), (3, 'm/int8', x'00'), (1, 'other', x'00');",
+            )
+            .unwrap();
+        check([2, 3, 1, 1, 1, 2, 3, 4], 3);
+        // Status changes move a file between the counts; an ignored duplicate vector counts nothing.
+        store
+            .conn
+            .execute_batch(
+                "UPDATE files SET status = 'indexed' WHERE id = 1;
+                 UPDATE files SET status = 'indexed' WHERE id = 3;
+                 INSERT OR IGNORE INTO vectors(chunk_id, model, vector) VALUES (1, 'm/int8', x'01');",
+            )
+            .unwrap();
+        check([2, 3, 2, 1, 0, 2, 3, 4], 3);
+        // Removing a file removes its chunks and their vectors (cascades fire the children's triggers).
+        store
+            .conn
+            .execute("DELETE FROM files WHERE id = 1", [])
+            .unwrap();
+        check([2, 2, 1, 1, 0, 0, 0, 0], 0);
+        // Removing a folder removes its files.
+        store
+            .conn
+            .execute("DELETE FROM folders WHERE id = 2", [])
+            .unwrap();
+        check([1, 1, 0, 1, 0, 0, 0, 0], 0);
+        // A count that drifted (written around the triggers) is reported.
+        store
+            .conn
+            .execute("UPDATE counts SET files = 7", [])
+            .unwrap();
+        assert!(store
+            .integrity_problems()
+            .unwrap()
+            .iter()
+            .any(|p| p.contains("kept counts")));
+    }
+
+    #[test]
     fn keyword_search_finds_cjk_words_inside_runs() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("index.sqlite")).unwrap();
@@ -1536,7 +1718,9 @@ mod tests {
         // passages leave the index.
         let triggers: Vec<String> = store
             .conn
-            .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name")
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'chunks_%' ORDER BY name",
+            )
             .unwrap()
             .query_map([], |r| r.get(0))
             .unwrap()
