@@ -240,7 +240,7 @@ impl Retrieval<'_> {
             // FTS5 matched nothing in it: nothing of the query's words is there to mark.
             None => Vec::new(),
         };
-        Ok(grouped
+        let mut hits: Vec<SearchHit> = grouped
             .into_iter()
             .filter_map(|(_, chunk, score)| {
                 let c = by_id.get(&chunk)?;
@@ -264,6 +264,8 @@ impl Retrieval<'_> {
                     },
                 })
             })
-            .collect())
+            .collect();
+        search::strong_first(&mut hits, |h| h.strength);
+        Ok(hits)
     }
 }
