@@ -21,7 +21,9 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Result};
 use sift_core::model;
 use sift_core::worker::WorkerCommand;
-use sift_core::{Engine, EngineConfig, FileStatus, Progress, SearchOptions};
+use sift_core::{AskOptions, Engine, EngineConfig, FileStatus, Progress, SearchOptions};
+
+use crate::ask::{Asker, GeneratorSource};
 
 use crate::dto::{self, AppError, ErrorKind};
 use crate::errors;
@@ -40,6 +42,8 @@ pub enum AppEvent {
     Progress(dto::ProgressEvent),
     /// `sift://model-download`
     ModelDownload(dto::ModelDownloadEvent),
+    /// `sift://ask-progress`
+    AskProgress(dto::AskProgressEvent),
 }
 
 /// Where events go (the Tauri app handle in the app; a recorder in tests).
@@ -55,6 +59,8 @@ pub struct AppConfig {
     pub fault_panic_path: Option<String>,
     /// How to start the extraction worker (this executable); `None` reads documents in process.
     pub worker: Option<WorkerCommand>,
+    /// The answer model behind Ask (`ask.rs`).
+    pub generator: GeneratorSource,
 }
 
 impl AppConfig {
@@ -70,6 +76,7 @@ impl AppConfig {
             worker: WorkerCommand::current_exe()
                 .map_err(|e| tracing::error!(error = %e, "cannot locate this executable to start the document reader"))
                 .ok(),
+            generator: GeneratorSource::from_env(),
         }
     }
 }
@@ -107,6 +114,8 @@ pub struct Core {
     watched_cv: Condvar,
     /// The one model download at a time (settings list, first-run screen, settings switch).
     downloads: Downloads,
+    /// The answer model and the one question at a time (Ask mode).
+    asker: Asker,
 }
 
 /// How long `add_folders` waits for the watcher to watch a new root before its first pass starts (so no
@@ -137,6 +146,25 @@ fn open_error(e: &sift_core::Error) -> AppError {
         ErrorKind::ModelMissing | ErrorKind::RuntimeMissing => err,
         _ => err.with_kind(ErrorKind::EngineFailed),
     }
+}
+
+/// A search's filters from the UI's: one folder (or all), and file extensions.
+fn search_options(folder: Option<String>, kinds: &[String]) -> SearchOptions {
+    let mut options = SearchOptions::default();
+    options.filter.folders = folder
+        .filter(|f| !f.is_empty())
+        .map(PathBuf::from)
+        .into_iter()
+        .collect();
+    // "" stands for files without an extension (`indexed_kinds` lists them so); a "." alone means the same.
+    let mut kinds: Vec<String> = kinds
+        .iter()
+        .map(|k| k.trim().trim_start_matches('.').to_ascii_lowercase())
+        .collect();
+    kinds.sort();
+    kinds.dedup();
+    options.filter.kinds = kinds;
+    options
 }
 
 fn engine_config(
@@ -171,6 +199,7 @@ impl Core {
             watched_version: Mutex::new(0),
             watched_cv: Condvar::new(),
             downloads: Downloads::default(),
+            asker: Asker::new(config.generator),
         })
     }
 
@@ -191,6 +220,17 @@ impl Core {
                 "Sift could not start indexing; restart Sift.",
                 format!("could not start the indexing thread: {e}"),
             )));
+        }
+        // The answer model loads in the background, after the engine (search comes first).
+        let asker = Arc::clone(self);
+        if let Err(e) = std::thread::Builder::new()
+            .name("sift-generator".into())
+            .spawn(move || {
+                let _ = asker.engine();
+                asker.asker.preload();
+            })
+        {
+            tracing::warn!(error = %e, "could not start loading the answer model; it loads at the first question");
         }
         let watcher = Arc::clone(self);
         if let Err(e) = std::thread::Builder::new()
@@ -451,6 +491,7 @@ impl Core {
             last_error: last_error.as_ref().map(|e| e.message.clone()),
             last_error_details: last_error.map(|e| e.details),
             warning: lock(&self.watch_problem).clone(),
+            generator: self.asker.state(),
         })
     }
 
@@ -563,26 +604,51 @@ impl Core {
         kinds: Vec<String>,
     ) -> Result<dto::SearchResponse> {
         let engine = self.engine()?;
-        let mut options = SearchOptions {
+        let options = SearchOptions {
             limit: limit.min(200),
-            ..SearchOptions::default()
+            ..search_options(folder, &kinds)
         };
-        options.filter.folders = folder
-            .filter(|f| !f.is_empty())
-            .map(PathBuf::from)
-            .into_iter()
-            .collect();
-        // "" stands for files without an extension (`indexed_kinds` lists them so); a "." alone means the same.
-        let mut kinds: Vec<String> = kinds
-            .iter()
-            .map(|k| k.trim().trim_start_matches('.').to_ascii_lowercase())
-            .collect();
-        kinds.sort();
-        kinds.dedup();
-        options.filter.kinds = kinds;
         let response = engine.search(query, &options)?;
         self.remember_shown(response.results.iter().map(|h| h.path.as_path()));
         Ok(response.into())
+    }
+
+    /// Ask mode: the answer model drafts an answer from the top passages of a search with these filters; its
+    /// text streams as `sift://ask-progress` events tagged with the UI's `id`, and the checked answer is the
+    /// result. A running question is stopped first (one at a time); [`Core::stop_ask`] stops this one.
+    pub fn ask(
+        &self,
+        id: u64,
+        question: &str,
+        folder: Option<String>,
+        kinds: Vec<String>,
+    ) -> Result<dto::AskAnswer> {
+        let engine = self.engine()?;
+        let options = AskOptions {
+            search: search_options(folder, &kinds),
+            ..AskOptions::default()
+        };
+        let response = self.asker.ask(|generator, cancel| {
+            let mut on_text = |text: &str| {
+                self.emit(AppEvent::AskProgress(dto::AskProgressEvent {
+                    id,
+                    text: text.to_string(),
+                }))
+            };
+            Ok(engine.ask(question, &options, generator, Some(cancel), &mut on_text)?)
+        })?;
+        self.remember_shown(response.search.results.iter().map(|h| h.path.as_path()));
+        Ok(dto::AskAnswer::new(id, response))
+    }
+
+    /// Stops the running question; whether one was running.
+    pub fn stop_ask(&self) -> bool {
+        self.asker.stop()
+    }
+
+    /// The answer model's state (also in `status`).
+    pub fn generator_state(&self) -> dto::GeneratorState {
+        self.asker.state()
     }
 
     /// Remembers the real paths behind the strings the UI shows, for names that are not UTF-8.

@@ -36,6 +36,40 @@ pub struct Status {
     pub last_error_details: Option<String>,
     /// A problem the user should fix (e.g. the OS limit on watched folders), as one sentence.
     pub warning: Option<String>,
+    /// The answer model behind Ask (absent, loading, ready with model and provider, failed).
+    #[serde(default)]
+    pub generator: GeneratorState,
+}
+
+/// `GeneratorState` in api.ts: the answer model behind Ask mode (`ask.rs`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "state", rename_all = "camelCase")]
+pub enum GeneratorState {
+    /// None is installed: `hint` says how to get one.
+    Absent {
+        hint: String,
+    },
+    /// Loading in the background.
+    Loading {
+        model: String,
+    },
+    Ready {
+        model: String,
+        provider: String,
+    },
+    /// It could not be loaded (one sentence); the next question tries again.
+    Failed {
+        model: String,
+        reason: String,
+    },
+}
+
+impl Default for GeneratorState {
+    fn default() -> Self {
+        GeneratorState::Absent {
+            hint: String::new(),
+        }
+    }
 }
 
 /// `ErrorKind` in api.ts: what the UI can offer to fix.
@@ -142,29 +176,149 @@ impl From<sift_core::SearchResponse> for SearchResponse {
             took_ms: r.took_ms,
             catching_up: r.catching_up,
             confidence: r.confidence,
-            results: r
-                .results
-                .into_iter()
-                .map(|hit| SearchResult {
-                    file_name: file_name(&hit.path),
-                    path: path_string(&hit.path),
-                    folder: path_string(&hit.folder),
-                    score: hit.score,
-                    strength: hit.strength,
-                    passage: Passage {
-                        text: hit.passage.text,
-                        start: hit.passage.start,
-                        end: hit.passage.end,
-                        line: hit.passage.line,
-                        page: hit.passage.page,
-                        location: hit.passage.location,
-                        highlights: hit.passage.highlights,
-                        answer: hit.passage.answer,
-                    },
-                })
-                .collect(),
+            results: r.results.into_iter().map(SearchResult::from).collect(),
         }
     }
+}
+
+impl From<sift_core::SearchHit> for SearchResult {
+    fn from(hit: sift_core::SearchHit) -> Self {
+        SearchResult {
+            file_name: file_name(&hit.path),
+            path: path_string(&hit.path),
+            folder: path_string(&hit.folder),
+            score: hit.score,
+            strength: hit.strength,
+            passage: Passage {
+                text: hit.passage.text,
+                start: hit.passage.start,
+                end: hit.passage.end,
+                line: hit.passage.line,
+                page: hit.passage.page,
+                location: hit.passage.location,
+                highlights: hit.passage.highlights,
+                answer: hit.passage.answer,
+            },
+        }
+    }
+}
+
+/// `AskStatus` in api.ts: whether the checked answer is shown (`not_found`: "Not found in your files").
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AskStatus {
+    Answered,
+    NotFound,
+}
+
+/// `AskTimings` in api.ts.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AskTimings {
+    pub search_ms: f64,
+    pub first_token_ms: f64,
+    pub prefill_tok_s: f64,
+    pub decode_tok_s: f64,
+    pub prompt_tokens: usize,
+    pub generated_tokens: usize,
+    pub total_ms: f64,
+}
+
+/// `AskAnswer` in api.ts: the result of `ask`, after its text streamed as `sift://ask-progress` events.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AskAnswer {
+    /// The UI's id of the question (as in its progress events).
+    pub id: u64,
+    pub question: String,
+    pub status: AskStatus,
+    /// The checked answer, or "Not found in your files".
+    pub answer: String,
+    /// Why there is no answer (`not_found`).
+    pub reason: Option<String>,
+    /// What the model wrote, shown or not.
+    pub draft: String,
+    /// Passage numbers the answer cites: `[n]` is `passages[n - 1]`.
+    pub citations: Vec<usize>,
+    /// The passages given to the model, in prompt order (the search result each came from).
+    pub passages: Vec<SearchResult>,
+    /// The whole search behind the question (shown when no passage was given to the model).
+    pub results: Vec<SearchResult>,
+    /// The question was stopped (Stop, or a newer question).
+    pub stopped: bool,
+    /// Why generation ended: `stop`, `max_tokens`, `context_full`, `cancelled`; `None`: the model did not run.
+    pub finish: Option<String>,
+    pub timings: AskTimings,
+    pub model: String,
+    pub provider: String,
+}
+
+impl AskAnswer {
+    pub fn new(id: u64, r: sift_core::AskResponse) -> AskAnswer {
+        // The passages given to the model are the related hits, in order (unrelated ones are never given).
+        let related: Vec<SearchResult> = r
+            .search
+            .results
+            .iter()
+            .filter(|h| h.strength != sift_core::Strength::Unrelated)
+            .take(r.passages.len())
+            .cloned()
+            .map(SearchResult::from)
+            .collect();
+        let (status, reason, draft) = match &r.answer {
+            sift_core::Answer::Answered { text, .. } => (AskStatus::Answered, None, text.clone()),
+            sift_core::Answer::NotFound { reason, draft } => {
+                (AskStatus::NotFound, Some(reason.clone()), draft.clone())
+            }
+        };
+        let t = r.timings;
+        AskAnswer {
+            id,
+            question: r.question,
+            status,
+            answer: r.answer.display().to_string(),
+            reason,
+            draft,
+            citations: r.answer.citations().to_vec(),
+            passages: related,
+            results: r
+                .search
+                .results
+                .into_iter()
+                .map(SearchResult::from)
+                .collect(),
+            stopped: r.finish == Some(sift_core::generate::Finish::Cancelled),
+            finish: r.finish.map(|f| {
+                use sift_core::generate::Finish;
+                match f {
+                    Finish::Stop => "stop",
+                    Finish::MaxTokens => "max_tokens",
+                    Finish::ContextFull => "context_full",
+                    Finish::Cancelled => "cancelled",
+                }
+                .to_string()
+            }),
+            timings: AskTimings {
+                search_ms: t.search_ms,
+                first_token_ms: t.first_token_ms,
+                prefill_tok_s: t.prefill_tok_s,
+                decode_tok_s: t.decode_tok_s,
+                prompt_tokens: t.prompt_tokens,
+                generated_tokens: t.generated_tokens,
+                total_ms: t.total_ms,
+            },
+            model: r.model,
+            provider: r.provider,
+        }
+    }
+}
+
+/// `AskProgressEvent` in api.ts (event `sift://ask-progress`): text the model just wrote for question `id`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AskProgressEvent {
+    pub id: u64,
+    pub text: String,
 }
 
 /// `ProblemStatus` in api.ts: skipped on purpose (not a document Sift reads) or failed (it should have been
@@ -394,9 +548,21 @@ mod tests {
             last_error: None,
             last_error_details: None,
             warning: Some("w".into()),
+            generator: GeneratorState::Ready {
+                model: "g".into(),
+                provider: "CPU".into(),
+            },
         };
         let v = serde_json::to_value(&st).unwrap();
         assert!(v.get("lastErrorDetails").is_some());
+        assert_eq!(
+            v["generator"],
+            serde_json::json!({"state": "ready", "model": "g", "provider": "CPU"})
+        );
+        assert_eq!(
+            serde_json::to_value(AskStatus::NotFound).unwrap(),
+            serde_json::json!("not_found")
+        );
         let err = AppError {
             kind: ErrorKind::ModelMissing,
             message: "m".into(),

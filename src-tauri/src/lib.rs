@@ -23,14 +23,18 @@
 //! | `get_desktop_settings`, `set_desktop_settings { settings }` | close to tray, quick-search shortcut, start at login (`desktop.rs`); set returns the settings now in effect, with a warning when the shortcut could not be registered |
 //! | `tray_state` | the tray's model and its menu as rendered (`tray.rs`) |
 //! | `show_quick_search`, `hide_quick_search` | the quick-search window (`quick`) |
+//! | `ask { id, question, folder, kinds }` | Ask mode (`ask.rs`): the answer model drafts an answer from the top passages, text streaming on `sift://ask-progress`; resolves to the checked answer with its passages; a running question is stopped first |
+//! | `stop_ask` | stops the running question (its answer ends within one token, as not found / stopped) |
 //!
 //! Every command fails with a [`dto::AppError`]: one sentence for the user, the chain as details (`errors.rs`).
 //!
-//! Events: `sift://progress` ([`dto::ProgressEvent`]) and `sift://model-download` ([`dto::ModelDownloadEvent`]).
+//! Events: `sift://progress` ([`dto::ProgressEvent`]), `sift://model-download` ([`dto::ModelDownloadEvent`]) and
+//! `sift://ask-progress` ([`dto::AskProgressEvent`]).
 //!
 //! Commands are thin: they run [`core::Core`] methods on Tauri's blocking thread pool, so neither the UI thread
 //! nor the async runtime ever waits for the engine.
 
+pub mod ask;
 pub mod core;
 pub mod desktop;
 pub mod dto;
@@ -55,6 +59,8 @@ use crate::opener::Action;
 pub const PROGRESS_EVENT: &str = "sift://progress";
 /// Event with model download progress.
 pub const MODEL_DOWNLOAD_EVENT: &str = "sift://model-download";
+/// Event with the text of an answer as it is written.
+pub const ASK_PROGRESS_EVENT: &str = "sift://ask-progress";
 
 /// Runs `f` on the blocking pool. An error reaches the UI as one sentence with the chain as details
 /// (`errors.rs`), and the chain goes to the log.
@@ -197,6 +203,22 @@ async fn search(
 }
 
 #[tauri::command]
+async fn ask(
+    state: State<'_, AppState>,
+    id: u64,
+    question: String,
+    folder: Option<String>,
+    kinds: Vec<String>,
+) -> Result<dto::AskAnswer, AppError> {
+    blocking("ask", state, move |c| c.ask(id, &question, folder, kinds)).await
+}
+
+#[tauri::command]
+async fn stop_ask(state: State<'_, AppState>) -> Result<bool, AppError> {
+    Ok(state.stop_ask())
+}
+
+#[tauri::command]
 async fn failed_files(
     state: State<'_, AppState>,
     folder: Option<String>,
@@ -266,6 +288,8 @@ pub fn setup<R: Runtime>(builder: tauri::Builder<R>, config: AppConfig) -> tauri
             pause_indexing,
             resume_indexing,
             search,
+            ask,
+            stop_ask,
             failed_files,
             indexed_kinds,
             open_path,
@@ -301,6 +325,7 @@ pub fn build<R: Runtime>(
                 handle.emit(PROGRESS_EVENT, p)
             }
             AppEvent::ModelDownload(d) => handle.emit(MODEL_DOWNLOAD_EVENT, d),
+            AppEvent::AskProgress(a) => handle.emit(ASK_PROGRESS_EVENT, a),
         };
         if let Err(e) = sent {
             tracing::warn!(error = %e, "could not send an event to the UI");

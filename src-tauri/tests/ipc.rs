@@ -6,12 +6,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+use sift_app_lib::ask::GeneratorSource;
 use sift_app_lib::dto::{
-    FailedFile, FolderInfo, FolderState, KindCount, Precision, ProblemStatus, ProgressEvent,
-    SearchResponse, Settings, Status,
+    AskAnswer, AskProgressEvent, AskStatus, FailedFile, FolderInfo, FolderState, GeneratorState,
+    KindCount, Precision, ProblemStatus, ProgressEvent, SearchResponse, Settings, Status,
 };
 use sift_app_lib::opener::Opener;
-use sift_app_lib::{build, AppConfig, AppState, PROGRESS_EVENT};
+use sift_app_lib::{build, AppConfig, AppState, ASK_PROGRESS_EVENT, PROGRESS_EVENT};
 use tauri::test::{
     get_ipc_response, mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_KEY,
 };
@@ -57,6 +58,16 @@ fn harness_with(
     fault: Option<&str>,
     extra: &[(&str, &str)],
 ) -> Harness {
+    harness_config(settings_json, fault, extra, GeneratorSource::Off)
+}
+
+/// [`harness_with`] with an answer model.
+fn harness_config(
+    settings_json: Option<&str>,
+    fault: Option<&str>,
+    extra: &[(&str, &str)],
+    generator: GeneratorSource,
+) -> Harness {
     let dirs = tempfile::tempdir().unwrap();
     let data_dir = dirs.path().join("data");
     std::fs::create_dir_all(&data_dir).unwrap();
@@ -75,6 +86,7 @@ fn harness_with(
         opener: Opener::Log(open_log.clone()),
         fault_panic_path: fault.map(str::to_string),
         worker: None,
+        generator,
     };
     let app = build(mock_builder(), config, mock_context(noop_assets())).unwrap();
     let progress = Arc::new(Mutex::new(Vec::new()));
@@ -1083,4 +1095,145 @@ fn desktop_settings_and_the_quick_window() {
     assert_eq!(h.invoke("show_quick_search", json!({})), Ok(Value::Null));
     assert!(h.app.get_webview_window("quick").is_some());
     assert_eq!(h.invoke("hide_quick_search", json!({})), Ok(Value::Null));
+}
+
+/// Ask mode with the test model (`scripts/setup.sh`): the text streams as events tagged with the question's id,
+/// the checked answer comes with its passages, Stop and a newer question stop a running one.
+#[test]
+fn ask_streams_a_checked_answer_and_stops() {
+    let model = sift_core::paths::cache_dir()
+        .join("models")
+        .join("smollm2-135m-instruct");
+    assert!(
+        model.join("generation.json").is_file(),
+        "the test answer model is missing from {} (run scripts/setup.sh)",
+        model.display()
+    );
+    let h = harness_config(
+        None,
+        None,
+        &[],
+        GeneratorSource::Named(model.to_string_lossy().into_owned()),
+    );
+    let events: Arc<Mutex<Vec<AskProgressEvent>>> = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&events);
+    h.app.listen(ASK_PROGRESS_EVENT, move |event| {
+        sink.lock()
+            .unwrap()
+            .push(serde_json::from_str(event.payload()).unwrap());
+    });
+    assert_eq!(
+        h.invoke("add_folders", json!({"paths": [h.root]})),
+        Ok(Value::Null)
+    );
+    h.wait_until_indexed(3);
+    // Loaded in the background at startup: the status names the model and its provider.
+    let (name, provider) = h.until(120, "the answer model is ready", || {
+        match h.status().generator {
+            GeneratorState::Ready { model, provider } => Some((model, provider)),
+            GeneratorState::Failed { reason, .. } => panic!("the answer model failed: {reason}"),
+            _ => None,
+        }
+    });
+    assert_eq!(name, "smollm2-135m-instruct");
+    assert!(!h.ok::<bool>("stop_ask", json!({})), "nothing is running");
+
+    let contract = path_of(&h.root, "agreements/service-contract.txt");
+    let a: AskAnswer = h.ok(
+        "ask",
+        json!({"id": 7, "question": "how much notice does the client need to terminate the service agreement", "folder": null, "kinds": []}),
+    );
+    assert_eq!(
+        (a.id, a.model.as_str(), &a.provider),
+        (7, name.as_str(), &provider)
+    );
+    assert!(!a.stopped);
+    assert!(
+        a.passages.iter().any(|p| p.path == contract),
+        "{:?}",
+        a.passages
+    );
+    match a.status {
+        AskStatus::Answered => assert!(
+            !a.citations.is_empty() && a.citations.iter().all(|&n| n >= 1 && n <= a.passages.len()),
+            "{a:?}"
+        ),
+        AskStatus::NotFound => assert_eq!(a.answer, "Not found in your files"),
+    }
+    let streamed: String = events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e.id == 7)
+        .map(|e| e.text.as_str())
+        .collect();
+    assert!(a.timings.generated_tokens > 0, "{a:?}");
+    assert!(!streamed.is_empty(), "no text streamed");
+    assert_eq!(streamed.trim(), a.draft.trim());
+
+    // Stop: a running question ends as stopped, soon after its first text.
+    // Close to the contract (unrelated passages never reach the model) and asking for a long reply.
+    let long = "Explain in a long, detailed answer of several paragraphs how the client can terminate the \
+                service agreement early: the written notice, the sixty days and the termination fee.";
+    let ask_in_background = |id: u64| {
+        let core = AppState::clone(&h.app.state::<AppState>());
+        std::thread::spawn(move || core.ask(id, long, None, Vec::new()).unwrap())
+    };
+    let first_text = |id: u64, running: &std::thread::JoinHandle<AskAnswer>| {
+        h.until(120, "the answer's first text", || {
+            (running.is_finished() || events.lock().unwrap().iter().any(|e| e.id == id))
+                .then_some(())
+        });
+        assert!(
+            events.lock().unwrap().iter().any(|e| e.id == id),
+            "question {id} ended before any text"
+        );
+    };
+    let running = ask_in_background(8);
+    first_text(8, &running);
+    let asked_to_stop = Instant::now();
+    assert!(h.ok::<bool>("stop_ask", json!({})));
+    let stopped = running.join().unwrap();
+    assert!(asked_to_stop.elapsed() < Duration::from_secs(5));
+    assert!(stopped.stopped, "{stopped:?}");
+    assert_eq!(stopped.status, AskStatus::NotFound);
+    assert_eq!(stopped.finish.as_deref(), Some("cancelled"));
+    assert!(!stopped.passages.is_empty());
+
+    // A newer question stops the running one, and is answered.
+    let running = ask_in_background(9);
+    first_text(9, &running);
+    let newer: AskAnswer = h.ok(
+        "ask",
+        json!({"id": 10, "question": "what should I bring on the hike", "folder": null, "kinds": ["txt"]}),
+    );
+    assert!(running.join().unwrap().stopped);
+    assert!(!newer.stopped, "{newer:?}");
+    assert!(
+        newer.passages.iter().all(|p| p.path.ends_with(".txt")),
+        "{newer:?}"
+    );
+}
+
+/// Without an answer model, asking is one sentence that says how to get one, and the status says so.
+#[test]
+fn ask_without_a_model_says_how_to_get_one() {
+    let h = harness(None);
+    assert!(matches!(
+        h.status().generator,
+        GeneratorState::Absent { .. }
+    ));
+    let err = h
+        .invoke(
+            "ask",
+            json!({"id": 1, "question": "anything", "folder": null, "kinds": []}),
+        )
+        .unwrap_err();
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("scripts/setup.sh"),
+        "{err}"
+    );
 }

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{json, Value};
+use sift_app_lib::ask::GeneratorSource;
 use sift_app_lib::dto::{ModelDownloadEvent, ModelEntry};
 use sift_app_lib::opener::Opener;
 use sift_app_lib::{build, AppConfig, AppState, MODEL_DOWNLOAD_EVENT};
@@ -69,6 +70,7 @@ fn models_are_listed_downloaded_on_request_cancelled_resumed_and_verified() {
         opener: Opener::Log(dirs.path().join("open.log")),
         fault_panic_path: None,
         worker: None,
+        generator: GeneratorSource::Off,
     };
     let app = build(mock_builder(), config, mock_context(noop_assets())).unwrap();
     let webview = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())

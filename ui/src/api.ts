@@ -33,6 +33,68 @@ export interface Status {
   lastErrorDetails?: string | null;
   /** A problem the user should fix (e.g. the OS limit on watched folders), as one sentence. */
   warning: string | null;
+  /** The answer model behind Ask mode (absent in older backends: treated as absent). */
+  generator?: GeneratorState;
+}
+
+/** The answer model behind Ask mode: loaded in the background; the next question retries a failed one. */
+export type GeneratorState =
+  | { state: "absent"; /** How to get one, one or two sentences. */ hint: string }
+  | { state: "loading"; model: string }
+  | { state: "ready"; model: string; provider: Provider }
+  | { state: "failed"; model: string; /** One sentence. */ reason: string };
+
+export interface AskRequest {
+  /** The UI's number for this question: its `sift://ask-progress` events carry it. */
+  id: number;
+  question: string;
+  folder: string | null;
+  kinds: string[];
+}
+
+/** `not_found`: the draft did not pass the checks (or was stopped): "Not found in your files". */
+export type AskStatus = "answered" | "not_found";
+
+export interface AskTimings {
+  searchMs: number;
+  firstTokenMs: number;
+  prefillTokS: number;
+  decodeTokS: number;
+  promptTokens: number;
+  generatedTokens: number;
+  totalMs: number;
+}
+
+/** The checked answer (`ask`'s result, after its text streamed as events). */
+export interface AskAnswer {
+  id: number;
+  question: string;
+  status: AskStatus;
+  /** The checked answer, or "Not found in your files". Model output: untrusted text. */
+  answer: string;
+  /** Why there is no answer (`not_found`). */
+  reason: string | null;
+  /** What the model wrote, shown or not. */
+  draft: string;
+  /** Passage numbers the answer cites: `[n]` is `passages[n - 1]`. */
+  citations: number[];
+  /** The passages given to the model, in prompt order (search results: byte-offset highlights). */
+  passages: SearchResult[];
+  /** The whole search behind the question (shown when no passage reached the model). */
+  results: SearchResult[];
+  /** Stopped (Stop, or a newer question). */
+  stopped: boolean;
+  /** "stop", "max_tokens", "context_full", "cancelled"; null: the model did not run. */
+  finish: string | null;
+  timings: AskTimings;
+  model: string;
+  provider: Provider;
+}
+
+/** Text the model just wrote for question `id` (event `sift://ask-progress`). */
+export interface AskProgressEvent {
+  id: number;
+  text: string;
 }
 
 /** What the UI can offer to fix: download the model, reinstall, retry. */
@@ -206,6 +268,10 @@ export interface SiftApi {
   pauseIndexing(): Promise<void>;
   resumeIndexing(): Promise<void>;
   search(req: SearchRequest): Promise<SearchResponse>;
+  /** Ask mode: a drafted, checked answer from the top passages; its text streams through `onAskProgress`. */
+  ask(req: AskRequest): Promise<AskAnswer>;
+  /** Stop the running question (it ends within one token); whether one was running. */
+  stopAsk(): Promise<boolean>;
   failedFiles(folder: string | null): Promise<FailedFile[]>;
   /** The types in the index, for the filter chips. */
   indexedKinds(): Promise<KindCount[]>;
@@ -225,11 +291,13 @@ export interface SiftApi {
   pickFolders(): Promise<string[]>;
   onProgress(cb: (e: ProgressEvent) => void): Promise<Unlisten>;
   onModelDownload(cb: (e: ModelDownloadEvent) => void): Promise<Unlisten>;
+  onAskProgress(cb: (e: AskProgressEvent) => void): Promise<Unlisten>;
   onDragDrop(cb: (e: DropEvent) => void): Promise<Unlisten>;
 }
 
 export const PROGRESS_EVENT = "sift://progress";
 export const MODEL_DOWNLOAD_EVENT = "sift://model-download";
+export const ASK_PROGRESS_EVENT = "sift://ask-progress";
 
 /** True when running inside the Tauri webview (withGlobalTauri: false still sets the internals). */
 export function insideTauri(): boolean {
@@ -251,6 +319,8 @@ export function createTauriApi(): SiftApi {
     resumeIndexing: () => invoke<void>("resume_indexing"),
     search: ({ query, limit, folder, kinds }) =>
       invoke<SearchResponse>("search", { query, limit, folder, kinds }),
+    ask: ({ id, question, folder, kinds }) => invoke<AskAnswer>("ask", { id, question, folder, kinds }),
+    stopAsk: () => invoke<boolean>("stop_ask"),
     failedFiles: (folder) => invoke<FailedFile[]>("failed_files", { folder }),
     indexedKinds: () => invoke<KindCount[]>("indexed_kinds"),
     openPath: (path) => invoke<void>("open_path", { path }),
@@ -274,6 +344,7 @@ export function createTauriApi(): SiftApi {
       wrapUnlisten(listen<ProgressEvent>(PROGRESS_EVENT, (e) => cb(e.payload))),
     onModelDownload: (cb) =>
       wrapUnlisten(listen<ModelDownloadEvent>(MODEL_DOWNLOAD_EVENT, (e) => cb(e.payload))),
+    onAskProgress: (cb) => wrapUnlisten(listen<AskProgressEvent>(ASK_PROGRESS_EVENT, (e) => cb(e.payload))),
     onDragDrop: (cb) =>
       wrapUnlisten(
         getCurrentWebview().onDragDropEvent((e) => {

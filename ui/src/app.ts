@@ -1,6 +1,7 @@
 // Wires the views to the backend. Only talks to Tauri through `SiftApi`.
 
-import type { DesktopApi, FolderInfo, ModelDownloadEvent, ProgressEvent, SearchResponse, SearchResult, SiftApi, Status, Unlisten } from "./api";
+import type { AskAnswer, Confidence, DesktopApi, FolderInfo, ModelDownloadEvent, ProgressEvent, SearchResponse, SearchResult, SiftApi, Status, Unlisten } from "./api";
+import { AskView, askAvailability } from "./ask";
 import { h, icon, replaceChildren } from "./dom";
 import { FailedFilesDialog } from "./failed";
 import { FiltersView } from "./filters";
@@ -67,6 +68,9 @@ export function mountApp(root: HTMLElement, api: SiftApi, opts: AppOptions = {})
     },
   });
   const searchField = h("div", { class: "search-field" }, icon("search", "icon search-icon"), search, h("span", { class: "spinner", attrs: { "aria-hidden": "true" } }));
+  // Ask mode: the toggle beside the search box (aria-disabled with the explanation as its title without a model).
+  const askToggle = h("button", { id: "ask-toggle", class: "button ask-toggle", text: "Ask", title: "Ask your files (Ctrl/⌘+Shift+Enter)", attrs: { type: "button", "aria-pressed": "false", "aria-disabled": "true", "data-testid": "ask-toggle" } });
+  const askHint = h("div", { id: "ask-hint", class: "notice ask-hint", hidden: true, attrs: { role: "status" } });
   const toggleSidebar = h("button", { id: "toggle-sidebar", class: "icon-button", title: "Show or hide folders", attrs: { type: "button", "aria-label": "Toggle folders panel", "aria-controls": "sidebar", "aria-expanded": "true" } }, icon("sidebar"));
   const settingsBtn = h("button", { id: "open-settings", class: "icon-button", title: `Settings (${mod}+,)`, attrs: { type: "button", "aria-label": "Settings" } }, icon("settings"));
   const header = h(
@@ -74,6 +78,7 @@ export function mountApp(root: HTMLElement, api: SiftApi, opts: AppOptions = {})
     { class: "topbar" },
     toggleSidebar,
     searchField,
+    askToggle,
     opts.demo ? h("span", { class: "demo-badge", text: "Demo data", title: "Not connected to the Sift engine: showing sample data" }) : null,
     settingsBtn,
   );
@@ -122,7 +127,24 @@ export function mountApp(root: HTMLElement, api: SiftApi, opts: AppOptions = {})
     { id: "empty-state", class: "empty-state", hidden: true, attrs: { "data-testid": "empty-state", "aria-labelledby": "empty-title" } },
     h("div", { class: "drop-target" }, icon("drop", "icon drop-icon"), h("h1", { id: "empty-title", text: "Drop folders here" }), h("p", { text: "Sift reads them on this computer and lets you search everything by meaning. Nothing leaves your machine." }), emptyAdd),
   );
-  const main = h("main", { class: "main" }, filtersBar, catchingUp, resultsMeta, looseNote, resultsList, noResults, searchHint, emptyState);
+  const askView = new AskView({
+    ask: (req) => api.ask(req),
+    stop: () => api.stopAsk(),
+    onStart: () => {
+      lastResponse = null;
+      searchError = null;
+      results.clear();
+      replaceChildren(noResults);
+      updateMain();
+    },
+    onAnswer: (a) => {
+      showAnswerPassages(a);
+      // The answer model may have been loaded by this question: the status line names it.
+      void refreshStatus();
+    },
+    onCite: (i) => selectPassage(i),
+  });
+  const main = h("main", { class: "main" }, filtersBar, askHint, askView.element, catchingUp, resultsMeta, looseNote, resultsList, noResults, searchHint, emptyState);
 
   const statusLine = h("span", { id: "status-line", class: "status-line", attrs: { role: "status", "data-testid": "status-line" } });
   const downloadStatus = h("span", { id: "download-status", class: "download-status", hidden: true });
@@ -169,6 +191,8 @@ export function mountApp(root: HTMLElement, api: SiftApi, opts: AppOptions = {})
   /** The last search failed: shown until a search succeeds or the query is cleared. */
   let searchError: unknown = null;
   let destroyed = false;
+  /** Ask mode: Enter asks, typing does not search. */
+  let askMode = false;
   let pollTimer: ReturnType<typeof setTimeout> | null = null;
   let statusTimer: ReturnType<typeof setTimeout> | null = null;
   let toastTimer: ReturnType<typeof setTimeout> | null = null;
@@ -204,7 +228,7 @@ export function mountApp(root: HTMLElement, api: SiftApi, opts: AppOptions = {})
   });
 
   const filters = new FiltersView(folderSelect, kindChips, () => {
-    searchCtl.update(currentParams(), { immediate: true });
+    if (!askMode) searchCtl.update(currentParams(), { immediate: true });
   });
 
   const currentParams = () => ({ query: search.value, ...filters.state });
@@ -213,26 +237,8 @@ export function mountApp(root: HTMLElement, api: SiftApi, opts: AppOptions = {})
     (req) => api.search(req),
     {
       onResults: (res) => {
-        lastResponse = res;
-        searchError = null;
-        results.setResults(res.results ?? []);
-        const n = res.results?.length ?? 0;
-        resultsMeta.textContent = `${plural(n, "result")} · ${Math.max(0, Math.round(res.tookMs))} ms`;
-        catchingUp.hidden = !res.catchingUp;
-        const note = looseNoteText(res.confidence, res.query || search.value.trim(), n);
-        looseNote.textContent = note ?? "";
-        looseNote.hidden = note === null;
-        replaceChildren(noResults);
-        if (n === 0) {
-          noResults.append(
-            h("p", { class: "placeholder-title", text: `No matches for “${res.query || search.value.trim()}”` }),
-            h("p", {
-              class: "placeholder-sub",
-              text: res.catchingUp ? "Some files are still being indexed; try again in a moment." : filtersSet() ? "Try different words, or clear the filters." : "Try different words.",
-            }),
-          );
-        }
-        updateMain();
+        if (askMode) return; // a search sent before switching to Ask
+        showResults(res);
       },
       onError: (err) => {
         lastResponse = null;
@@ -256,6 +262,101 @@ export function mountApp(root: HTMLElement, api: SiftApi, opts: AppOptions = {})
     },
     opts.debounceMs ?? SEARCH_DEBOUNCE_MS,
   );
+
+  /** Shows a search response (or an answer's passages) in the results list. */
+  function showResults(res: SearchResponse): void {
+    lastResponse = res;
+    searchError = null;
+    results.setResults(res.results ?? []);
+    const n = res.results?.length ?? 0;
+    resultsMeta.textContent = `${plural(n, "result")} · ${Math.max(0, Math.round(res.tookMs))} ms`;
+    catchingUp.hidden = !res.catchingUp;
+    const note = looseNoteText(res.confidence, res.query || search.value.trim(), n);
+    looseNote.textContent = note ?? "";
+    looseNote.hidden = note === null;
+    replaceChildren(noResults);
+    if (n === 0) {
+      noResults.append(
+        h("p", { class: "placeholder-title", text: `No matches for “${res.query || search.value.trim()}”` }),
+        h("p", {
+          class: "placeholder-sub",
+          text: res.catchingUp ? "Some files are still being indexed; try again in a moment." : filtersSet() ? "Try different words, or clear the filters." : "Try different words.",
+        }),
+      );
+    }
+    updateMain();
+  }
+
+  /** The passages under an answer: those given to the model (else the whole search), as results. */
+  function showAnswerPassages(a: AskAnswer): void {
+    const list = a.passages?.length ? a.passages : (a.results ?? []);
+    const confidence: Confidence = list.some((r) => r.strength === "strong") ? "strong" : list.some((r) => r.strength === "weak") ? "weak" : "none";
+    showResults({ query: a.question, tookMs: a.timings?.searchMs ?? 0, catchingUp: false, confidence, results: list });
+    const cited = new Set(a.status === "answered" ? a.citations : []);
+    list.forEach((_, i) => {
+      const li = resultsList.querySelector<HTMLElement>(`#${resultId(i)}`);
+      if (li && i < (a.passages?.length ?? 0)) {
+        li.dataset.source = String(i + 1);
+        li.classList.toggle("cited", cited.has(i + 1));
+      }
+    });
+  }
+
+  /** A citation was clicked: the passage it names is selected, scrolled to and focused. */
+  function selectPassage(index: number): void {
+    if (index < 0 || index >= results.count) return;
+    results.select(index);
+    const li = resultsList.querySelector<HTMLElement>(`#${resultId(index)}`);
+    if (!li) return;
+    li.setAttribute("tabindex", "-1");
+    li.focus({ preventScroll: true });
+    if (typeof li.scrollIntoView === "function") li.scrollIntoView({ block: "nearest" });
+    li.classList.remove("cite-flash");
+    void li.offsetWidth;
+    li.classList.add("cite-flash");
+  }
+
+  // ---------- Ask mode ----------
+  function setAskMode(on: boolean): void {
+    if (on === askMode) return;
+    askMode = on;
+    askToggle.setAttribute("aria-pressed", String(on));
+    root.classList.toggle("ask-mode", on);
+    search.placeholder = on ? "Ask a question about your files…" : "Search your files by meaning…";
+    search.setAttribute("aria-label", on ? "Question" : "Search");
+    if (on) {
+      searchCtl.dispose();
+      searchField.classList.remove("busy");
+    } else {
+      askView.hide();
+      searchCtl.update(currentParams(), { immediate: true });
+    }
+    updateMain();
+  }
+
+  function askNow(): void {
+    if (!askAvailability(status?.generator).enabled) {
+      showAskHint();
+      return;
+    }
+    setAskMode(true);
+    const f = filters.state;
+    void askView.ask(search.value, f.folder, f.kinds);
+  }
+
+  function showAskHint(): void {
+    askHint.textContent = askAvailability(status?.generator).title;
+    askHint.hidden = false;
+  }
+
+  function renderAskToggle(): void {
+    const a = askAvailability(status?.generator);
+    askToggle.title = a.title;
+    askToggle.setAttribute("aria-disabled", String(!a.enabled));
+    askToggle.classList.toggle("disabled", !a.enabled);
+    if (a.enabled) askHint.hidden = true;
+    else if (askMode) setAskMode(false);
+  }
 
   function filtersSet(): boolean {
     const f = filters.state;
@@ -309,6 +410,10 @@ export function mountApp(root: HTMLElement, api: SiftApi, opts: AppOptions = {})
       failed.addEventListener("click", () => void failedDialog.show(null));
       items.push(sep(), failed);
     }
+    const g = s.generator;
+    if (g?.state === "ready") items.push(sep(), h("span", { class: "status-generator", text: `Answers: ${g.model} (${g.provider})`, title: "Answer model and execution provider (Ask)" }));
+    else if (g?.state === "loading") items.push(sep(), h("span", { class: "status-generator loading", text: `Loading ${g.model}…`, title: "Answer model (Ask)" }));
+    else if (g?.state === "failed") items.push(sep(), h("span", { class: "status-generator status-warning", text: "Answer model failed", title: g.reason }));
     if (s.paused) items.push(sep(), h("span", { class: "status-state paused", text: "Indexing paused" }));
     else if (s.indexing) items.push(sep(), h("span", { class: "status-state indexing", text: "Indexing…" }));
     if (s.vectors < s.chunks && !s.indexing && !s.paused) {
@@ -320,6 +425,9 @@ export function mountApp(root: HTMLElement, api: SiftApi, opts: AppOptions = {})
     }
     if (s.warning) items.push(sep(), h("span", { class: "status-warning status-watch", text: s.warning, title: s.warning }));
     replaceChildren(statusLine, ...items);
+    renderAskToggle();
+    // The answer model loads in the background: show it once it is ready.
+    if (g?.state === "loading") scheduleStatus();
 
     updatePause();
     replaceChildren(pauseBtn, icon(s.paused ? "play" : "pause"));
@@ -469,8 +577,16 @@ export function mountApp(root: HTMLElement, api: SiftApi, opts: AppOptions = {})
       .catch((err) => showToast(err, `Could not ${paused ? "resume" : "pause"} indexing`));
   });
   search.addEventListener("input", () => {
-    searchCtl.update(currentParams());
+    if (!askMode) searchCtl.update(currentParams());
     updateMain();
+  });
+  askToggle.addEventListener("click", () => {
+    if (!askAvailability(status?.generator).enabled) {
+      showAskHint();
+      return;
+    }
+    setAskMode(!askMode);
+    search.focus();
   });
 
   // ---------- keyboard ----------
@@ -509,16 +625,29 @@ export function mountApp(root: HTMLElement, api: SiftApi, opts: AppOptions = {})
         results.move(e.key === "PageDown" ? 5 : -5);
         return;
       case "Enter":
-        if (e.isComposing || !results.selectedResult) return;
+        if (e.isComposing) return;
+        // Ask: Enter in Ask mode, or Ctrl/⌘+Shift+Enter from either mode (Ctrl/⌘+Enter stays "show in folder").
+        if (inSearch && !e.altKey && ((askMode && !cmd && !e.shiftKey) || (cmd && e.shiftKey))) {
+          e.preventDefault();
+          if (search.value.trim() !== "") askNow();
+          return;
+        }
+        if (!results.selectedResult) return;
         e.preventDefault();
         if (cmd) results.revealSelected();
         else results.openSelected();
         return;
       case "Escape":
+        if (askMode && askView.streaming) {
+          e.preventDefault();
+          askView.stop();
+          return;
+        }
         if (search.value !== "") {
           e.preventDefault();
           search.value = "";
-          searchCtl.update(currentParams());
+          if (askMode) setAskMode(false);
+          else searchCtl.update(currentParams());
           updateMain();
         }
         search.focus();
@@ -577,6 +706,7 @@ export function mountApp(root: HTMLElement, api: SiftApi, opts: AppOptions = {})
     await Promise.all([
       subscribe(api.onProgress(onProgress)),
       subscribe(api.onModelDownload(onDownload)),
+      subscribe(api.onAskProgress((e) => askView.onProgress(e))),
       subscribe(
         api.onDragDrop((e) => {
           if (e.type === "enter" || e.type === "over") root.classList.add("drag-over");

@@ -2,6 +2,9 @@
 // browser (npm run dev / preview). Never loaded inside the Tauri app.
 
 import type {
+  AskAnswer,
+  AskProgressEvent,
+  AskRequest,
   DropEvent,
   FailedFile,
   FolderInfo,
@@ -63,6 +66,8 @@ export function createDemoApi(): SiftApi {
   let settings: Settings = { model: "minilm-l6", precision: "int8", models: MODELS, threads: 4, maxThreads: 8, excludes: ["node_modules", ".git", "*.log"] };
   const progressSubs = new Set<(e: ProgressEvent) => void>();
   const downloadSubs = new Set<(e: ModelDownloadEvent) => void>();
+  const askSubs = new Set<(e: AskProgressEvent) => void>();
+  let askStop: (() => void) | null = null;
   let picks = 0;
 
   const tick = () => {
@@ -122,12 +127,55 @@ export function createDemoApi(): SiftApi {
     return { query: req.query, tookMs: 8 + Math.round(Math.random() * 20), catchingUp: folders.some((f) => f.state !== "idle"), confidence, results };
   }
 
+  /** A fake answer model: streams a canned answer citing the first passage, a word every 60 ms. */
+  function ask(req: AskRequest): Promise<AskAnswer> {
+    askStop?.();
+    const res = search({ query: req.question, limit: 4, folder: req.folder, kinds: req.kinds });
+    const passages = res.results.filter((r) => r.strength !== "unrelated").slice(0, 4);
+    const draft = passages.length
+      ? `According to ${passages[0].fileName}, ${passages[0].passage.text.split(/(?<=[.!?])\s/)[0].replace(/[.!?]$/, "")} [1].`
+      : "Not found in your files.";
+    const words = draft.split(/(?<= )/);
+    return new Promise((resolve) => {
+      let i = 0;
+      let written = "";
+      const finish = (stopped: boolean) => {
+        clearInterval(iv);
+        askStop = null;
+        const answered = !stopped && passages.length > 0;
+        resolve({
+          id: req.id,
+          question: req.question,
+          status: answered ? "answered" : "not_found",
+          answer: answered ? draft : "Not found in your files",
+          reason: stopped ? "stopped before the answer was complete" : answered ? null : "nothing in your files matches the question",
+          draft: written,
+          citations: answered ? [1] : [],
+          passages,
+          results: res.results,
+          stopped,
+          finish: stopped ? "cancelled" : "stop",
+          timings: { searchMs: res.tookMs, firstTokenMs: 60, prefillTokS: 900, decodeTokS: 16, promptTokens: 400, generatedTokens: i, totalMs: res.tookMs + i * 60 },
+          model: "demo-answer-model",
+          provider: "CPU",
+        });
+      };
+      const iv = setInterval(() => {
+        if (i >= words.length) return finish(false);
+        written += words[i];
+        askSubs.forEach((cb) => cb({ id: req.id, text: words[i] }));
+        i++;
+      }, 60);
+      askStop = () => finish(true);
+    });
+  }
+
   return {
     about: () => wait({ version: "demo", dataDir: "(demo data, nothing is stored)" }, 5),
     status: () => {
       const c = counts();
       const model = MODELS.find((m) => m.id === settings.model) ?? MODELS[0];
-      const s: Status = { model: model.name, precision: settings.precision, dim: model.dim, provider: "CPU", folders: folders.length, files: c.files, passages: c.files * 6, chunks: c.files * 24, vectors: c.files * 24, failed: c.failed, indexing: !paused && folders.some((f) => f.state === "indexing" || f.state === "queued"), paused, lastError: null, warning: null };
+      const s: Status = { model: model.name, precision: settings.precision, dim: model.dim, provider: "CPU", folders: folders.length, files: c.files, passages: c.files * 6, chunks: c.files * 24, vectors: c.files * 24, failed: c.failed, indexing: !paused && folders.some((f) => f.state === "indexing" || f.state === "queued"), paused, lastError: null, warning: null, generator: { state: "ready", model: "demo-answer-model", provider: "CPU" } };
       return wait(s, 10);
     },
     listFolders: () => wait(folders.map((f) => ({ ...f, state: paused && f.state === "indexing" ? "paused" : f.state })), 10),
@@ -141,6 +189,12 @@ export function createDemoApi(): SiftApi {
     pauseIndexing: async () => void (paused = true),
     resumeIndexing: async () => void (paused = false),
     search: (req) => wait(search(req), 30 + Math.random() * 60),
+    ask,
+    stopAsk: async () => {
+      const running = askStop !== null;
+      askStop?.();
+      return running;
+    },
     failedFiles: (folder) => {
       const samples: Omit<FailedFile, "path">[] = [
         { reason: "scanned — no text layer", status: "skipped" },
@@ -219,6 +273,10 @@ export function createDemoApi(): SiftApi {
     onModelDownload: async (cb) => {
       downloadSubs.add(cb);
       return () => downloadSubs.delete(cb);
+    },
+    onAskProgress: async (cb) => {
+      askSubs.add(cb);
+      return () => askSubs.delete(cb);
     },
     onDragDrop: async (_cb: (e: DropEvent) => void) => () => {},
   };

@@ -1,5 +1,8 @@
 import { vi } from "vitest";
 import type {
+  AskAnswer,
+  AskProgressEvent,
+  AskRequest,
   DropEvent,
   FolderInfo,
   KindCount,
@@ -17,6 +20,27 @@ export interface FakeApi extends SiftApi {
   emitProgress(e: ProgressEvent): void;
   emitDownload(e: ModelDownloadEvent): void;
   emitDrop(e: DropEvent): void;
+  emitAsk(e: AskProgressEvent): void;
+}
+
+export function makeAnswer(over: Partial<AskAnswer> = {}): AskAnswer {
+  return {
+    id: 1,
+    question: "q",
+    status: "answered",
+    answer: "The answer [1].",
+    reason: null,
+    draft: "The answer [1].",
+    citations: [1],
+    passages: [],
+    results: [],
+    stopped: false,
+    finish: "stop",
+    timings: { searchMs: 5, firstTokenMs: 50, prefillTokS: 500, decodeTokS: 20, promptTokens: 300, generatedTokens: 12, totalMs: 700 },
+    model: "smollm2-135m-instruct",
+    provider: "CPU",
+    ...over,
+  };
 }
 
 export function makeStatus(over: Partial<Status> = {}): Status {
@@ -66,6 +90,8 @@ export interface FakeOptions {
   settings?: Settings;
   /** What `indexedKinds` answers (the type chips). */
   kinds?: KindCount[];
+  /** What `ask` answers. */
+  ask?: (req: AskRequest) => Promise<AskAnswer>;
 }
 
 /** A SiftApi whose every method is a vi.fn spy, plus emitters for backend events. */
@@ -74,6 +100,7 @@ export function createFakeApi(opts: FakeOptions = {}): FakeApi {
   const progress = new Set<(e: ProgressEvent) => void>();
   const downloads = new Set<(e: ModelDownloadEvent) => void>();
   const drops = new Set<(e: DropEvent) => void>();
+  const asks = new Set<(e: AskProgressEvent) => void>();
   const settings: Settings = opts.settings ?? {
     model: "minilm",
     precision: "int8",
@@ -99,6 +126,8 @@ export function createFakeApi(opts: FakeOptions = {}): FakeApi {
     pauseIndexing: vi.fn(async () => {}),
     resumeIndexing: vi.fn(async () => {}),
     search: vi.fn(opts.search ?? (async (req: SearchRequest) => makeResponse(req.query, []))),
+    ask: vi.fn(opts.ask ?? (async (req: AskRequest) => makeAnswer({ id: req.id, question: req.question }))),
+    stopAsk: vi.fn(async () => true),
     failedFiles: vi.fn(async () => [{ path: "/home/u/Notes/bad.pdf", reason: "PDF is encrypted", status: "failed" as const }]),
     indexedKinds: vi.fn(async () => (opts.kinds ?? []).map((k) => ({ ...k }))),
     openPath: vi.fn(async () => {}),
@@ -131,6 +160,10 @@ export function createFakeApi(opts: FakeOptions = {}): FakeApi {
       downloads.add(cb);
       return () => downloads.delete(cb);
     }),
+    onAskProgress: vi.fn(async (cb) => {
+      asks.add(cb);
+      return () => asks.delete(cb);
+    }),
     onDragDrop: vi.fn(async (cb) => {
       drops.add(cb);
       return () => drops.delete(cb);
@@ -138,6 +171,7 @@ export function createFakeApi(opts: FakeOptions = {}): FakeApi {
     emitProgress: (e) => progress.forEach((cb) => cb(e)),
     emitDownload: (e) => downloads.forEach((cb) => cb(e)),
     emitDrop: (e) => drops.forEach((cb) => cb(e)),
+    emitAsk: (e) => asks.forEach((cb) => cb(e)),
   };
   return api;
 }
