@@ -1,7 +1,8 @@
 //! "Which passages answer this query?": the retrieval algorithm. Takes the parsed query and its vector,
 //! restricts by filters and exact phrases, asks the vector graph (or an exact scan, for small filtered sets)
-//! and FTS5 for their top chunks, cuts vector hits that are noise, fuses both rankings (RRF), groups by file
-//! and attaches each file's best passage with highlights. Reads only; the engine holds the locks.
+//! and FTS5 for their top chunks, cuts vector hits that are noise, fuses both (convex fusion by default),
+//! groups by file, puts strong results first and attaches each file's best passage with highlights. Reads
+//! only; the engine holds the locks.
 
 use std::collections::{HashMap, HashSet};
 

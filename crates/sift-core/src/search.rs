@@ -1,6 +1,7 @@
 //! "Here is what the user typed, give me the best files": parses the query (quoted exact phrases, words),
-//! runs a vector search and a BM25 keyword search, fuses them with reciprocal-rank fusion, groups chunks by
-//! file and marks the matched words in each file's best passage.
+//! runs a vector search and a BM25 keyword search, fuses their scores (convex fusion by default,
+//! reciprocal-rank fusion on request), groups chunks by file and marks the matched words in each file's best
+//! passage.
 //!
 //! Any user text is a valid query: words are quoted before they reach FTS5, so its syntax characters
 //! (`"`, `*`, `NEAR(`, `-`, `:`, `^`...) are only ever searched for as text.
