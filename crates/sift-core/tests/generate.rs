@@ -63,6 +63,13 @@ fn argmax(v: &[f32]) -> u32 {
         .0 as u32
 }
 
+/// The largest |a − b| over the logits, and the largest |b| (the scale to judge it by).
+fn max_difference(a: &[f32], b: &[f32]) -> (f32, f32) {
+    let scale = b.iter().fold(0f32, |m, x| m.max(x.abs()));
+    let diff = a.iter().zip(b).fold(0f32, |m, (x, y)| m.max((x - y).abs()));
+    (diff, scale)
+}
+
 fn cosine(a: &[f32], b: &[f32]) -> f32 {
     let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
     let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
@@ -148,11 +155,7 @@ fn cached_decoding_agrees_with_full_sequence_runs() {
     for (step, &next) in p.greedy_ids.iter().enumerate().take(8) {
         // The same logits from a fresh run over the whole sequence so far (no cache).
         let (_, uncached) = g.prefill(&seq).unwrap();
-        let scale = uncached.iter().fold(0f32, |m, x| m.max(x.abs()));
-        let diff = cached
-            .iter()
-            .zip(&uncached)
-            .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+        let (diff, scale) = max_difference(&cached, &uncached);
         let cos = cosine(&cached, &uncached);
         eprintln!("step {step}: max |Δlogit| {diff:.4} of {scale:.2}, cosine {cos:.6}");
         worst_rel = worst_rel.max(diff / scale);
@@ -330,11 +333,7 @@ fn a_hub_layout_fp16_decoder_runs_through_the_same_code() {
     let mut seq = ids.clone();
     for &next in &expected.greedy_ids[..8] {
         let (_, uncached) = g.prefill(&seq).unwrap();
-        let scale = uncached.iter().fold(0f32, |m, x| m.max(x.abs()));
-        let diff = cached
-            .iter()
-            .zip(&uncached)
-            .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+        let (diff, scale) = max_difference(&cached, &uncached);
         assert!(diff <= 2e-3 * scale, "max |Δlogit| {diff} of {scale}");
         assert_eq!(argmax(&cached), next);
         seq.push(next);
