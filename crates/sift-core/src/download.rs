@@ -18,10 +18,11 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
-use crate::model::{self, HubFile, HubOptions, ModelFiles, ModelSpec, Precision};
+use crate::model::{self, GeneratorSpec, HubFile, HubOptions, ModelFiles, ModelSpec, Precision};
 
 /// How long connecting may take before the hub counts as unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -89,6 +90,9 @@ pub enum DownloadError {
         #[source]
         source: io::Error,
     },
+    /// The model's files arrived but do not make a model Sift can run (its configuration is unreadable).
+    #[error("{model} was downloaded but Sift cannot use it; choose another model.")]
+    Unusable { model: String, detail: String },
     /// The manifest does not pin this model (revision or checksums missing), or it has no such precision.
     #[error("{model} cannot be downloaded by this version of Sift; choose another model.")]
     NotDownloadable { model: String, reason: String },
@@ -115,6 +119,7 @@ impl DownloadError {
             DownloadError::Cancelled => return self.to_string(),
             DownloadError::Io { path, source } => format!("{}: {source}", path.display()),
             DownloadError::NotDownloadable { reason, .. } => reason.clone(),
+            DownloadError::Unusable { detail, .. } => detail.clone(),
         };
         format!("{self} ({extra})")
     }
@@ -162,73 +167,20 @@ pub fn download_to(
         .onnx_file(precision)
         .ok_or_else(|| not_downloadable(format!("{}: no {precision} variant", spec.id)))?;
     let jobs = [
-        (&spec.files.tokenizer, "tokenizer.json"),
-        (onnx, model::local_onnx_name(precision)),
+        (spec.files.tokenizer.clone(), "tokenizer.json".to_string()),
+        (onnx.clone(), model::local_onnx_name(precision).to_string()),
     ];
-    for (file, _) in &jobs {
-        if !file.is_pinned() {
-            return Err(not_downloadable(format!(
-                "{}: {} has no sha256",
-                spec.id, file.path
-            )));
-        }
-    }
-    fs::create_dir_all(dir).map_err(|source| DownloadError::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let endpoint = hub.endpoint();
-    let host = host_of(&endpoint);
-    let agent = ureq::AgentBuilder::new()
-        .timeout_connect(CONNECT_TIMEOUT)
-        .timeout_read(READ_TIMEOUT)
-        .redirects(5)
-        .user_agent(concat!("sift/", env!("CARGO_PKG_VERSION")))
-        .build();
-
-    let mut tally = Tally {
-        model: spec.id.clone(),
-        sizes: Vec::new(),
-        done: 0,
-        last: None,
-    };
-    let mut pending = Vec::new();
-    for (i, (file, name)) in jobs.iter().enumerate() {
-        let target = dir.join(name);
-        match fs::metadata(&target) {
-            // Only a verified file is ever renamed to its final name.
-            Ok(meta) if meta.is_file() && file.size.is_none_or(|s| s == meta.len()) => {
-                tally.sizes.push(Some(meta.len()));
-                tally.done += meta.len();
-            }
-            _ => {
-                tally.sizes.push(file.size);
-                pending.push(i);
-            }
-        }
-    }
-    tracing::info!(model = %spec.id, %precision, dir = %dir.display(), endpoint = %endpoint,
-        files = pending.len(), "downloading model");
-    tally.report(jobs[0].1, 0, true, report);
-    for i in pending {
-        let (file, name) = jobs[i];
-        let url = format!(
-            "{endpoint}/{}/resolve/{revision}/{}",
-            spec.hf_repo, file.path
-        );
-        let fetch = Fetch {
-            agent: &agent,
-            url: &url,
-            host: &host,
-            file,
-            name,
-            part: dir.join(format!("{name}.part")),
-            target: dir.join(name),
-            cancel,
-        };
-        fetch.run(i, &mut tally, report)?;
-    }
-    tally.report(jobs[jobs.len() - 1].1, 0, true, report);
+    let client = Client::new(hub);
+    client.fetch_all(
+        &spec.id,
+        &spec.name,
+        &spec.hf_repo,
+        revision,
+        &jobs,
+        dir,
+        cancel,
+        report,
+    )?;
     tracing::info!(model = %spec.id, "model downloaded and verified");
     Ok(ModelFiles {
         onnx: dir.join(model::local_onnx_name(precision)),
@@ -236,6 +188,373 @@ pub fn download_to(
         precision,
         source: "downloaded",
     })
+}
+
+/// Downloads the answer model `spec` into its folder in the Sift cache (`<cache>/models/<id>/`, where
+/// [`crate::generate::installed`] looks) and writes its `generation.json`; returns the folder.
+pub fn download_generator(
+    spec: &GeneratorSpec,
+    hub: &HubOptions,
+    cancel: &AtomicBool,
+    report: &mut dyn FnMut(&DownloadProgress),
+) -> Result<PathBuf> {
+    download_generator_to(spec, hub, &model::setup_dir(&spec.id), cancel, report)
+}
+
+/// [`download_generator`] into an explicit folder.
+///
+/// The files to fetch and their checksums are pinned first ([`pin_generator`]) and written to
+/// `pin.json` in the folder, so a download resumed later fetches the same commit even if the repository
+/// moved on. `generation.json` is written last: [`crate::generate::installed`] lists a folder only once it
+/// exists, so a half-downloaded model is never offered.
+pub fn download_generator_to(
+    spec: &GeneratorSpec,
+    hub: &HubOptions,
+    dir: &Path,
+    cancel: &AtomicBool,
+    report: &mut dyn FnMut(&DownloadProgress),
+) -> Result<PathBuf> {
+    let io_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| DownloadError::Io {
+            path: path.clone(),
+            source,
+        }
+    };
+    fs::create_dir_all(dir).map_err(io_err(dir))?;
+    let client = Client::new(hub);
+    let pin_path = dir.join(PIN_FILE);
+    let earlier: Option<Pin> = fs::read(&pin_path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .filter(|p: &Pin| p.repo == spec.hf_repo && pin_agrees(spec, p));
+    let pin = match earlier {
+        Some(p) => p,
+        None => {
+            let p = pin_generator(spec, &client)?;
+            let text = serde_json::to_vec_pretty(&p).unwrap_or_default();
+            let tmp = dir.join(format!("{PIN_FILE}.tmp"));
+            fs::write(&tmp, text).map_err(io_err(&tmp))?;
+            fs::rename(&tmp, &pin_path).map_err(io_err(&pin_path))?;
+            p
+        }
+    };
+    let jobs: Vec<(HubFile, String)> = pin
+        .files
+        .iter()
+        .map(|f| (f.clone(), f.path.clone()))
+        .collect();
+    client.fetch_all(
+        &spec.id,
+        &spec.name,
+        &pin.repo,
+        &pin.revision,
+        &jobs,
+        dir,
+        cancel,
+        report,
+    )?;
+    crate::generate::write_hub_config(dir, spec, &pin.revision).map_err(|e| {
+        DownloadError::Unusable {
+            model: spec.name.clone(),
+            detail: e.to_string(),
+        }
+    })?;
+    tracing::info!(model = %spec.id, revision = %pin.revision, dir = %dir.display(),
+        "answer model downloaded and verified");
+    Ok(dir.to_path_buf())
+}
+
+/// The file in a downloaded answer model's folder recording the commit and checksums it was fetched at.
+pub const PIN_FILE: &str = "pin.json";
+
+/// What a download of an answer model fetches: one commit of one repository and each file's checksum.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pin {
+    pub repo: String,
+    /// The commit, 40 hex.
+    pub revision: String,
+    /// The files, each with its sha256 (LFS) or git blob id (small files) and size.
+    pub files: Vec<HubFile>,
+}
+
+/// Whether a recorded pin is one the manifest allows: same commit and same checksums wherever the
+/// manifest pins them.
+fn pin_agrees(spec: &GeneratorSpec, pin: &Pin) -> bool {
+    if spec.pinned_revision().is_some_and(|r| r != pin.revision) {
+        return false;
+    }
+    spec.files().iter().all(|want| {
+        pin.files.iter().any(|have| {
+            have.path == want.path
+                && have.is_pinned()
+                && want
+                    .sha256
+                    .as_ref()
+                    .is_none_or(|h| have.sha256.as_ref() == Some(h))
+                && want.size.is_none_or(|s| have.size == Some(s))
+        })
+    })
+}
+
+/// Decides what a download of `spec` fetches. A manifest entry that pins the commit and every file is
+/// used as it is. Otherwise the Hub's API is asked for the commit (the pinned one, else `main`'s newest) and
+/// the checksums it publishes for each file at that commit: the sha256 of files stored with LFS, the git
+/// blob id of small files. Checksums the manifest does give must match. A graph's external-data file
+/// (`<graph>_data`, `<graph>.data`), when the repository has one, is fetched with it.
+pub fn pin_generator(spec: &GeneratorSpec, client: &Client) -> Result<Pin> {
+    if let (Some(revision), true) = (spec.pinned_revision(), spec.fully_pinned()) {
+        return Ok(Pin {
+            repo: spec.hf_repo.clone(),
+            revision: revision.to_string(),
+            files: spec.files().into_iter().cloned().collect(),
+        });
+    }
+    let not_downloadable = |reason: String| DownloadError::NotDownloadable {
+        model: spec.name.clone(),
+        reason,
+    };
+    let asked = spec.pinned_revision().unwrap_or("main");
+    let info = client.repo_info(&spec.hf_repo, asked)?;
+    if !model::is_hex(&info.sha, 40) {
+        return Err(not_downloadable(format!(
+            "{}: the Hub named no commit for {asked} ({:?})",
+            spec.hf_repo, info.sha
+        )));
+    }
+    let sibling = |path: &str| info.siblings.iter().find(|s| s.rfilename == path);
+    let mut files = Vec::new();
+    for want in spec.files() {
+        let found = sibling(&want.path).ok_or_else(|| {
+            not_downloadable(format!(
+                "{}@{} has no {}",
+                spec.hf_repo, info.sha, want.path
+            ))
+        })?;
+        let have = found.hub_file();
+        if !have.is_pinned() {
+            return Err(not_downloadable(format!(
+                "the Hub published no checksum for {} at {}",
+                want.path, info.sha
+            )));
+        }
+        let differs = want
+            .sha256
+            .as_ref()
+            .is_some_and(|h| have.sha256.as_ref() != Some(h))
+            || want.size.is_some_and(|s| have.size != Some(s));
+        if differs {
+            return Err(not_downloadable(format!(
+                "{} at {} is not the file the manifest pins",
+                want.path, info.sha
+            )));
+        }
+        files.push(have);
+    }
+    for extra in [
+        format!("{}_data", spec.model.path),
+        format!("{}.data", spec.model.path),
+    ] {
+        if let Some(found) = sibling(&extra) {
+            let have = found.hub_file();
+            if have.is_pinned() {
+                files.push(have);
+            }
+        }
+    }
+    tracing::info!(repo = %spec.hf_repo, asked, commit = %info.sha, files = files.len(),
+        "pinned the answer model's files from the Hub's checksums");
+    Ok(Pin {
+        repo: spec.hf_repo.clone(),
+        revision: info.sha,
+        files,
+    })
+}
+
+/// What the Hub's API says about a repository at a revision (`GET /api/models/{repo}/revision/{rev}
+/// ?blobs=true`): the commit and, per file, its size and checksum.
+#[derive(Debug, Deserialize)]
+struct RepoInfo {
+    #[serde(default)]
+    sha: String,
+    #[serde(default)]
+    siblings: Vec<Sibling>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Sibling {
+    rfilename: String,
+    #[serde(default)]
+    size: Option<u64>,
+    #[serde(default, rename = "blobId")]
+    blob_id: Option<String>,
+    #[serde(default)]
+    lfs: Option<Lfs>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Lfs {
+    sha256: String,
+    #[serde(default)]
+    size: Option<u64>,
+}
+
+impl Sibling {
+    /// The file with the checksum that applies: LFS files by sha256, the rest by git blob id.
+    fn hub_file(&self) -> HubFile {
+        match &self.lfs {
+            Some(lfs) => HubFile {
+                path: self.rfilename.clone(),
+                sha256: Some(lfs.sha256.to_ascii_lowercase()),
+                size: lfs.size.or(self.size),
+                git_blob: None,
+            },
+            None => HubFile {
+                path: self.rfilename.clone(),
+                sha256: None,
+                size: self.size,
+                git_blob: self.blob_id.as_ref().map(|b| b.to_ascii_lowercase()),
+            },
+        }
+    }
+}
+
+/// An HTTP client for one Hub endpoint.
+pub struct Client {
+    agent: ureq::Agent,
+    endpoint: String,
+    host: String,
+}
+
+impl Client {
+    /// A client for `hub`'s endpoint.
+    pub fn new(hub: &HubOptions) -> Client {
+        let endpoint = hub.endpoint();
+        Client {
+            agent: ureq::AgentBuilder::new()
+                .timeout_connect(CONNECT_TIMEOUT)
+                .timeout_read(READ_TIMEOUT)
+                .redirects(5)
+                .user_agent(concat!("sift/", env!("CARGO_PKG_VERSION")))
+                .build(),
+            host: host_of(&endpoint),
+            endpoint,
+        }
+    }
+
+    fn repo_info(&self, repo: &str, revision: &str) -> Result<RepoInfo> {
+        let url = format!(
+            "{}/api/models/{repo}/revision/{revision}?blobs=true",
+            self.endpoint
+        );
+        let response = match self.agent.get(&url).call() {
+            Ok(r) => r,
+            Err(ureq::Error::Status(status, _)) => {
+                return Err(DownloadError::Http {
+                    host: self.host.clone(),
+                    status,
+                    url,
+                })
+            }
+            Err(ureq::Error::Transport(t)) => {
+                return Err(DownloadError::Offline {
+                    host: self.host.clone(),
+                    detail: format!("GET {url}: {t}"),
+                })
+            }
+        };
+        let mut body = Vec::new();
+        response
+            .into_reader()
+            .take(64 << 20)
+            .read_to_end(&mut body)
+            .map_err(|e| DownloadError::Interrupted {
+                host: self.host.clone(),
+                detail: format!("GET {url}: {e}"),
+            })?;
+        serde_json::from_slice(&body).map_err(|e| DownloadError::NotDownloadable {
+            model: repo.to_string(),
+            reason: format!("GET {url}: unexpected answer: {e}"),
+        })
+    }
+
+    /// Fetches `jobs` (a pinned file and its name in `dir`) from `repo` at `revision` into `dir`, each
+    /// verified before it takes its name; files already in place are kept.
+    #[allow(clippy::too_many_arguments)]
+    fn fetch_all(
+        &self,
+        model_id: &str,
+        model_name: &str,
+        repo: &str,
+        revision: &str,
+        jobs: &[(HubFile, String)],
+        dir: &Path,
+        cancel: &AtomicBool,
+        report: &mut dyn FnMut(&DownloadProgress),
+    ) -> Result<()> {
+        for (file, _) in jobs {
+            if !file.is_pinned() {
+                return Err(DownloadError::NotDownloadable {
+                    model: model_name.to_string(),
+                    reason: format!("{model_id}: {} has no checksum", file.path),
+                });
+            }
+        }
+        fs::create_dir_all(dir).map_err(|source| DownloadError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let mut tally = Tally {
+            model: model_id.to_string(),
+            sizes: Vec::new(),
+            done: 0,
+            last: None,
+        };
+        let mut pending = Vec::new();
+        for (i, (file, name)) in jobs.iter().enumerate() {
+            let target = dir.join(name);
+            match fs::metadata(&target) {
+                // Only a verified file is ever renamed to its final name.
+                Ok(meta) if meta.is_file() && file.size.is_none_or(|s| s == meta.len()) => {
+                    tally.sizes.push(Some(meta.len()));
+                    tally.done += meta.len();
+                }
+                _ => {
+                    tally.sizes.push(file.size);
+                    pending.push(i);
+                }
+            }
+        }
+        tracing::info!(model = %model_id, dir = %dir.display(), endpoint = %self.endpoint,
+            files = pending.len(), "downloading model");
+        let first = jobs.first().map_or("", |(_, n)| n.as_str());
+        let last = jobs.last().map_or("", |(_, n)| n.as_str());
+        tally.report(first, 0, true, report);
+        for i in pending {
+            let (file, name) = &jobs[i];
+            let target = dir.join(name);
+            if let Some(parent) = target.parent() {
+                fs::create_dir_all(parent).map_err(|source| DownloadError::Io {
+                    path: parent.to_path_buf(),
+                    source,
+                })?;
+            }
+            let url = format!("{}/{repo}/resolve/{revision}/{}", self.endpoint, file.path);
+            let fetch = Fetch {
+                agent: &self.agent,
+                url: &url,
+                host: &self.host,
+                file,
+                name,
+                part: dir.join(format!("{name}.part")),
+                target,
+                cancel,
+            };
+            fetch.run(i, &mut tally, report)?;
+        }
+        tally.report(last, 0, true, report);
+        Ok(())
+    }
 }
 
 /// Bytes per file and the progress reporting over the whole model.
@@ -473,6 +792,13 @@ impl Fetch<'_> {
     fn verify(&self) -> Result<()> {
         let mut f = File::open(&self.part).map_err(self.io(&self.part))?;
         let mut hasher = Sha256::new();
+        // A git blob id hashes a header with the length before the bytes.
+        let mut blob_hasher = self.file.git_blob.as_ref().map(|_| {
+            let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+            let mut h = Sha1::new();
+            h.update(format!("blob {len}\0").as_bytes());
+            h
+        });
         let mut buf = vec![0u8; BUF];
         let mut len = 0u64;
         loop {
@@ -484,6 +810,9 @@ impl Fetch<'_> {
                 break;
             }
             hasher.update(&buf[..n]);
+            if let Some(h) = blob_hasher.as_mut() {
+                h.update(&buf[..n]);
+            }
             len += n as u64;
         }
         drop(f);
@@ -501,8 +830,14 @@ impl Fetch<'_> {
                 actual: len,
             }));
         }
-        let actual = hex(&hasher.finalize());
-        let expected = self.file.sha256.clone().unwrap_or_default();
+        let (actual, expected) = match (&self.file.sha256, blob_hasher) {
+            (Some(sha256), _) => (hex(&hasher.finalize()), sha256.clone()),
+            (None, Some(h)) => (
+                hex(&h.finalize()),
+                self.file.git_blob.clone().unwrap_or_default(),
+            ),
+            (None, None) => (hex(&hasher.finalize()), String::new()),
+        };
         if actual != expected {
             return Err(discard(DownloadError::Checksum {
                 file: self.target.clone(),

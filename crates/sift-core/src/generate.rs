@@ -70,6 +70,9 @@ pub struct GenerationConfig {
     pub n_kv_heads: Option<usize>,
     #[serde(default)]
     pub head_dim: Option<usize>,
+    /// The repository and commit a downloaded model came from (`org/repo@commit`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub downloaded_from: Option<String>,
 }
 
 /// The model's files inside its folder.
@@ -91,6 +94,10 @@ pub struct GeneratorOptions {
     pub max_context: Option<usize>,
     /// Skip the memory check (tests of the check itself, or a user who knows better).
     pub skip_memory_check: bool,
+    /// The prompt is run through the model in pieces of at most this many tokens: Hub exports return
+    /// logits for every position (`[1, S, vocabulary]`: 150k × 4 bytes per token for Qwen), which a long
+    /// prompt in one run would turn into gigabytes.
+    pub prefill_chunk: usize,
 }
 
 impl Default for GeneratorOptions {
@@ -100,6 +107,7 @@ impl Default for GeneratorOptions {
             accelerate: true,
             max_context: Some(4096),
             skip_memory_check: false,
+            prefill_chunk: 256,
         }
     }
 }
@@ -255,6 +263,7 @@ pub struct Generator {
     env: minijinja::Environment<'static>,
     bos_token: String,
     eos_token: String,
+    prefill_chunk: usize,
 }
 
 // A generator is loaded on a background thread and moved to its user.
@@ -340,6 +349,7 @@ impl Generator {
             env,
             bos_token,
             eos_token,
+            prefill_chunk: options.prefill_chunk.max(1),
         })
     }
 
@@ -493,14 +503,20 @@ impl Generator {
         })
     }
 
-    /// Runs the prompt through the model from an empty cache. Returns the cache and the logits at the last
-    /// position.
+    /// Runs the prompt through the model from an empty cache, [`GeneratorOptions::prefill_chunk`] tokens
+    /// per run. Returns the cache and the logits at the last position.
     pub fn prefill(&mut self, ids: &[u32]) -> Result<(KvCache, Vec<f32>)> {
         let mut cache = KvCache {
             values: self.empty_kv()?,
             len: 0,
         };
-        let logits = self.forward(&mut cache, ids)?;
+        let mut logits = Vec::new();
+        for piece in ids.chunks(self.prefill_chunk) {
+            logits = self.forward(&mut cache, piece)?;
+        }
+        if logits.is_empty() {
+            return Err(Error::Generate("the prompt is empty".into()));
+        }
         Ok((cache, logits))
     }
 
@@ -727,6 +743,152 @@ pub fn read_config(dir: &Path) -> Result<GenerationConfig> {
         });
     }
     Ok(config)
+}
+
+/// Builds a model folder's [`GenerationConfig`] from a Hugging Face repository's own files, as an
+/// onnx-community export has them: `tokenizer_config.json` (the chat template, or `chat_template.jinja`;
+/// the BOS/EOS token texts; `add_bos_token`), `generation_config.json` and `config.json` (end-of-text ids,
+/// context length, KV heads and head size). `model_file` is the graph's path inside `dir`.
+pub fn config_from_hub(
+    dir: &Path,
+    model_file: &str,
+    model_id: &str,
+    name: &str,
+) -> Result<GenerationConfig> {
+    let read_json = |file: &str, required: bool| -> Result<serde_json::Value> {
+        let path = dir.join(file);
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| Error::ModelInvalid {
+                path,
+                reason: e.to_string(),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
+                Ok(serde_json::Value::Null)
+            }
+            Err(e) => Err(Error::io(format!("reading {}", path.display()), e)),
+        }
+    };
+    let invalid = |file: &str, reason: String| Error::ModelInvalid {
+        path: dir.join(file),
+        reason,
+    };
+    let tok_config = read_json("tokenizer_config.json", true)?;
+    let gen_config = read_json("generation_config.json", false)?;
+    let config = read_json("config.json", true)?;
+
+    let chat_template = match &tok_config["chat_template"] {
+        serde_json::Value::String(t) => Some(t.clone()),
+        // Several named templates: the default one.
+        serde_json::Value::Array(list) => list
+            .iter()
+            .find(|t| t["name"] == "default")
+            .or_else(|| list.first())
+            .and_then(|t| t["template"].as_str())
+            .map(str::to_string),
+        _ => None,
+    };
+    let chat_template = match chat_template {
+        Some(t) => t,
+        None => std::fs::read_to_string(dir.join("chat_template.jinja")).map_err(|_| {
+            invalid(
+                "tokenizer_config.json",
+                "no chat_template (and no chat_template.jinja)".into(),
+            )
+        })?,
+    };
+    // A special token's text is a string or `{"content": "..."}`.
+    let token_text = |v: &serde_json::Value| -> Option<String> {
+        v.as_str()
+            .or_else(|| v["content"].as_str())
+            .map(str::to_string)
+    };
+    let ids = |v: &serde_json::Value| -> Vec<u32> {
+        match v {
+            serde_json::Value::Array(a) => a
+                .iter()
+                .filter_map(|x| x.as_u64())
+                .map(|x| x as u32)
+                .collect(),
+            other => other.as_u64().map(|x| vec![x as u32]).unwrap_or_default(),
+        }
+    };
+    let tokenizer_path = dir.join("tokenizer.json");
+    let tokenizer = Tokenizer::from_file(&tokenizer_path).map_err(|e| Error::ModelInvalid {
+        path: tokenizer_path.clone(),
+        reason: e.to_string(),
+    })?;
+    let id_of = |text: Option<String>| text.and_then(|t| tokenizer.token_to_id(&t));
+    let eos_text_id = id_of(token_text(&tok_config["eos_token"]));
+    let mut stop: Vec<u32> = Vec::new();
+    for id in eos_text_id
+        .into_iter()
+        .chain(ids(&gen_config["eos_token_id"]))
+        .chain(ids(&config["eos_token_id"]))
+    {
+        if !stop.contains(&id) {
+            stop.push(id);
+        }
+    }
+    if stop.is_empty() {
+        return Err(invalid(
+            "generation_config.json",
+            "no end-of-text token (eos_token_id)".into(),
+        ));
+    }
+    let bos_token_id = ids(&gen_config["bos_token_id"])
+        .first()
+        .copied()
+        .or_else(|| ids(&config["bos_token_id"]).first().copied())
+        .or_else(|| id_of(token_text(&tok_config["bos_token"])));
+    let context_length = config["max_position_embeddings"]
+        .as_u64()
+        .or_else(|| config["n_positions"].as_u64())
+        .ok_or_else(|| invalid("config.json", "no max_position_embeddings".into()))?
+        as usize;
+    let heads = config["num_attention_heads"].as_u64();
+    let head_dim = config["head_dim"].as_u64().or_else(|| {
+        let hidden = config["hidden_size"].as_u64()?;
+        heads.filter(|&h| h > 0).map(|h| hidden / h)
+    });
+    let n_kv_heads = config["num_key_value_heads"].as_u64().or(heads);
+    Ok(GenerationConfig {
+        model_id: model_id.to_string(),
+        name: name.to_string(),
+        license: None,
+        files: GenerationFiles {
+            model: model_file.to_string(),
+            tokenizer: "tokenizer.json".into(),
+        },
+        chat_template,
+        eos_token_id: Some(stop[0]),
+        stop_token_ids: stop,
+        bos_token_id,
+        add_bos_token: tok_config["add_bos_token"].as_bool().unwrap_or(false),
+        context_length,
+        n_kv_heads: n_kv_heads.map(|n| n as usize),
+        head_dim: head_dim.map(|n| n as usize),
+        downloaded_from: None,
+    })
+}
+
+/// Writes `generation.json` for the answer model `spec` downloaded into `dir` at `revision`
+/// ([`config_from_hub`] plus the manifest's name and licence), atomically, and checks it reads back.
+pub fn write_hub_config(
+    dir: &Path,
+    spec: &crate::model::GeneratorSpec,
+    revision: &str,
+) -> Result<()> {
+    let mut config = config_from_hub(dir, &spec.model.path, &spec.id, &spec.name)?;
+    config.license = Some(spec.license.clone());
+    config.downloaded_from = Some(format!("{}@{revision}", spec.hf_repo));
+    let text = serde_json::to_string_pretty(&config)
+        .map_err(|e| Error::Generate(format!("writing generation.json: {e}")))?;
+    let tmp = dir.join(format!("{CONFIG_FILE}.tmp"));
+    std::fs::write(&tmp, text).map_err(|e| Error::io(format!("writing {}", tmp.display()), e))?;
+    let path = dir.join(CONFIG_FILE);
+    std::fs::rename(&tmp, &path)
+        .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+    read_config(dir).map(|_| ())
 }
 
 /// Installed generator models: folders `models/<id>/` with a `generation.json` in the installed package's

@@ -59,22 +59,28 @@ impl std::str::FromStr for Precision {
 }
 
 /// One file of a model in its Hugging Face repository, with what a download must match.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HubFile {
     /// Path inside the repository (`onnx/model.onnx`).
     pub path: String,
-    /// Lower-case hex sha256 of the file at the pinned revision; a download is refused without it.
+    /// Lower-case hex sha256 of the file at the pinned revision (what the Hub publishes for files stored
+    /// with Git LFS); a download is refused without it or [`HubFile::git_blob`].
     #[serde(default)]
     pub sha256: Option<String>,
     /// Size in bytes; checked when present.
     #[serde(default)]
     pub size: Option<u64>,
+    /// The git blob id (sha1 of `blob <len>\0<bytes>`, 40 hex) of a small file kept in git itself rather than
+    /// LFS, as the Hub's API reports it: the checksum such files have.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_blob: Option<String>,
 }
 
 impl HubFile {
-    /// Whether the file is pinned (a 64-hex sha256).
+    /// Whether the file is pinned: a 64-hex sha256 or a 40-hex git blob id.
     pub fn is_pinned(&self) -> bool {
         self.sha256.as_deref().is_some_and(|h| is_hex(h, 64))
+            || self.git_blob.as_deref().is_some_and(|h| is_hex(h, 40))
     }
 }
 
@@ -148,14 +154,80 @@ impl ModelSpec {
     }
 }
 
-fn is_hex(s: &str, len: usize) -> bool {
+pub(crate) fn is_hex(s: &str, len: usize) -> bool {
     s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// One answer model (a decoder-only instruct LLM, an onnx-community ONNX export) users can download for
+/// "Ask". Its files keep their repository paths inside the model's folder; after a download Sift writes the
+/// folder's `generation.json` from the repository's own configuration ([`crate::generate::config_from_hub`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GeneratorSpec {
+    /// Stable id, also the folder name in the cache (`<cache>/models/<id>/`).
+    pub id: String,
+    /// Human-readable name for the settings screen.
+    pub name: String,
+    /// What it is good for, one line for the settings screen.
+    pub description: String,
+    pub languages: String,
+    /// The licence of the weights (SPDX id).
+    pub license: String,
+    /// Parameters, in billions.
+    pub parameters_b: f64,
+    /// How the weights are stored ("4-bit weights").
+    pub quantization: String,
+    pub hf_repo: String,
+    /// The repository commit (40 hex) the checksums belong to. When absent, a download pins the newest
+    /// commit and the checksums the Hub publishes for it, and records them in the model's folder.
+    #[serde(default)]
+    pub revision: Option<String>,
+    /// The decoder graph in the repository (`onnx/model_q4.onnx`).
+    pub model: HubFile,
+    /// The tokenizer, chat template and configuration files the model needs beside the graph.
+    pub support: Vec<HubFile>,
+    /// About how many bytes a download takes, for the settings screen before the Hub is asked.
+    pub approx_bytes: u64,
+    /// About how many reply tokens per second it produces on two x86 cores (see docs/BENCHMARKS.md): the
+    /// settings screen's "expected speed".
+    pub approx_tokens_per_s: f64,
+}
+
+impl GeneratorSpec {
+    /// Every file to download: the support files, then the graph.
+    pub fn files(&self) -> Vec<&HubFile> {
+        self.support
+            .iter()
+            .chain(std::iter::once(&self.model))
+            .collect()
+    }
+
+    /// The pinned revision, if it is a 40-hex commit.
+    pub fn pinned_revision(&self) -> Option<&str> {
+        self.revision.as_deref().filter(|r| is_hex(r, 40))
+    }
+
+    /// Whether the manifest pins the commit and every file's checksum (a download then never asks the
+    /// Hub's API what to expect).
+    pub fn fully_pinned(&self) -> bool {
+        self.pinned_revision().is_some() && self.files().iter().all(|f| f.is_pinned())
+    }
+
+    /// Bytes to download: the manifest's sizes when it lists every one, else the estimate.
+    pub fn download_size(&self) -> u64 {
+        self.files()
+            .iter()
+            .map(|f| f.size)
+            .sum::<Option<u64>>()
+            .unwrap_or(self.approx_bytes)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
 struct Manifest {
     default: String,
     models: Vec<ModelSpec>,
+    #[serde(default)]
+    generators: Vec<GeneratorSpec>,
 }
 
 fn manifest() -> Manifest {
@@ -172,6 +244,19 @@ pub fn models() -> Vec<ModelSpec> {
 /// The default model id.
 pub fn default_model_id() -> String {
     manifest().default
+}
+
+/// The answer models users can download.
+pub fn generators() -> Vec<GeneratorSpec> {
+    manifest().generators
+}
+
+/// Looks an answer model up by id.
+pub fn generator_spec(id: &str) -> Result<GeneratorSpec> {
+    generators()
+        .into_iter()
+        .find(|m| m.id == id)
+        .ok_or_else(|| Error::UnknownModel(id.to_string()))
 }
 
 /// Looks a model up by id.
@@ -504,6 +589,56 @@ mod tests {
         // The bundled default needs no download; exactly one model is bundled.
         assert_eq!(models.iter().filter(|m| m.bundled).count(), 1);
         assert!(spec(&default_model_id()).unwrap().bundled);
+    }
+
+    #[test]
+    fn answer_models_are_described_for_download() {
+        let gens = generators();
+        let ids: Vec<&str> = gens.iter().map(|g| g.id.as_str()).collect();
+        assert!(ids.contains(&"qwen2.5-0.5b-instruct"), "{ids:?}");
+        assert!(ids.contains(&"qwen2.5-1.5b-instruct"), "{ids:?}");
+        let embedding_ids: Vec<String> = models().into_iter().map(|m| m.id).collect();
+        for g in &gens {
+            // Ids name folders in the same cache as embedding models: never the same.
+            assert!(!embedding_ids.contains(&g.id), "{}", g.id);
+            assert_eq!(gens.iter().filter(|o| o.id == g.id).count(), 1, "{}", g.id);
+            assert!(g.model.path.ends_with(".onnx"), "{}", g.id);
+            for needed in ["tokenizer.json", "tokenizer_config.json", "config.json"] {
+                assert!(
+                    g.support.iter().any(|f| f.path == needed),
+                    "{}: {needed}",
+                    g.id
+                );
+            }
+            // Whatever is pinned is well-formed; an unpinned entry is pinned at download time.
+            if let Some(r) = &g.revision {
+                assert!(is_hex(r, 40), "{}: revision {r:?}", g.id);
+            }
+            for f in g.files() {
+                if let Some(h) = &f.sha256 {
+                    assert!(is_hex(h, 64), "{}: {} sha256 {h:?}", g.id, f.path);
+                }
+            }
+            assert!(
+                g.approx_bytes > 100_000_000 && g.download_size() > 0,
+                "{}",
+                g.id
+            );
+            assert!(
+                g.approx_tokens_per_s > 0.0 && g.parameters_b > 0.0,
+                "{}",
+                g.id
+            );
+            assert!(
+                !g.description.is_empty() && !g.license.is_empty(),
+                "{}",
+                g.id
+            );
+        }
+        assert!(matches!(
+            generator_spec("nope"),
+            Err(Error::UnknownModel(_))
+        ));
     }
 
     #[test]

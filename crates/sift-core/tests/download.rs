@@ -60,11 +60,13 @@ impl Fixture {
             path: "tokenizer.json".into(),
             sha256: Some(sha256(&tokenizer)),
             size: Some(tokenizer.len() as u64),
+            git_blob: None,
         };
         spec.files.fp32 = HubFile {
             path: ONNX.into(),
             sha256: Some(sha256(&onnx)),
             size: Some(onnx.len() as u64),
+            git_blob: None,
         };
         Fixture {
             server,

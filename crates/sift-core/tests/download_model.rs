@@ -44,6 +44,7 @@ fn a_downloaded_model_is_found_and_embeds_like_the_original() {
                     .collect(),
             ),
             size: Some(bytes.len() as u64),
+            git_blob: None,
         };
         server.add(repo, rev, hub_path, bytes);
         file

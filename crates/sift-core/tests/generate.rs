@@ -243,7 +243,7 @@ fn a_prompt_over_the_context_is_a_clear_error() {
             threads: 2,
             accelerate: false,
             max_context: Some(16),
-            skip_memory_check: false,
+            ..GeneratorOptions::default()
         },
     )
     .unwrap();
@@ -305,7 +305,7 @@ fn a_hub_layout_fp16_decoder_runs_through_the_same_code() {
             threads: 1,
             accelerate: false,
             max_context: None,
-            skip_memory_check: false,
+            ..GeneratorOptions::default()
         },
     )
     .unwrap();
@@ -377,4 +377,382 @@ fn a_graph_that_is_not_a_decoder_is_a_clear_error() {
         matches!(err, sift_core::Error::GeneratorMissing(_)),
         "{err}"
     );
+}
+
+/// Prefilling in pieces (the default for Hub exports, whose logits cover every position) gives the same
+/// reply as one run over the whole prompt.
+#[test]
+fn a_prompt_prefilled_in_pieces_gives_the_same_reply() {
+    let Some(_) = generator() else { return };
+    let dir = sift_core::paths::cache_dir().join("models").join(MODEL_ID);
+    let load = |prefill_chunk: usize| {
+        Generator::load(
+            &dir,
+            &GeneratorOptions {
+                threads: 2,
+                accelerate: false,
+                prefill_chunk,
+                ..GeneratorOptions::default()
+            },
+        )
+        .unwrap()
+    };
+    let prompt = &golden().prompts[0];
+    let mut whole = load(100_000);
+    let mut pieces = load(7);
+    assert!(
+        prompt.prompt_ids.len() > 3 * 7,
+        "{}",
+        prompt.prompt_ids.len()
+    );
+    let (_, a) = whole.prefill(&prompt.prompt_ids).unwrap();
+    let (cache, b) = pieces.prefill(&prompt.prompt_ids).unwrap();
+    assert_eq!(cache.len(), prompt.prompt_ids.len());
+    assert_eq!(argmax(&a), argmax(&b));
+    let one = whole
+        .generate(&prompt.prompt_ids, &greedy(8), None, &mut |_| {})
+        .unwrap();
+    let many = pieces
+        .generate(&prompt.prompt_ids, &greedy(8), None, &mut |_| {})
+        .unwrap();
+    assert_eq!(one.token_ids, many.token_ids);
+    assert_eq!(one.token_ids, prompt.greedy_ids[..8]);
+}
+
+#[path = "support/hub_server.rs"]
+mod hub_server;
+
+mod hub_download {
+    use super::*;
+    use sha1::Sha1;
+    use sha2::{Digest, Sha256};
+    use sift_core::download::{download_generator_to, DownloadError, Pin, PIN_FILE};
+    use sift_core::model::{GeneratorSpec, HubFile, HubOptions};
+
+    const REPO: &str = "onnx-community/Tiny-Decoder";
+    const COMMIT: &str = "00112233445566778899aabbccddeeff00112233";
+    const GRAPH: &str = "onnx/model_fp16.onnx";
+
+    fn hex(b: &[u8]) -> String {
+        b.iter().map(|x| format!("{x:02x}")).collect()
+    }
+
+    /// A repository in onnx-community's layout made from `fixtures/hub_decoder` (its graph and tokenizer, and
+    /// the configuration files a Hub export has instead of Sift's generation.json), served with the API's
+    /// listing of the commit: LFS files by sha256, small files by git blob id.
+    fn repo_files() -> Vec<(&'static str, Vec<u8>)> {
+        let fixture = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hub_decoder");
+        let ours: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(fixture.join(CONFIG_FILE)).unwrap()).unwrap();
+        let json = |v: serde_json::Value| serde_json::to_vec_pretty(&v).unwrap();
+        vec![
+            (
+                GRAPH,
+                std::fs::read(fixture.join("model_fp16.onnx")).unwrap(),
+            ),
+            (
+                "tokenizer.json",
+                std::fs::read(fixture.join("tokenizer.json")).unwrap(),
+            ),
+            (
+                "tokenizer_config.json",
+                json(serde_json::json!({
+                    "add_bos_token": false,
+                    "bos_token": null,
+                    "eos_token": {"content": "t1", "special": true},
+                    "chat_template": ours["chat_template"],
+                })),
+            ),
+            (
+                "config.json",
+                json(serde_json::json!({
+                    "architectures": ["TinyForCausalLM"], "hidden_size": 8, "num_attention_heads": 2,
+                    "num_key_value_heads": 1, "max_position_embeddings": 64, "eos_token_id": 1,
+                })),
+            ),
+            (
+                "generation_config.json",
+                json(serde_json::json!({"eos_token_id": [1]})),
+            ),
+        ]
+    }
+
+    fn publish(server: &hub_server::HubServer, files: &[(&str, Vec<u8>)]) {
+        let siblings: Vec<serde_json::Value> = files
+            .iter()
+            .map(|(path, bytes)| {
+                let mut blob = Sha1::new();
+                blob.update(format!("blob {}\0", bytes.len()).as_bytes());
+                blob.update(bytes);
+                let mut s = serde_json::json!({
+                    "rfilename": path, "size": bytes.len(), "blobId": hex(&blob.finalize()),
+                });
+                if path.ends_with(".onnx") || path.ends_with("tokenizer.json") {
+                    s["lfs"] = serde_json::json!({
+                        "sha256": hex(&Sha256::digest(bytes)), "size": bytes.len(), "pointerSize": 134,
+                    });
+                }
+                s
+            })
+            .collect();
+        let info = serde_json::json!({"id": REPO, "sha": COMMIT, "siblings": siblings});
+        server.serve(
+            &format!("/api/models/{REPO}/revision/main"),
+            serde_json::to_vec(&info).unwrap(),
+        );
+    }
+
+    fn spec() -> GeneratorSpec {
+        let file = |path: &str| HubFile {
+            path: path.into(),
+            ..HubFile::default()
+        };
+        GeneratorSpec {
+            id: "tiny-decoder".into(),
+            name: "Tiny decoder".into(),
+            description: "test".into(),
+            languages: "none".into(),
+            license: "Apache-2.0".into(),
+            parameters_b: 0.0,
+            quantization: "fp16".into(),
+            hf_repo: REPO.into(),
+            revision: None,
+            model: file(GRAPH),
+            support: [
+                "config.json",
+                "generation_config.json",
+                "tokenizer.json",
+                "tokenizer_config.json",
+            ]
+            .map(file)
+            .to_vec(),
+            approx_bytes: 10_000,
+            approx_tokens_per_s: 1.0,
+        }
+    }
+
+    #[test]
+    fn an_answer_model_is_pinned_downloaded_configured_and_generates() {
+        let server = hub_server::HubServer::start();
+        server.redirect_to_cdn(true);
+        let files = repo_files();
+        for (path, bytes) in &files {
+            server.add(REPO, COMMIT, path, bytes.clone());
+        }
+        publish(&server, &files);
+        let hub = HubOptions {
+            endpoint: Some(server.endpoint.clone()),
+            cache_dir: None,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let cancel = AtomicBool::new(false);
+        let mut last = None;
+        let got = download_generator_to(&spec(), &hub, dir.path(), &cancel, &mut |p| {
+            last = Some(p.clone())
+        })
+        .unwrap();
+        assert_eq!(got, dir.path());
+        let total: u64 = files.iter().map(|(_, b)| b.len() as u64).sum();
+        let last = last.unwrap();
+        assert_eq!((last.bytes, last.total), (total, Some(total)));
+        // The commit `main` pointed at and each file's checksum are recorded; the files keep their paths.
+        let pin: Pin =
+            serde_json::from_slice(&std::fs::read(dir.path().join(PIN_FILE)).unwrap()).unwrap();
+        assert_eq!(pin.revision, COMMIT);
+        assert_eq!(pin.files.len(), files.len());
+        assert!(pin.files.iter().all(|f| f.is_pinned()), "{pin:?}");
+        for (path, bytes) in &files {
+            assert_eq!(
+                &std::fs::read(dir.path().join(path)).unwrap(),
+                bytes,
+                "{path}"
+            );
+        }
+        // generation.json comes from the repository's own configuration.
+        let config = sift_core::generate::read_config(dir.path()).unwrap();
+        assert_eq!(config.files.model, GRAPH);
+        assert_eq!(config.stop_token_ids, vec![1]);
+        assert_eq!(
+            (config.context_length, config.n_kv_heads, config.head_dim),
+            (64, Some(1), Some(4))
+        );
+        assert_eq!(
+            config.downloaded_from.as_deref(),
+            Some(format!("{REPO}@{COMMIT}").as_str())
+        );
+
+        // The downloaded model runs through the same code and gives onnxruntime's ids.
+        let expected: HubExpected = serde_json::from_slice(
+            &std::fs::read(
+                PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                    .join("tests/fixtures/hub_decoder/expected.json"),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let mut g = Generator::load(
+            dir.path(),
+            &GeneratorOptions {
+                threads: 1,
+                accelerate: false,
+                max_context: None,
+                prefill_chunk: 4,
+                ..GeneratorOptions::default()
+            },
+        )
+        .unwrap();
+        let prompt = g
+            .render_chat(&[ChatMessage::new("user", expected.prompt_text.clone())])
+            .unwrap();
+        let ids = g.encode(&prompt).unwrap();
+        assert_eq!(ids, expected.prompt_ids);
+        let out = g.generate(&ids, &greedy(12), None, &mut |_| {}).unwrap();
+        assert_eq!(out.token_ids, expected.greedy_ids);
+
+        // Asking again fetches nothing: the pin is reused and every file is in place.
+        let before = server.requests().len();
+        download_generator_to(&spec(), &hub, dir.path(), &cancel, &mut |_| {}).unwrap();
+        assert_eq!(server.requests().len(), before);
+    }
+
+    #[test]
+    fn a_file_that_does_not_match_the_published_checksum_is_refused_and_nothing_is_offered() {
+        let server = hub_server::HubServer::start();
+        let files = repo_files();
+        publish(&server, &files);
+        for (path, bytes) in &files {
+            let mut bytes = bytes.clone();
+            if *path == "config.json" {
+                // Same size, other bytes: only the git blob id can tell.
+                let last = bytes.len() - 2;
+                bytes[last] ^= 1;
+            }
+            server.add(REPO, COMMIT, path, bytes);
+        }
+        let hub = HubOptions {
+            endpoint: Some(server.endpoint.clone()),
+            cache_dir: None,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let err = download_generator_to(
+            &spec(),
+            &hub,
+            dir.path(),
+            &AtomicBool::new(false),
+            &mut |_| {},
+        )
+        .unwrap_err();
+        assert!(matches!(err, DownloadError::Checksum { .. }), "{err:?}");
+        assert!(!dir.path().join("config.json").exists());
+        assert!(
+            !dir.path().join(CONFIG_FILE).exists(),
+            "a broken download is never offered"
+        );
+
+        // A manifest that pins a checksum the Hub's files do not have refuses before fetching anything.
+        let mut pinned = spec();
+        pinned.model.sha256 = Some("ab".repeat(32));
+        let other = tempfile::tempdir().unwrap();
+        let err = download_generator_to(
+            &pinned,
+            &hub,
+            other.path(),
+            &AtomicBool::new(false),
+            &mut |_| {},
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, DownloadError::NotDownloadable { .. }),
+            "{err:?}"
+        );
+        assert!(!other.path().join(GRAPH).exists());
+    }
+
+    /// Qwen2.5-Instruct's template (a tools branch, `tojson`, `loop.first`, message attributes) as a
+    /// separate `chat_template.jinja`, special tokens given as objects: the configuration is read from the
+    /// repository's files and the prompt renders as Qwen expects.
+    #[test]
+    fn a_qwen_style_repository_configures_and_renders() {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, bytes) in repo_files() {
+            let target = dir.path().join(path);
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            let bytes = if path == "tokenizer_config.json" {
+                let mut v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+                v.as_object_mut().unwrap().remove("chat_template");
+                serde_json::to_vec(&v).unwrap()
+            } else {
+                bytes
+            };
+            std::fs::write(target, bytes).unwrap();
+        }
+        let err = sift_core::generate::config_from_hub(dir.path(), GRAPH, "q", "Q").unwrap_err();
+        assert!(err.to_string().contains("chat_template"), "{err}");
+        std::fs::copy(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/qwen2_chat_template.jinja"),
+            dir.path().join("chat_template.jinja"),
+        )
+        .unwrap();
+        sift_core::generate::write_hub_config(dir.path(), &spec(), COMMIT).unwrap();
+        let g = Generator::load(dir.path(), &GeneratorOptions::default()).unwrap();
+        let with_system = g
+            .render_chat(&[
+                ChatMessage::new("system", "Cite passages."),
+                ChatMessage::new("user", "t5 t9"),
+            ])
+            .unwrap();
+        assert_eq!(
+            with_system,
+            "<|im_start|>system\nCite passages.<|im_end|>\n<|im_start|>user\nt5 t9<|im_end|>\n<|im_start|>assistant\n"
+        );
+        let default_system = g.render_chat(&[ChatMessage::new("user", "hi")]).unwrap();
+        assert!(
+            default_system
+                .starts_with("<|im_start|>system\nYou are Qwen, created by Alibaba Cloud."),
+            "{default_system}"
+        );
+    }
+
+    #[test]
+    fn a_fully_pinned_model_never_asks_the_api() {
+        let server = hub_server::HubServer::start();
+        let files = repo_files();
+        let mut spec = spec();
+        spec.revision = Some(COMMIT.into());
+        for (path, bytes) in &files {
+            server.add(REPO, COMMIT, path, bytes.clone());
+            let pinned = HubFile {
+                path: path.to_string(),
+                sha256: Some(hex(&Sha256::digest(bytes))),
+                size: Some(bytes.len() as u64),
+                git_blob: None,
+            };
+            if *path == GRAPH {
+                spec.model = pinned;
+            } else if let Some(f) = spec.support.iter_mut().find(|f| f.path == *path) {
+                *f = pinned;
+            }
+        }
+        assert!(spec.fully_pinned());
+        let hub = HubOptions {
+            endpoint: Some(server.endpoint.clone()),
+            cache_dir: None,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        download_generator_to(
+            &spec,
+            &hub,
+            dir.path(),
+            &AtomicBool::new(false),
+            &mut |_| {},
+        )
+        .unwrap();
+        let requests = server.requests();
+        assert!(
+            !requests.iter().any(|r| r.path.starts_with("/api/")),
+            "{requests:?}"
+        );
+        assert!(sift_core::generate::read_config(dir.path()).is_ok());
+    }
 }

@@ -67,6 +67,16 @@ impl HubServer {
         self.state.lock().unwrap().files.insert(key, bytes);
     }
 
+    /// Serves `bytes` at exactly `path` (any query string ignored), e.g. the API's
+    /// `/api/models/{repo}/revision/{rev}`.
+    pub fn serve(&self, path: &str, bytes: Vec<u8>) {
+        self.state
+            .lock()
+            .unwrap()
+            .files
+            .insert(path.to_string(), bytes);
+    }
+
     /// The first request for this file gets only `after` body bytes, then the connection is closed.
     pub fn cut_first_request(&self, repo: &str, revision: &str, path: &str, after: usize) {
         let key = resolve_path(repo, revision, path);
@@ -138,8 +148,9 @@ fn handle(stream: TcpStream, state: &Mutex<State>) {
     let mut out = stream;
     let (redirect, ignore_range, slow, file, cut) = {
         let mut st = state.lock().unwrap();
-        let key = path.strip_prefix("/cdn").unwrap_or(&path).to_string();
-        let redirect = st.redirect && !path.starts_with("/cdn/");
+        let bare = path.split('?').next().unwrap_or(&path);
+        let key = bare.strip_prefix("/cdn").unwrap_or(bare).to_string();
+        let redirect = st.redirect && path.contains("/resolve/") && !path.starts_with("/cdn/");
         let cut = if redirect {
             None
         } else {
