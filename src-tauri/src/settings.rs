@@ -110,6 +110,8 @@ pub fn plan(
         precision: stored_precision,
         threads,
         excludes,
+        // Chosen in the answer-model list, not by this form.
+        answer_model: old.answer_model.clone(),
     };
     if next == *old && engine_ok {
         return Ok(None);

@@ -34,6 +34,10 @@ pub struct Settings {
     pub threads: usize,
     /// Excluded patterns, gitignore syntax.
     pub excludes: Vec<String>,
+    /// The answer model "Ask" uses (an id of [`crate::generate::installed`]); `None`: the largest one
+    /// installed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answer_model: Option<String>,
 }
 
 impl Default for Settings {
@@ -43,6 +47,7 @@ impl Default for Settings {
             precision: None,
             threads: 0,
             excludes: crate::scan::default_excludes(),
+            answer_model: None,
         }
     }
 }
