@@ -520,7 +520,18 @@ fn ask(
     options: &AskOptions,
     json: bool,
 ) -> Result<()> {
-    let dir = match generator {
+    // --generator / SIFT_GENERATOR, else the one chosen in settings, else the largest installed.
+    let chosen = match generator {
+        Some(g) => Some(g.to_string()),
+        None => {
+            let data_dir = cli
+                .data_dir
+                .clone()
+                .unwrap_or_else(sift_core::paths::default_data_dir);
+            sift_core::Settings::load(&data_dir)?.answer_model
+        }
+    };
+    let dir = match chosen.as_deref() {
         Some(g) if Path::new(g).join(generate::CONFIG_FILE).is_file() => PathBuf::from(g),
         other => generate::locate(other)?,
     };

@@ -170,7 +170,10 @@ fn ask_without_a_generator_model_says_how_to_get_one() {
         stderr.contains("no text-generation model is installed"),
         "{stderr}"
     );
-    assert!(stderr.contains("scripts/setup.sh"), "{stderr}");
+    assert!(
+        stderr.contains("sift models download qwen2.5-0.5b-instruct"),
+        "{stderr}"
+    );
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(out.stdout.is_empty());
 }

@@ -1,5 +1,7 @@
 //! `sift models` and `sift models download` against a local server in the hub's layout (via `HF_ENDPOINT`).
 
+#[path = "../../sift-core/tests/support/answer_repo.rs"]
+mod answer_repo;
 mod common;
 #[path = "../../sift-core/tests/support/hub_server.rs"]
 mod hub_server;
@@ -29,8 +31,8 @@ fn models_lists_every_model_with_its_facts() {
     let cache = tempfile::tempdir().unwrap();
     let mut c = models_cmd(data.path(), cache.path(), "http://127.0.0.1:9");
     c.args(["models", "--json"]);
-    let rows: serde_json::Value = serde_json::from_str(&run_ok(c).0).unwrap();
-    let rows = rows.as_array().unwrap();
+    let all: serde_json::Value = serde_json::from_str(&run_ok(c).0).unwrap();
+    let rows = all["embedding"].as_array().unwrap();
     let ids: Vec<&str> = rows.iter().map(|r| r["id"].as_str().unwrap()).collect();
     assert_eq!(
         ids,
@@ -54,6 +56,17 @@ fn models_lists_every_model_with_its_facts() {
     assert_eq!(bge["languages"], "English");
     assert_eq!(rows[2]["languages"], "100+ languages");
     assert_eq!(rows[3]["dim"], 768);
+    // Answer models: the manifest's, none installed in an empty cache, none in use.
+    let answer = all["answer"].as_array().unwrap();
+    let ids: Vec<&str> = answer.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["qwen2.5-0.5b-instruct", "qwen2.5-1.5b-instruct"]);
+    assert!(answer
+        .iter()
+        .all(|r| r["installed"] == false && r["active"] == false && r["downloadable"] == true));
+    assert!(
+        answer[0]["size"].as_u64().unwrap()
+            > answer[0]["approx_tokens_per_s"].as_f64().unwrap() as u64
+    );
 
     let mut c = models_cmd(data.path(), cache.path(), "http://127.0.0.1:9");
     c.arg("models");
@@ -63,6 +76,57 @@ fn models_lists_every_model_with_its_facts() {
         text.contains("not installed: `sift models download bge-small-en-v1.5`"),
         "{text}"
     );
+}
+
+/// `sift models download` of an answer model the manifest does not pin: the commit and checksums come from the
+/// Hub's API (here a tiny decoder published as onnx-community/Qwen2.5-0.5B-Instruct on the local server), the
+/// files land verified with generation.json, and `sift models` then lists it installed and in use.
+#[test]
+fn an_answer_model_downloads_and_is_listed_in_use() {
+    let data = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let server = HubServer::start();
+    server.redirect_to_cdn(true);
+    let commit = "abcdefabcdefabcdefabcdefabcdefabcdefabcd";
+    let files = answer_repo::files("onnx/model_q4.onnx");
+    answer_repo::publish(
+        &server,
+        "onnx-community/Qwen2.5-0.5B-Instruct",
+        commit,
+        &files,
+    );
+    let mut c = models_cmd(data.path(), cache.path(), &server.endpoint);
+    c.args(["models", "download", "qwen2.5-0.5b-instruct"]);
+    let out = run_ok(c).0;
+    let dir = cache.path().join("models/qwen2.5-0.5b-instruct");
+    assert!(out.contains(&dir.display().to_string()), "{out}");
+    for (path, bytes) in &files {
+        assert_eq!(&std::fs::read(dir.join(path)).unwrap(), bytes, "{path}");
+    }
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("generation.json")).unwrap()).unwrap();
+    assert_eq!(config["model_id"], "qwen2.5-0.5b-instruct");
+    assert_eq!(
+        config["downloaded_from"],
+        format!("onnx-community/Qwen2.5-0.5B-Instruct@{commit}")
+    );
+
+    let mut c = models_cmd(data.path(), cache.path(), &server.endpoint);
+    c.args(["models", "--json"]);
+    let all: serde_json::Value = serde_json::from_str(&run_ok(c).0).unwrap();
+    let qwen = &all["answer"][0];
+    assert_eq!(qwen["id"], "qwen2.5-0.5b-instruct");
+    assert_eq!(
+        (qwen["installed"].clone(), qwen["active"].clone()),
+        (true.into(), true.into())
+    );
+    assert_eq!(all["answer"][1]["active"], false);
+    // A second download is a no-op that says where it is.
+    let mut c = models_cmd(data.path(), cache.path(), &server.endpoint);
+    c.args(["models", "download", "qwen2.5-0.5b-instruct"]);
+    let out = c.output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already installed"));
 }
 
 #[test]

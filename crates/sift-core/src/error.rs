@@ -58,7 +58,7 @@ pub enum Error {
     Invalid(String),
 
     /// No text-generation model is installed (asking is optional; search works without one).
-    #[error("no text-generation model is installed ({0}); run `scripts/setup.sh` to build the small test model SmolLM2-135M-Instruct into the model cache")]
+    #[error("no text-generation model is installed ({0}); download one with `sift models download qwen2.5-0.5b-instruct` (or in the app's settings) and ask again")]
     GeneratorMissing(String),
 
     /// Text generation failed.

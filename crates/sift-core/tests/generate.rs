@@ -419,12 +419,14 @@ fn a_prompt_prefilled_in_pieces_gives_the_same_reply() {
     assert_eq!(one.token_ids, prompt.greedy_ids[..8]);
 }
 
+#[path = "support/answer_repo.rs"]
+mod answer_repo;
 #[path = "support/hub_server.rs"]
 mod hub_server;
 
 mod hub_download {
     use super::*;
-    use sha1::Sha1;
+    use answer_repo::hex;
     use sha2::{Digest, Sha256};
     use sift_core::download::{download_generator_to, DownloadError, Pin, PIN_FILE};
     use sift_core::model::{GeneratorSpec, HubFile, HubOptions};
@@ -433,72 +435,14 @@ mod hub_download {
     const COMMIT: &str = "00112233445566778899aabbccddeeff00112233";
     const GRAPH: &str = "onnx/model_fp16.onnx";
 
-    fn hex(b: &[u8]) -> String {
-        b.iter().map(|x| format!("{x:02x}")).collect()
+    fn repo_files() -> Vec<(String, Vec<u8>)> {
+        answer_repo::files(GRAPH)
     }
 
-    /// A repository in onnx-community's layout made from `fixtures/hub_decoder` (its graph and tokenizer, and
-    /// the configuration files a Hub export has instead of Sift's generation.json), served with the API's
-    /// listing of the commit: LFS files by sha256, small files by git blob id.
-    fn repo_files() -> Vec<(&'static str, Vec<u8>)> {
-        let fixture = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hub_decoder");
-        let ours: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(fixture.join(CONFIG_FILE)).unwrap()).unwrap();
-        let json = |v: serde_json::Value| serde_json::to_vec_pretty(&v).unwrap();
-        vec![
-            (
-                GRAPH,
-                std::fs::read(fixture.join("model_fp16.onnx")).unwrap(),
-            ),
-            (
-                "tokenizer.json",
-                std::fs::read(fixture.join("tokenizer.json")).unwrap(),
-            ),
-            (
-                "tokenizer_config.json",
-                json(serde_json::json!({
-                    "add_bos_token": false,
-                    "bos_token": null,
-                    "eos_token": {"content": "t1", "special": true},
-                    "chat_template": ours["chat_template"],
-                })),
-            ),
-            (
-                "config.json",
-                json(serde_json::json!({
-                    "architectures": ["TinyForCausalLM"], "hidden_size": 8, "num_attention_heads": 2,
-                    "num_key_value_heads": 1, "max_position_embeddings": 64, "eos_token_id": 1,
-                })),
-            ),
-            (
-                "generation_config.json",
-                json(serde_json::json!({"eos_token_id": [1]})),
-            ),
-        ]
-    }
-
-    fn publish(server: &hub_server::HubServer, files: &[(&str, Vec<u8>)]) {
-        let siblings: Vec<serde_json::Value> = files
-            .iter()
-            .map(|(path, bytes)| {
-                let mut blob = Sha1::new();
-                blob.update(format!("blob {}\0", bytes.len()).as_bytes());
-                blob.update(bytes);
-                let mut s = serde_json::json!({
-                    "rfilename": path, "size": bytes.len(), "blobId": hex(&blob.finalize()),
-                });
-                if path.ends_with(".onnx") || path.ends_with("tokenizer.json") {
-                    s["lfs"] = serde_json::json!({
-                        "sha256": hex(&Sha256::digest(bytes)), "size": bytes.len(), "pointerSize": 134,
-                    });
-                }
-                s
-            })
-            .collect();
-        let info = serde_json::json!({"id": REPO, "sha": COMMIT, "siblings": siblings});
+    fn publish(server: &hub_server::HubServer, files: &[(String, Vec<u8>)]) {
         server.serve(
             &format!("/api/models/{REPO}/revision/main"),
-            serde_json::to_vec(&info).unwrap(),
+            answer_repo::api_listing(REPO, COMMIT, files),
         );
     }
 
@@ -622,7 +566,7 @@ mod hub_download {
         publish(&server, &files);
         for (path, bytes) in &files {
             let mut bytes = bytes.clone();
-            if *path == "config.json" {
+            if path == "config.json" {
                 // Same size, other bytes: only the git blob id can tell.
                 let last = bytes.len() - 2;
                 bytes[last] ^= 1;
@@ -675,7 +619,7 @@ mod hub_download {
     fn a_qwen_style_repository_configures_and_renders() {
         let dir = tempfile::tempdir().unwrap();
         for (path, bytes) in repo_files() {
-            let target = dir.path().join(path);
+            let target = dir.path().join(&path);
             std::fs::create_dir_all(target.parent().unwrap()).unwrap();
             let bytes = if path == "tokenizer_config.json" {
                 let mut v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
@@ -728,7 +672,7 @@ mod hub_download {
                 size: Some(bytes.len() as u64),
                 git_blob: None,
             };
-            if *path == GRAPH {
+            if path == GRAPH {
                 spec.model = pinned;
             } else if let Some(f) = spec.support.iter_mut().find(|f| f.path == *path) {
                 *f = pinned;
