@@ -183,14 +183,28 @@ def quantize_q8(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     Returns (packed uint8 [N, K/block, block], scales float32 [N, K/block]); the value is
     (packed - 128) * scale, which is MatMulNBits' dequantization without zero points.
     """
+    return quantize_blocks(w, 8)
+
+
+def quantize_blocks(w: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric `bits`-bit (8 or 4) blocks of Q_BLOCK along the input dimension of w [N=out, K=in], in
+    MatMulNBits' layout: uint8 [N, K/block, block * bits / 8] (4-bit: two values a byte, the first in the low
+    nibble) and float32 scales [N, K/block]; the value is (q - 2^(bits-1)) * scale, the operator's default
+    zero point."""
     n, k = w.shape
     if k % Q_BLOCK:
         raise SystemExit(f"input dimension {k} is not a multiple of {Q_BLOCK}")
+    top = (1 << (bits - 1)) - 1                      # 127 or 7
+    zero = 1 << (bits - 1)                           # 128 or 8
     blocks = w.reshape(n, k // Q_BLOCK, Q_BLOCK).astype(np.float32)
-    scales = np.abs(blocks).max(axis=2) / 127.0
+    scales = np.abs(blocks).max(axis=2) / float(top)
     safe = np.where(scales > 0, scales, 1.0)
-    q = np.clip(np.rint(blocks / safe[:, :, None]), -127, 127).astype(np.int16) + Q_ZERO
-    return q.astype(np.uint8), scales.astype(np.float32)
+    q = (np.clip(np.rint(blocks / safe[:, :, None]), -top, top).astype(np.int16) + zero).astype(np.uint8)
+    if bits == 4:
+        q = (q[:, :, 0::2] | (q[:, :, 1::2] << 4)).astype(np.uint8)
+    elif bits != 8:
+        raise SystemExit(f"{bits}-bit weights are not supported (8 or 4)")
+    return q, scales.astype(np.float32)
 
 
 # --------------------------------------------------------------------------- #
@@ -221,8 +235,9 @@ class Graph:
 
 
 def build_graph(m: GgufModel, hw: dict[str, np.ndarray], quantized: bool,
-                float_weights: frozenset[str] = frozenset()) -> onnx.ModelProto:
-    """The decoder: float32 MatMuls, or MatMulNBits 8-bit weights when `quantized` (but float_weights)."""
+                float_weights: frozenset[str] = frozenset(), bits: int = Q_BITS) -> onnx.ModelProto:
+    """The decoder: float32 MatMuls, or MatMulNBits `bits`-bit weights when `quantized` (but float_weights).
+    The token embedding stays 8-bit either way (its rows are gathered and dequantized in the graph)."""
     H, nh, nkv, hd = m.hidden, m.n_heads, m.n_kv_heads, m.head_dim
     n_rep = nh // nkv
     g = Graph()
@@ -243,23 +258,25 @@ def build_graph(m: GgufModel, hw: dict[str, np.ndarray], quantized: bool,
     c_qscale = f32("c/attn_scale", 1.0 / math.sqrt(hd))
 
     # ---- linear layers ---------------------------------------------------------------------------
-    packed: dict[str, tuple[str, str]] = {}
+    packed: dict[tuple[str, int], tuple[str, str]] = {}
 
-    def pack(weight_name: str) -> tuple[str, str]:
-        """Initializers (packed, scales) of an 8-bit weight, shared when asked for twice (tied lm_head)."""
-        if weight_name not in packed:
-            q, s = quantize_q8(hw[weight_name])
-            packed[weight_name] = (g.const(weight_name + "_Q8", q), g.const(weight_name + "_scales", s))
-        return packed[weight_name]
+    def pack(weight_name: str, nbits: int = 8) -> tuple[str, str]:
+        """Initializers (packed, scales) of a quantized weight, shared when asked for twice (tied lm_head)."""
+        key = (weight_name, nbits)
+        if key not in packed:
+            q, s = quantize_blocks(hw[weight_name], nbits)
+            suffix = "" if nbits == 8 else f"_{nbits}bit"
+            packed[key] = (g.const(f"{weight_name}_Q{nbits}", q), g.const(f"{weight_name}_scales{suffix}", s))
+        return packed[key]
 
     def linear(x: str, weight_name: str, name: str) -> str:
         w = hw[weight_name]
         if not quantized or weight_name in float_weights:
             return g.op("MatMul", [x, g.const(weight_name + "_T", w.T)], name)
-        q, s = pack(weight_name)
+        q, s = pack(weight_name, bits)
         n_out, k_in = w.shape
         return g.op("MatMulNBits", [x, q, s], name, domain=MS_DOMAIN,
-                    K=k_in, N=n_out, bits=Q_BITS, block_size=Q_BLOCK, accuracy_level=Q_ACCURACY_LEVEL)
+                    K=k_in, N=n_out, bits=bits, block_size=Q_BLOCK, accuracy_level=Q_ACCURACY_LEVEL)
 
     def rms_norm(x: str, weight_name: str, name: str) -> str:
         # x / sqrt(mean(x^2) + eps) * w: the pattern ONNX Runtime fuses into SimplifiedLayerNormalization.
@@ -913,6 +930,9 @@ def main() -> int:
                     help="golden values (llm_golden.json) the built model must reproduce")
     ap.add_argument("--write-golden", type=Path, default=None, help="write golden values to this file")
     ap.add_argument("--keep-fp32", action="store_true", help="also write the float32 graph as model.onnx")
+    ap.add_argument("--also-q4", action="store_true",
+                    help="also write a 4-bit weight-only graph as model_q4.onnx (for benchmarks: the "
+                         "quantization Hub exports use) and report its logits against float32")
     ap.add_argument("--threads", type=int, default=2, help="onnxruntime threads for the checks (default 2)")
     args = ap.parse_args()
 
@@ -969,6 +989,20 @@ def main() -> int:
     grounded_ids = tok.encode(render_chatml(GOLDEN_PROMPTS[1]["messages"], None), add_special_tokens=False).ids
     check_failures, figures = self_check(m, fp32, q8, q8_unopt, prompt_ids, grounded_ids)
     failures += check_failures
+    if args.also_q4:
+        q4_model = build_graph(m, hw, quantized=True, bits=4)
+        onnx.checker.check_model(q4_model)
+        q4_path = out / "model_q4.onnx"
+        onnx.save_model(q4_model, str(q4_path))
+        del q4_model
+        q4 = Decoder(str(q4_path), m, args.threads)
+        a, b = q4.logits(prompt_ids), fp32.logits(prompt_ids)
+        cos = float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
+        figures["q4_vs_fp32_cosine"] = cos
+        print(f"wrote {q4_path} ({q4_path.stat().st_size / 1e6:.0f} MB): logits vs float32 cosine {cos:.4f}, "
+              f"top-5 {top5(a)} vs {top5(b)}")
+        del q4
+
     del fp32, q8_unopt
 
     speed = measure_speed(q8, grounded_ids)

@@ -58,6 +58,11 @@ enum BenchWhat {
         /// The generator model's id or folder (default: the largest installed).
         #[arg(long)]
         generator: Option<String>,
+        /// ONNX graphs of the model to compare, one after another in this run (file names in its folder
+        /// or paths, e.g. `--graph model.onnx --graph model_q8.onnx`: float32 vs 8-bit); default: the one
+        /// generation.json names.
+        #[arg(long)]
+        graph: Vec<PathBuf>,
         /// Tokens to generate per run.
         #[arg(long, default_value_t = 48)]
         tokens: usize,
@@ -180,16 +185,55 @@ pub fn run(cli: &crate::Cli, args: &BenchArgs) -> Result<()> {
         BenchWhat::Extract { dir, repeat } => extract(dir, *repeat),
         BenchWhat::Generate {
             generator,
+            graph,
             tokens,
             repeat,
-        } => generate(cli, generator.as_deref(), *tokens, *repeat),
+        } => generate(cli, generator.as_deref(), graph, *tokens, *repeat),
+    }
+}
+
+fn current_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// The best of several runs: first token (lowest), prefill and decode speed (highest).
+struct Best {
+    ttft: f64,
+    prefill: f64,
+    decode: f64,
+    generated: usize,
+}
+
+impl Best {
+    fn new() -> Best {
+        Best {
+            ttft: f64::MAX,
+            prefill: 0.0,
+            decode: 0.0,
+            generated: 0,
+        }
+    }
+
+    fn add(&mut self, ttft_ms: f64, prefill_tok_s: f64, decode_tok_s: f64, generated: usize) {
+        self.ttft = self.ttft.min(ttft_ms);
+        self.prefill = self.prefill.max(prefill_tok_s);
+        self.decode = self.decode.max(decode_tok_s);
+        self.generated = generated;
     }
 }
 
 /// `sift bench generate`: see [`BenchWhat::Generate`].
-fn generate(cli: &crate::Cli, generator: Option<&str>, tokens: usize, repeat: usize) -> Result<()> {
-    use sift_core::answer::{build_prompt, Source};
-    use sift_core::generate::{self, GenerateParams, Generator, GeneratorOptions};
+fn generate(
+    cli: &crate::Cli,
+    generator: Option<&str>,
+    graphs: &[PathBuf],
+    tokens: usize,
+    repeat: usize,
+) -> Result<()> {
+    use sift_core::generate;
     let dir = match generator {
         Some(g)
             if std::path::Path::new(g)
@@ -203,11 +247,40 @@ fn generate(cli: &crate::Cli, generator: Option<&str>, tokens: usize, repeat: us
     let threads = cli
         .threads
         .unwrap_or_else(sift_core::runtime::default_threads);
+    outln!(
+        "machine: {}, {} cores; {threads} threads; best of {}",
+        cpu_model(),
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        repeat.max(1)
+    );
+    let graphs: Vec<Option<&PathBuf>> = if graphs.is_empty() {
+        vec![None]
+    } else {
+        graphs.iter().map(Some).collect()
+    };
+    for graph in graphs {
+        generate_one(&dir, graph, threads, tokens, repeat)?;
+    }
+    Ok(())
+}
+
+/// One graph of `sift bench generate`: the generator and the bare session loop on the same session.
+fn generate_one(
+    dir: &std::path::Path,
+    graph: Option<&PathBuf>,
+    threads: usize,
+    tokens: usize,
+    repeat: usize,
+) -> Result<()> {
+    use sift_core::answer::{build_prompt, Source};
+    use sift_core::generate::{self, GenerateParams, Generator, GeneratorOptions};
+    let rss_before = current_rss_mb().unwrap_or(0.0);
     let started = Instant::now();
     let mut g = Generator::load(
-        &dir,
+        dir,
         &GeneratorOptions {
             threads,
+            graph: graph.cloned(),
             ..GeneratorOptions::default()
         },
     )?;
@@ -230,31 +303,17 @@ fn generate(cli: &crate::Cli, generator: Option<&str>, tokens: usize, repeat: us
         max_new_tokens: tokens.max(2),
         ..GenerateParams::default()
     };
-    struct Best {
-        ttft: f64,
-        prefill: f64,
-        decode: f64,
-        generated: usize,
-    }
-    let mut pipeline = Best {
-        ttft: f64::MAX,
-        prefill: 0.0,
-        decode: 0.0,
-        generated: 0,
-    };
-    let mut bare = Best {
-        ttft: f64::MAX,
-        prefill: 0.0,
-        decode: 0.0,
-        generated: 0,
-    };
+    let mut pipeline = Best::new();
+    let mut bare = Best::new();
     for _ in 0..repeat.max(1) {
         let out = g.generate(&ids, &params, None, &mut |_| {})?;
         let t = out.timings;
-        pipeline.ttft = pipeline.ttft.min(t.first_token_ms);
-        pipeline.prefill = pipeline.prefill.max(t.prefill_tok_s());
-        pipeline.decode = pipeline.decode.max(t.decode_tok_s());
-        pipeline.generated = t.generated_tokens;
+        pipeline.add(
+            t.first_token_ms,
+            t.prefill_tok_s(),
+            t.decode_tok_s(),
+            t.generated_tokens,
+        );
 
         let start = Instant::now();
         let (mut cache, logits) = g.prefill(&ids)?;
@@ -276,21 +335,24 @@ fn generate(cli: &crate::Cli, generator: Option<&str>, tokens: usize, repeat: us
             next = argmax(&logits);
         }
         let decode_s = decode_start.elapsed().as_secs_f64();
-        bare.ttft = bare.ttft.min(ttft);
-        bare.prefill = bare.prefill.max(ids.len() as f64 / (ttft / 1000.0));
-        bare.decode = bare.decode.max(steps as f64 / decode_s);
-        bare.generated = steps + 1;
+        bare.add(
+            ttft,
+            ids.len() as f64 / (ttft / 1000.0),
+            steps as f64 / decode_s,
+            steps + 1,
+        );
     }
-    let cfg = g.config();
+    let rss = current_rss_mb().unwrap_or(0.0);
+    let graph_name = graph
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| g.config().files.model.clone());
+    let onnx = graph.map_or_else(|| dir.join(&g.config().files.model), |p| dir.join(p));
     outln!(
-        "machine: {}, {} cores\n{} ({}) on {}, {threads} threads: loaded in {load_ms:.0} ms; prompt {} tokens; best of {}",
-        cpu_model(),
-        std::thread::available_parallelism().map_or(1, |n| n.get()),
-        cfg.name,
-        cfg.files.model,
+        "\n{} — {graph_name} ({:.0} MB) on {}: loaded in {load_ms:.0} ms; prompt {} tokens",
+        g.config().name,
+        generate::model_bytes(&onnx) as f64 / 1e6,
         g.provider(),
         ids.len(),
-        repeat.max(1)
     );
     outln!(
         "{:<34} {:>10} {:>14} {:>13} {:>10}",
@@ -313,9 +375,11 @@ fn generate(cli: &crate::Cli, generator: Option<&str>, tokens: usize, repeat: us
         );
     }
     outln!(
-        "pipeline / bare: first token {:.2}x, decode {:.2}x; peak RSS {:.0} MB",
+        "pipeline / bare: first token {:.2}x, decode {:.2}x; RSS {:.0} MB with the model loaded (+{:.0} MB), peak {:.0} MB",
         pipeline.ttft / bare.ttft,
         pipeline.decode / bare.decode.max(1e-9),
+        rss,
+        rss - rss_before,
         peak_rss_mb().unwrap_or(0.0)
     );
     Ok(())

@@ -94,6 +94,9 @@ pub struct GeneratorOptions {
     pub max_context: Option<usize>,
     /// Skip the memory check (tests of the check itself, or a user who knows better).
     pub skip_memory_check: bool,
+    /// Run this ONNX graph (a path, or a file name in the model's folder) instead of the one `generation.json`
+    /// names: another quantization of the same model (a Hub folder holds several).
+    pub graph: Option<PathBuf>,
     /// The prompt is run through the model in pieces of at most this many tokens: Hub exports return
     /// logits for every position (`[1, S, vocabulary]`: 150k × 4 bytes per token for Qwen), which a long
     /// prompt in one run would turn into gigabytes.
@@ -107,6 +110,7 @@ impl Default for GeneratorOptions {
             accelerate: true,
             max_context: Some(4096),
             skip_memory_check: false,
+            graph: None,
             prefill_chunk: 256,
         }
     }
@@ -277,7 +281,12 @@ impl Generator {
     /// provider. Checks memory first.
     pub fn load(dir: &Path, options: &GeneratorOptions) -> Result<Self> {
         let config = read_config(dir)?;
-        let onnx = dir.join(&config.files.model);
+        let onnx = dir.join(
+            options
+                .graph
+                .as_deref()
+                .unwrap_or(Path::new(&config.files.model)),
+        );
         let tokenizer_path = dir.join(&config.files.tokenizer);
         for p in [&onnx, &tokenizer_path] {
             if !p.is_file() {
