@@ -70,6 +70,20 @@ enum BenchWhat {
         #[arg(long, default_value_t = 3)]
         repeat: usize,
     },
+    /// Edit → searchable: a watched folder (the same watcher and re-indexing as `sift watch` and the app),
+    /// a file rewritten with a new sentence, the time until a keyword search and a meaning search find it;
+    /// next to the parts in the same run (the watcher's debounce, re-indexing the file directly).
+    Watch {
+        /// Edits to time.
+        #[arg(long, default_value_t = 10)]
+        edits: usize,
+        /// Other files in the watched folder (generated paragraphs).
+        #[arg(long, default_value_t = 200)]
+        files: usize,
+        /// The watcher's debounce in ms (`sift watch` and the app use 500).
+        #[arg(long, default_value_t = 500)]
+        debounce_ms: u64,
+    },
     /// Extraction throughput per file type over a folder: in process (baseline) and through the worker.
     Extract {
         /// Folder of documents (read recursively).
@@ -183,6 +197,11 @@ pub fn run(cli: &crate::Cli, args: &BenchArgs) -> Result<()> {
         } => index(*vectors, *dim, *queries, db.as_deref()),
         BenchWhat::LargeFile { mb, seconds } => large_file(cli, mb, *seconds),
         BenchWhat::Extract { dir, repeat } => extract(dir, *repeat),
+        BenchWhat::Watch {
+            edits,
+            files,
+            debounce_ms,
+        } => watch(cli, *edits, *files, *debounce_ms),
         BenchWhat::Generate {
             generator,
             graph,
@@ -190,6 +209,157 @@ pub fn run(cli: &crate::Cli, args: &BenchArgs) -> Result<()> {
             repeat,
         } => generate(cli, generator.as_deref(), graph, *tokens, *repeat),
     }
+}
+
+/// `sift bench watch`: see [`BenchWhat::Watch`].
+fn watch(cli: &crate::Cli, edits: usize, files: usize, debounce_ms: u64) -> Result<()> {
+    use sift_core::{Mode, SearchOptions};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempfile_dir("sift-bench-watch")?;
+    let docs = dir.join("docs");
+    std::fs::create_dir_all(&docs)?;
+    for (i, text) in corpus(None, files)?.iter().enumerate() {
+        std::fs::write(docs.join(format!("note-{i:04}.txt")), text)?;
+    }
+    let mut config = crate::config(
+        Some(&dir.join("data")),
+        cli.model_dir.as_deref(),
+        cli.precision.as_deref(),
+        cli.threads,
+    )?;
+    config.settings.excludes = sift_core::default_excludes();
+    let engine = sift_core::Engine::open(config)?;
+    engine.add_folder(&docs)?;
+    let never = AtomicBool::new(false);
+    let started = Instant::now();
+    engine.index(&mut |_| {}, &never)?;
+    outln!(
+        "machine: {}, {} cores; {files} files indexed in {:.1} s; debounce {debounce_ms} ms; {edits} edits",
+        cpu_model(),
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        started.elapsed().as_secs_f64()
+    );
+    // Distinct sentences (a made-up word each, so keyword search finds exactly the edit).
+    let sentence = |i: usize| {
+        let word: String = format!("{i:04}")
+            .bytes()
+            .map(|b| char::from(b'k' + (b - b'0')))
+            .collect();
+        format!(
+            "The orchard ledger {word}qua records that the pear harvest number {i} was stored in the cold cellar \
+             beside the apple crates until the frost ended."
+        )
+    };
+    // Found: the file is the top result and shows the new text (not its previous, similar version).
+    let found = |query: &str, mode: Mode, path: &std::path::Path| -> Result<bool> {
+        let r = engine.search(
+            query,
+            &SearchOptions {
+                limit: 1,
+                mode,
+                ..SearchOptions::default()
+            },
+        )?;
+        let marker = query.split_whitespace().nth(3).unwrap_or(query);
+        Ok(r.results
+            .first()
+            .is_some_and(|h| h.path == path && h.passage.text.contains(marker)))
+    };
+    let target = docs.join("edited.txt");
+
+    // Baseline in the same run: re-indexing the changed file directly (no watcher), then searching.
+    let mut direct = Vec::new();
+    for i in 0..edits.max(1) {
+        let text = sentence(10_000 + i);
+        std::fs::write(&target, &text)?;
+        let t0 = Instant::now();
+        let report = engine.index_containing(std::slice::from_ref(&target), &mut |_| {}, &never)?;
+        let keyword = text.split_whitespace().nth(3).unwrap_or("").to_string();
+        anyhow::ensure!(
+            found(&keyword, Mode::Keyword, &target)?,
+            "the directly re-indexed edit was not found by `{keyword}` ({report:?})"
+        );
+        anyhow::ensure!(
+            found(&text, Mode::Vector, &target)?,
+            "the directly re-indexed edit was not found by meaning"
+        );
+        direct.push(t0.elapsed().as_secs_f64() * 1000.0);
+    }
+
+    let watcher = sift_core::watch::Watcher::new(
+        std::slice::from_ref(&docs),
+        std::time::Duration::from_millis(debounce_ms),
+    )?;
+    let stop = &AtomicBool::new(false);
+    let (engine, never) = (&engine, &never);
+    let (mut keyword_ms, mut meaning_ms) = (Vec::new(), Vec::new());
+    std::thread::scope(|scope| -> Result<()> {
+        let watcher = watcher;
+        let indexer = scope.spawn(move || -> Result<()> {
+            while !stop.load(Ordering::SeqCst) {
+                if let Some(paths) = watcher.next_batch(std::time::Duration::from_millis(50)) {
+                    engine.index_containing(&paths, &mut |_| {}, never)?;
+                }
+            }
+            Ok(())
+        });
+        let result = (|| -> Result<()> {
+            // Let the watcher settle after its start.
+            std::thread::sleep(std::time::Duration::from_millis(debounce_ms + 200));
+            for i in 0..edits.max(1) {
+                let text = sentence(i);
+                let keyword = text.split_whitespace().nth(3).unwrap_or("").to_string();
+                std::fs::write(&target, &text)?;
+                let t0 = Instant::now();
+                let (mut k, mut m) = (None, None);
+                while k.is_none() || m.is_none() {
+                    anyhow::ensure!(
+                        t0.elapsed() < std::time::Duration::from_secs(60),
+                        "edit {i} was not searchable after 60 s"
+                    );
+                    if k.is_none() && found(&keyword, Mode::Keyword, &target)? {
+                        k = Some(t0.elapsed().as_secs_f64() * 1000.0);
+                    }
+                    if m.is_none() && found(&text, Mode::Vector, &target)? {
+                        m = Some(t0.elapsed().as_secs_f64() * 1000.0);
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                keyword_ms.extend(k);
+                meaning_ms.extend(m);
+                // Edits a little apart, as a person saves.
+                std::thread::sleep(std::time::Duration::from_millis(300));
+            }
+            Ok(())
+        })();
+        stop.store(true, Ordering::SeqCst);
+        let indexed = indexer
+            .join()
+            .map_err(|_| anyhow::anyhow!("the watch thread panicked"))?;
+        result.and(indexed)
+    })?;
+    for v in [&mut direct, &mut keyword_ms, &mut meaning_ms] {
+        v.sort_by(|a, b| a.total_cmp(b));
+    }
+    outln!("{:<44} {:>8} {:>8} {:>8}", "", "p50 ms", "p95 ms", "max ms");
+    for (name, v) in [
+        ("re-index the file directly, then found", &direct),
+        ("edit -> found by keyword (watcher)", &keyword_ms),
+        ("edit -> found by meaning (watcher)", &meaning_ms),
+    ] {
+        outln!(
+            "{name:<44} {:>8.0} {:>8.0} {:>8.0}",
+            percentile(v, 0.5),
+            percentile(v, 0.95),
+            v.last().copied().unwrap_or(0.0)
+        );
+    }
+    outln!(
+        "watcher overhead over the direct path (p50): {:.0} ms, of which the debounce is {debounce_ms} ms",
+        percentile(&meaning_ms, 0.5) - percentile(&direct, 0.5)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
 }
 
 fn current_rss_mb() -> Option<f64> {
