@@ -115,7 +115,7 @@ pub struct Core {
     /// The one model download at a time (settings list, first-run screen, settings switch).
     downloads: Downloads,
     /// The answer model and the one question at a time (Ask mode).
-    asker: Asker,
+    asker: Arc<Asker>,
 }
 
 /// How long `add_folders` waits for the watcher to watch a new root before its first pass starts (so no
@@ -183,6 +183,7 @@ fn engine_config(
 impl Core {
     /// Creates the state. Nothing runs until [`Core::start`].
     pub fn new(config: AppConfig) -> AppState {
+        let asker = Arc::new(Asker::new(config.generator, &config.data_dir));
         Arc::new(Core {
             data_dir: config.data_dir,
             worker: config.worker,
@@ -199,7 +200,7 @@ impl Core {
             watched_version: Mutex::new(0),
             watched_cv: Condvar::new(),
             downloads: Downloads::default(),
-            asker: Asker::new(config.generator),
+            asker,
         })
     }
 
@@ -755,6 +756,59 @@ impl Core {
                 self.emit(AppEvent::ModelDownload(p.into()))
             })
             .map_err(anyhow::Error::new)
+    }
+
+    /// The settings' "Answer models" list, the one Ask uses marked.
+    pub fn list_answer_models(&self) -> Result<Vec<dto::AnswerModelEntry>> {
+        Ok(crate::models::list_answer_models(
+            self.asker.chosen().as_deref(),
+        ))
+    }
+
+    /// Downloads an answer model (the user's click in the settings list), with `sift://model-download`
+    /// progress, through the same one-at-a-time downloads. Ask switches to it at once when it is the model
+    /// Ask should now use (none was chosen and it is the largest, or it is the chosen one).
+    pub fn download_answer_model(&self, id: &str) -> Result<()> {
+        let spec = model::generator_spec(id)?;
+        self.downloads
+            .fetch_answer_model(&spec, &mut |p| self.emit(AppEvent::ModelDownload(p.into())))?;
+        self.asker.reset();
+        Ok(())
+    }
+
+    /// Makes `id` the model Ask uses (saved in the settings) and loads it in the background.
+    pub fn use_answer_model(&self, id: &str) -> Result<()> {
+        let _serial = lock(&self.settings_lock);
+        if let Err(e) = sift_core::generate::locate(Some(id)) {
+            let name = model::generator_spec(id).map_or_else(|_| id.to_string(), |s| s.name);
+            return Err(AppError::new(
+                ErrorKind::Other,
+                format!("{name} is not installed; download it first."),
+                errors::chain(&e),
+            )
+            .into());
+        }
+        let mut settings = sift_core::Settings::load(&self.data_dir)?;
+        settings.answer_model = Some(id.to_string());
+        settings.save(&self.data_dir)?;
+        self.asker.reset();
+        Ok(())
+    }
+
+    /// Deletes a downloaded answer model (not while it downloads); Ask moves to the next choice.
+    pub fn remove_answer_model(&self, id: &str) -> Result<()> {
+        let spec = model::generator_spec(id)?;
+        if self.downloads.is_running(&spec.id) {
+            return Err(AppError::new(
+                ErrorKind::Other,
+                format!("{} is downloading; cancel the download first.", spec.name),
+                format!("{} is downloading", spec.id),
+            )
+            .into());
+        }
+        crate::models::remove_answer_model(&spec)?;
+        self.asker.reset();
+        Ok(())
     }
 
     /// Stops the running model download, keeping its partial file; whether one was running.

@@ -430,6 +430,35 @@ pub struct ModelEntry {
     pub downloadable: bool,
 }
 
+/// `AnswerModelEntry` in api.ts: one model in the settings' "Answer models" list (`list_answer_models`): the
+/// manifest's answer models, and installed ones it does not list (their facts unknown: `None`, "").
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AnswerModelEntry {
+    pub id: String,
+    pub name: String,
+    /// What it is good for, one line.
+    pub description: String,
+    pub languages: String,
+    /// The licence of the weights (SPDX id).
+    pub license: Option<String>,
+    /// Parameters, in billions.
+    pub parameters_b: Option<f64>,
+    /// How the weights are stored ("4-bit weights").
+    pub quantization: Option<String>,
+    /// Bytes: the download for a manifest model, the graph on disk for another installed one.
+    pub size: Option<u64>,
+    /// About how many reply tokens per second it writes on a 2-core laptop (the manifest's figure).
+    pub approx_tokens_per_s: Option<f64>,
+    pub installed: bool,
+    /// The one Ask uses now.
+    pub active: bool,
+    /// In the manifest: Sift can download it.
+    pub downloadable: bool,
+    /// Downloaded into the model cache, so `remove_answer_model` can delete it.
+    pub removable: bool,
+}
+
 /// A path as the UI sees it (lossy on non-UTF-8 names, which the engine stores the same way).
 pub fn path_string(p: &Path) -> String {
     p.to_string_lossy().into_owned()
@@ -558,6 +587,27 @@ mod tests {
         assert_eq!(
             v["generator"],
             serde_json::json!({"state": "ready", "model": "g", "provider": "CPU"})
+        );
+        let answer_model = AnswerModelEntry {
+            id: "q".into(),
+            name: "Q".into(),
+            description: "d".into(),
+            languages: "l".into(),
+            license: Some("Apache-2.0".into()),
+            parameters_b: Some(0.5),
+            quantization: Some("4-bit weights".into()),
+            size: Some(9),
+            approx_tokens_per_s: Some(20.0),
+            installed: false,
+            active: false,
+            downloadable: true,
+            removable: false,
+        };
+        assert_eq!(
+            serde_json::to_value(&answer_model).unwrap(),
+            serde_json::json!({"id": "q", "name": "Q", "description": "d", "languages": "l", "license": "Apache-2.0",
+                "parametersB": 0.5, "quantization": "4-bit weights", "size": 9, "approxTokensPerS": 20.0,
+                "installed": false, "active": false, "downloadable": true, "removable": false})
         );
         assert_eq!(
             serde_json::to_value(AskStatus::NotFound).unwrap(),

@@ -76,8 +76,10 @@ fn core_sentence(e: &sift_core::Error) -> Option<(ErrorKind, String)> {
             ErrorKind::Other,
             "The answer could not be written; search still works, and asking again may help.".into(),
         ),
-        // Their own text says what to do (get a model, shorten the question, free memory).
-        E::GeneratorMissing(_) | E::PromptTooLong { .. } | E::NotEnoughMemory { .. } => return None,
+        // The engine's text names a developer script; users get an answer model from the settings.
+        E::GeneratorMissing(_) => (ErrorKind::Other, crate::ask::NO_MODEL_HINT.into()),
+        // Their own text says what to do (shorten the question, free memory).
+        E::PromptTooLong { .. } | E::NotEnoughMemory { .. } => return None,
         E::Io { .. } | E::InvalidPath(_) | E::Invalid(_) => return None,
     })
 }
@@ -186,6 +188,18 @@ mod tests {
             .details
             .starts_with("could not open the index: ONNX Runtime is not available"));
         assert!(e.details.contains("cannot open shared object file"));
+    }
+
+    #[test]
+    fn a_missing_answer_model_points_at_the_settings() {
+        let missing = sift_core::Error::GeneratorMissing("none was found in /cache/models".into());
+        let e = from_anyhow(&anyhow::Error::new(missing).context("asking"));
+        assert_eq!(e.message, crate::ask::NO_MODEL_HINT);
+        assert!(!e.message.contains("setup.sh"));
+        assert!(
+            e.details.contains("none was found in /cache/models"),
+            "{e:?}"
+        );
     }
 
     #[test]

@@ -18,6 +18,10 @@
 //! | `get_settings`, `set_settings { settings }` | model, precision, threads, excluded patterns |
 //! | `list_models` | every model with description, languages, dimension, download size, installed / active / bundled / downloadable |
 //! | `download_model { id }` | downloads a model on the user's click (progress on `sift://model-download`); one at a time |
+//! | `list_answer_models` | the answer models (manifest and installed) with parameters, quantization, download size, expected speed, licence, installed / active (the one Ask uses) / removable |
+//! | `download_answer_model { id }` | downloads an answer model on the user's click, through the same one-at-a-time downloads and events; Ask switches to it when it is now the choice |
+//! | `use_answer_model { id }` | saves it as the settings' `answer_model`; Ask loads it in the background (`status.generator`: loading → ready) |
+//! | `remove_answer_model { id }` | deletes a downloaded answer model's folder in the model cache (nothing else) |
 //! | `cancel_model_download` | stops the running download, keeping its partial file so the next try resumes |
 //! | `retry_engine { download }` | opens the engine again after it failed (first-run screen); `download` fetches a missing model first |
 //! | `get_desktop_settings`, `set_desktop_settings { settings }` | close to tray, quick-search shortcut, start at login (`desktop.rs`); set returns the settings now in effect, with a warning when the shortcut could not be registered |
@@ -257,6 +261,34 @@ async fn download_model(state: State<'_, AppState>, id: String) -> Result<(), Ap
 }
 
 #[tauri::command]
+async fn list_answer_models(
+    state: State<'_, AppState>,
+) -> Result<Vec<dto::AnswerModelEntry>, AppError> {
+    blocking("list_answer_models", state, |c| c.list_answer_models()).await
+}
+
+#[tauri::command]
+async fn download_answer_model(state: State<'_, AppState>, id: String) -> Result<(), AppError> {
+    blocking("download_answer_model", state, move |c| {
+        c.download_answer_model(&id)
+    })
+    .await
+}
+
+#[tauri::command]
+async fn use_answer_model(state: State<'_, AppState>, id: String) -> Result<(), AppError> {
+    blocking("use_answer_model", state, move |c| c.use_answer_model(&id)).await
+}
+
+#[tauri::command]
+async fn remove_answer_model(state: State<'_, AppState>, id: String) -> Result<(), AppError> {
+    blocking("remove_answer_model", state, move |c| {
+        c.remove_answer_model(&id)
+    })
+    .await
+}
+
+#[tauri::command]
 async fn cancel_model_download(state: State<'_, AppState>) -> Result<bool, AppError> {
     Ok(state.cancel_model_download())
 }
@@ -299,6 +331,10 @@ pub fn setup<R: Runtime>(builder: tauri::Builder<R>, config: AppConfig) -> tauri
             retry_engine,
             list_models,
             download_model,
+            list_answer_models,
+            download_answer_model,
+            use_answer_model,
+            remove_answer_model,
             cancel_model_download,
             get_desktop_settings,
             set_desktop_settings,

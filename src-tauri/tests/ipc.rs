@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use sift_app_lib::ask::GeneratorSource;
+use sift_app_lib::ask::{GeneratorSource, NO_MODEL_HINT};
 use sift_app_lib::dto::{
     AskAnswer, AskProgressEvent, AskStatus, FailedFile, FolderInfo, FolderState, GeneratorState,
     KindCount, Precision, ProblemStatus, ProgressEvent, SearchResponse, Settings, Status,
@@ -1215,25 +1215,25 @@ fn ask_streams_a_checked_answer_and_stops() {
     );
 }
 
-/// Without an answer model, asking is one sentence that says how to get one, and the status says so.
+/// Without an answer model, asking is one sentence that says where to get one (the settings, not a developer
+/// script), and the status says the same.
 #[test]
 fn ask_without_a_model_says_how_to_get_one() {
     let h = harness(None);
-    assert!(matches!(
+    assert_eq!(
         h.status().generator,
-        GeneratorState::Absent { .. }
-    ));
+        GeneratorState::Absent {
+            hint: NO_MODEL_HINT.into()
+        }
+    );
     let err = h
         .invoke(
             "ask",
             json!({"id": 1, "question": "anything", "folder": null, "kinds": []}),
         )
         .unwrap_err();
+    assert_eq!(err["message"], NO_MODEL_HINT, "{err}");
     assert!(
-        err["message"]
-            .as_str()
-            .unwrap()
-            .contains("scripts/setup.sh"),
-        "{err}"
+        NO_MODEL_HINT.contains("Settings → Answer models") && !NO_MODEL_HINT.contains("setup.sh")
     );
 }
