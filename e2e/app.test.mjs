@@ -466,6 +466,16 @@ test("the About line in the settings shows the same version as `sift --version`"
     { timeout: 10_000, timeoutMsg: "no About line in the settings" },
   );
   assert.ok(text.startsWith(`Sift ${version} · `), `About says “${text}”, sift --version says “${printed}”`);
+  // The answer models: the manifest's are listed; the test model Ask uses (when given) is marked in use.
+  let rows = [];
+  await browser.waitUntil(
+    async () => {
+      rows = await browser.execute(() => [...document.querySelectorAll("#answer-model-list .model-row")].map((r) => `${r.dataset.modelId}:${r.dataset.state}`));
+      return rows.some((r) => r.startsWith("qwen2.5-0.5b-instruct:"));
+    },
+    { timeout: 10_000, timeoutMsg: "the settings list no answer models" },
+  );
+  if (!INSTALLED) assert.ok(rows.includes(`${ASK_MODEL}:active`), rows.join(", "));
   await browser.keys(["Escape"]);
   await browser.waitUntil(async () => browser.execute(() => document.querySelector("#settings")?.hidden === true), {
     timeout: 5_000,
@@ -540,16 +550,18 @@ test("Ask: the answer streams above its passages, Stop stops it, citations selec
   const toggle = await browser.$("#ask-toggle");
   const search = await browser.$("#search");
   if (INSTALLED) {
-    // The package has no answer model: the toggle is disabled and says how to get one.
+    // The package has no answer model: the toggle is disabled and says where to get one (the settings).
     await browser.waitUntil(async () => (await toggle.getAttribute("aria-disabled")) === "true", { timeout: 10_000, timeoutMsg: "the Ask toggle is not disabled" });
-    assert.match(await toggle.getAttribute("title"), /scripts\/setup\.sh/);
+    assert.match(await toggle.getAttribute("title"), /Settings → Answer models/);
     await toggle.click();
     const hint = await browser.$("#ask-hint");
     await hint.waitForDisplayed({ timeout: 5_000, timeoutMsg: "clicking the disabled toggle explained nothing" });
-    assert.match(await hint.getText(), /answer model/);
+    assert.match(await hint.getText(), /Settings → Answer models/);
+    assert.doesNotMatch(await hint.getText(), /setup\.sh/);
+    assert.ok(await (await browser.$("#ask-hint-settings")).isDisplayed(), "the hint has no button to the answer models");
     assert.equal(await toggle.getAttribute("aria-pressed"), "false");
     const r = await invokeFromPage("ask", { id: 1, question: "anything", folder: null, kinds: [] });
-    assert.match(r.err ?? "", /scripts\/setup\.sh/, JSON.stringify(r));
+    assert.match(r.err ?? "", /Settings → Answer models/, JSON.stringify(r));
     const st = await invokeFromPage("status", {});
     assert.equal(st.ok?.generator?.state, "absent", JSON.stringify(st.ok?.generator));
     return;

@@ -216,6 +216,32 @@ export interface ModelEntry {
   downloadable: boolean;
 }
 
+/** One answer model (Ask) in the settings' "Answer models" list (`list_answer_models`). */
+export interface AnswerModelEntry {
+  id: string;
+  name: string;
+  /** What it is good for, one line ("" for an installed model the manifest does not list). */
+  description: string;
+  languages: string;
+  /** The licence of the weights (SPDX id), when known. */
+  license: string | null;
+  /** Parameters, in billions, when known. */
+  parametersB: number | null;
+  /** "4-bit weights", when known. */
+  quantization: string | null;
+  /** Bytes: the download, or the model on disk for one the manifest does not list. */
+  size: number | null;
+  /** About how many reply tokens per second it writes on a 2-core laptop (the manifest's figure). */
+  approxTokensPerS: number | null;
+  installed: boolean;
+  /** The one Ask uses now. */
+  active: boolean;
+  /** Sift can download it. */
+  downloadable: boolean;
+  /** Downloaded by Sift, so it can be removed again. */
+  removable: boolean;
+}
+
 export interface Settings {
   model: string;
   /** Precision in effect for `model`; a new model starts at its own default. */
@@ -287,6 +313,14 @@ export interface SiftApi {
   downloadModel(id: string): Promise<void>;
   /** Stop the running download (its partial file is kept, so downloading again resumes). */
   cancelModelDownload(): Promise<boolean>;
+  /** The answer models (Ask) with their facts, the one in use marked. */
+  listAnswerModels(): Promise<AnswerModelEntry[]>;
+  /** Download an answer model (the user's click); progress comes as `sift://model-download` events, one download at a time. */
+  downloadAnswerModel(id: string): Promise<void>;
+  /** Make Ask use this installed model (saved; it loads in the background). */
+  useAnswerModel(id: string): Promise<void>;
+  /** Delete a downloaded answer model. */
+  removeAnswerModel(id: string): Promise<void>;
   /** Native "choose folders" dialog. Resolves to [] when cancelled. */
   pickFolders(): Promise<string[]>;
   onProgress(cb: (e: ProgressEvent) => void): Promise<Unlisten>;
@@ -331,6 +365,10 @@ export function createTauriApi(): SiftApi {
     listModels: () => invoke<ModelEntry[]>("list_models"),
     downloadModel: (id) => invoke<void>("download_model", { id }),
     cancelModelDownload: () => invoke<boolean>("cancel_model_download"),
+    listAnswerModels: () => invoke<AnswerModelEntry[]>("list_answer_models"),
+    downloadAnswerModel: (id) => invoke<void>("download_answer_model", { id }),
+    useAnswerModel: (id) => invoke<void>("use_answer_model", { id }),
+    removeAnswerModel: (id) => invoke<void>("remove_answer_model", { id }),
     async pickFolders() {
       const picked = await openDialog({
         directory: true,

@@ -1,7 +1,7 @@
 // Wires the views to the backend. Only talks to Tauri through `SiftApi`.
 
 import type { AskAnswer, Confidence, DesktopApi, FolderInfo, ModelDownloadEvent, ProgressEvent, SearchResponse, SearchResult, SiftApi, Status, Unlisten } from "./api";
-import { AskView, askAvailability } from "./ask";
+import { AskView, askAvailability, askHintContent } from "./ask";
 import { h, icon, replaceChildren } from "./dom";
 import { FailedFilesDialog } from "./failed";
 import { FiltersView } from "./filters";
@@ -13,6 +13,7 @@ import { ResultsView } from "./results";
 import { SEARCH_DEBOUNCE_MS, SearchController } from "./search";
 import { SettingsPanel, describeDownload } from "./settings";
 import { DesktopSection } from "./desktop";
+import { AnswerModelsSection } from "./models";
 import { SetupView, needsSetup } from "./setup";
 
 export interface AppOptions {
@@ -154,6 +155,17 @@ export function mountApp(root: HTMLElement, api: SiftApi, opts: AppOptions = {})
   const dropOverlay = h("div", { id: "drop-overlay", class: "drop-overlay", attrs: { "aria-hidden": "true" } }, h("div", { class: "drop-overlay-inner" }, icon("drop", "icon drop-icon"), h("p", { text: "Drop to add to Sift" })));
   const toast = h("div", { id: "toast", class: "toast", hidden: true, attrs: { role: "alert" } });
 
+  // The answer models behind Ask: "Use", a download or a removal changes the model the status names.
+  const answerModels = new AnswerModelsSection(
+    {
+      list: () => api.listAnswerModels(),
+      download: (id) => api.downloadAnswerModel(id),
+      cancel: () => api.cancelModelDownload(),
+      use: (id) => api.useAnswerModel(id),
+      remove: (id) => api.removeAnswerModel(id),
+    },
+    () => void refreshStatus(),
+  );
   const settings = new SettingsPanel(
     { load: () => api.getSettings(), save: (s) => api.setSettings(s) },
     () => {
@@ -161,7 +173,7 @@ export function mountApp(root: HTMLElement, api: SiftApi, opts: AppOptions = {})
       searchCtl.refresh();
     },
     { list: () => api.listModels(), download: (id) => api.downloadModel(id), cancel: () => api.cancelModelDownload() },
-    opts.desktop ? [new DesktopSection(opts.desktop, mac)] : [],
+    [answerModels, ...(opts.desktop ? [new DesktopSection(opts.desktop, mac)] : [])],
   );
   // About: the version (the same as `sift --version`) and where the index lives, at the foot of the settings.
   const aboutLine = h("p", { id: "about", class: "about-line", attrs: { "data-testid": "about" } });
@@ -345,8 +357,15 @@ export function mountApp(root: HTMLElement, api: SiftApi, opts: AppOptions = {})
   }
 
   function showAskHint(): void {
-    askHint.textContent = askAvailability(status?.generator).title;
+    replaceChildren(askHint, ...askHintContent(status?.generator, () => void openAnswerModels()));
     askHint.hidden = false;
+  }
+
+  /** The settings sheet, scrolled to its answer models (the Ask hint's button). */
+  async function openAnswerModels(): Promise<void> {
+    await settings.open();
+    answerModels.element.scrollIntoView?.({ block: "start" });
+    answerModels.element.querySelector<HTMLButtonElement>("button:not([disabled])")?.focus();
   }
 
   function renderAskToggle(): void {

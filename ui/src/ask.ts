@@ -3,10 +3,12 @@
 // is untrusted text like file content: it only reaches the DOM through text nodes.
 
 import type { AskAnswer, AskProgressEvent, AskRequest, GeneratorState, SearchResult } from "./api";
-import { h, replaceChildren } from "./dom";
+import { h, replaceChildren, type Child } from "./dom";
 import { errorNote } from "./errors";
 
 export const DRAFT_LABEL = "Draft answer — check the sources";
+/** The absent hint when the backend gives none (it says the same: ask.rs `NO_MODEL_HINT`). */
+export const NO_MODEL_HINT = "Asking needs an answer model: download one in Settings → Answer models, then ask again; search works without it.";
 export const NOT_FOUND_TEXT = "Not found in your files";
 
 /** What the area shows: `stopped` and `not_found` both say "Not found in your files". */
@@ -56,8 +58,7 @@ export function renderAnswerText(text: string, passages: SearchResult[], onCite:
 /** Whether Ask can be used, and what its toggle says. */
 export function askAvailability(g: GeneratorState | undefined | null): { enabled: boolean; title: string } {
   if (!g || g.state === "absent") {
-    const hint = g?.hint || "Asking needs a local answer model, and none is installed: run scripts/setup.sh to build the small one. Search works without it.";
-    return { enabled: false, title: hint };
+    return { enabled: false, title: g?.hint || NO_MODEL_HINT };
   }
   switch (g.state) {
     case "loading":
@@ -67,6 +68,18 @@ export function askAvailability(g: GeneratorState | undefined | null): { enabled
     case "failed":
       return { enabled: true, title: `The answer model ${g.model} could not be loaded: ${g.reason} Asking tries again.` };
   }
+}
+
+/**
+ * What the hint under the search box says when Ask cannot be used: the sentence, and without a model a button
+ * that opens the settings at the answer models.
+ */
+export function askHintContent(g: GeneratorState | undefined | null, openAnswerModels: () => void): Child[] {
+  const text = document.createTextNode(askAvailability(g).title);
+  if (g && g.state !== "absent") return [text];
+  const open = h("button", { id: "ask-hint-settings", class: "button small", text: "Open answer models", attrs: { type: "button" } });
+  open.addEventListener("click", openAnswerModels);
+  return [text, " ", open];
 }
 
 export class AskView {

@@ -2,6 +2,7 @@
 // browser (npm run dev / preview). Never loaded inside the Tauri app.
 
 import type {
+  AnswerModelEntry,
   AskAnswer,
   AskProgressEvent,
   AskRequest,
@@ -18,6 +19,7 @@ import type {
   SiftApi,
   Status,
 } from "./api";
+import { NO_MODEL_HINT } from "./ask";
 import { extension, pathParts } from "./format";
 import { indexToByteOffset } from "./utf8";
 
@@ -52,6 +54,15 @@ const MODELS = [
   { id: "e5-base", name: "multilingual-e5-base", dim: 768, installed: false },
 ];
 
+/** The answer models (Ask), as the manifest lists them; the small one "installed". */
+function demoAnswerModels(): AnswerModelEntry[] {
+  const qwen = { languages: "English, Chinese and 27 more languages", license: "Apache-2.0", quantization: "4-bit weights", downloadable: true };
+  return [
+    { ...qwen, id: "qwen2.5-0.5b-instruct", name: "Qwen2.5 0.5B Instruct — quick drafts", description: "Short answers with citations from the passages Sift found; fast on any laptop.", parametersB: 0.49, size: 800_000_000, approxTokensPerS: 20, installed: true, active: true, removable: true },
+    { ...qwen, id: "qwen2.5-1.5b-instruct", name: "Qwen2.5 1.5B Instruct — better answers", description: "Follows the passages more faithfully and cites more reliably; about three times slower.", parametersB: 1.54, size: 1_800_000_000, approxTokensPerS: 7, installed: false, active: false, removable: false },
+  ];
+}
+
 export function createDemoApi(): SiftApi {
   const empty = typeof location !== "undefined" && /[?&]empty\b/.test(location.search);
   const folders: FolderInfo[] = empty
@@ -68,6 +79,10 @@ export function createDemoApi(): SiftApi {
   const downloadSubs = new Set<(e: ModelDownloadEvent) => void>();
   const askSubs = new Set<(e: AskProgressEvent) => void>();
   let askStop: (() => void) | null = null;
+  const answerModels = demoAnswerModels();
+  /** Stops the running simulated download. */
+  let downloadStop: (() => void) | null = null;
+  const activeAnswerModel = () => answerModels.find((m) => m.active && m.installed) ?? null;
   let picks = 0;
 
   const tick = () => {
@@ -156,7 +171,7 @@ export function createDemoApi(): SiftApi {
           stopped,
           finish: stopped ? "cancelled" : "stop",
           timings: { searchMs: res.tookMs, firstTokenMs: 60, prefillTokS: 900, decodeTokS: 16, promptTokens: 400, generatedTokens: i, totalMs: res.tookMs + i * 60 },
-          model: "demo-answer-model",
+          model: activeAnswerModel()?.id ?? "demo-answer-model",
           provider: "CPU",
         });
       };
@@ -170,12 +185,39 @@ export function createDemoApi(): SiftApi {
     });
   }
 
+  function answerState(): Status["generator"] {
+    const m = activeAnswerModel();
+    return m ? { state: "ready", model: m.id, provider: "CPU" } : { state: "absent", hint: NO_MODEL_HINT };
+  }
+
+  /** A download's progress events, a tenth of the model every 300 ms; Cancel rejects as the backend does. */
+  function simulateDownload(id: string, total: number): Promise<void> {
+    if (downloadStop) return Promise.reject({ kind: "other", message: "Another model is downloading; wait for it to finish or cancel it first.", details: "demo" });
+    return new Promise((resolve, reject) => {
+      let bytes = 0;
+      const iv = setInterval(() => {
+        bytes = Math.min(total, bytes + total / 10);
+        downloadSubs.forEach((cb) => cb({ model: id, file: "onnx/model_q4.onnx", bytes, total }));
+        if (bytes >= total) {
+          clearInterval(iv);
+          downloadStop = null;
+          resolve();
+        }
+      }, 300);
+      downloadStop = () => {
+        clearInterval(iv);
+        downloadStop = null;
+        reject({ kind: "other", message: "The download was cancelled.", details: "cancelled in the demo" });
+      };
+    });
+  }
+
   return {
     about: () => wait({ version: "demo", dataDir: "(demo data, nothing is stored)" }, 5),
     status: () => {
       const c = counts();
       const model = MODELS.find((m) => m.id === settings.model) ?? MODELS[0];
-      const s: Status = { model: model.name, precision: settings.precision, dim: model.dim, provider: "CPU", folders: folders.length, files: c.files, passages: c.files * 6, chunks: c.files * 24, vectors: c.files * 24, failed: c.failed, indexing: !paused && folders.some((f) => f.state === "indexing" || f.state === "queued"), paused, lastError: null, warning: null, generator: { state: "ready", model: "demo-answer-model", provider: "CPU" } };
+      const s: Status = { model: model.name, precision: settings.precision, dim: model.dim, provider: "CPU", folders: folders.length, files: c.files, passages: c.files * 6, chunks: c.files * 24, vectors: c.files * 24, failed: c.failed, indexing: !paused && folders.some((f) => f.state === "indexing" || f.state === "queued"), paused, lastError: null, warning: null, generator: answerState() };
       return wait(s, 10);
     },
     listFolders: () => wait(folders.map((f) => ({ ...f, state: paused && f.state === "indexing" ? "paused" : f.state })), 10),
@@ -248,7 +290,33 @@ export function createDemoApi(): SiftApi {
       const m = MODELS.find((x) => x.id === id);
       if (m) m.installed = true;
     },
-    cancelModelDownload: async () => false,
+    cancelModelDownload: async () => {
+      const running = downloadStop !== null;
+      downloadStop?.();
+      return running;
+    },
+    listAnswerModels: () => wait(answerModels.map((m) => ({ ...m }))),
+    downloadAnswerModel: async (id) => {
+      const m = answerModels.find((x) => x.id === id);
+      if (!m) throw { kind: "other", message: `The model “${id}” is not one Sift knows; choose another one in Settings.`, details: id };
+      if (m.installed) return;
+      await simulateDownload(id, m.size ?? 1);
+      m.installed = true;
+      m.removable = true;
+      if (!activeAnswerModel()) m.active = true;
+    },
+    useAnswerModel: async (id) => {
+      const m = answerModels.find((x) => x.id === id && x.installed);
+      if (!m) throw { kind: "other", message: `${id} is not installed; download it first.`, details: id };
+      answerModels.forEach((x) => (x.active = x === m));
+    },
+    removeAnswerModel: async (id) => {
+      const m = answerModels.find((x) => x.id === id);
+      if (!m) return;
+      m.installed = m.active = m.removable = false;
+      const next = answerModels.find((x) => x.installed);
+      if (next) next.active = true;
+    },
     setSettings: async (s) => {
       const m = MODELS.find((x) => x.id === s.model);
       if (m && !m.installed) {

@@ -1,5 +1,5 @@
 // Settings sheet: embedding model and its precision, CPU threads, excluded patterns, and sections with their
-// own backend (the desktop settings, desktop.ts).
+// own backend (the answer models, models.ts; the desktop settings, desktop.ts).
 
 import type { ModelDownloadEvent, Precision, Settings } from "./api";
 import { h, replaceChildren } from "./dom";
@@ -50,9 +50,14 @@ export interface SettingsBackend {
 /** A part of the sheet with its own backend (e.g. the desktop settings in desktop.ts). */
 export interface SettingsSection {
   readonly element: HTMLElement;
-  load(): Promise<void>;
+  /** Loads before the sheet's fields are enabled; a part without it fills in on its own (`opened`). */
+  load?(): Promise<void>;
+  /** The sheet opened and its fields are enabled. */
+  opened?(): void;
   /** Saves; resolves to a warning sentence (the sheet then stays open to show it) or null. */
   save(): Promise<string | null>;
+  /** A `sift://model-download` event; true when the model is this section's (the sheet's own line stays hidden). */
+  onModelDownload?(e: ModelDownloadEvent): boolean;
 }
 
 export class SettingsPanel {
@@ -182,14 +187,16 @@ export class SettingsPanel {
     this.setLoading(true);
     this.modal.open(this.modal.panel.querySelector<HTMLElement>(".modal-close"));
     try {
-      const sections = Promise.all(this.sections.map((x) => x.load()));
+      const loading = this.sections.filter((x) => x.load);
+      const sections = Promise.all(loading.map((x) => x.load?.()));
       sections.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
       this.fill(await this.backend.load());
-      if (this.sections.length) await sections;
+      if (loading.length) await sections;
       this.setLoading(false);
       void this.models?.refresh().catch(() => {
         /* the list is extra: the model field still works */
       });
+      for (const section of this.sections) section.opened?.();
       this.model.focus();
     } catch (err) {
       this.showError(`Could not load settings: ${errorText(err)}`);
@@ -261,7 +268,9 @@ export class SettingsPanel {
 
   setDownload(e: ModelDownloadEvent | null): void {
     if (e) this.models?.onProgress(e);
-    if (!e || (e.total !== null && e.total > 0 && e.bytes >= e.total)) {
+    // A section's own model (an answer model) shows its progress in its row only, not on the search model's line.
+    const elsewhere = e !== null && this.sections.some((x) => x.onModelDownload?.(e) === true);
+    if (!e || elsewhere || (e.total !== null && e.total > 0 && e.bytes >= e.total)) {
       this.download.hidden = true;
       return;
     }

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { AskAnswer, AskRequest } from "../src/api";
 import { mountApp, type AppHandle } from "../src/app";
-import { AskView, askAvailability, renderAnswerText } from "../src/ask";
-import { createFakeApi, deferred, flush, makeAnswer, makeFolder, makeResult, press, typeInto, type FakeApi, type FakeOptions } from "./fakeApi";
+import { AskView, NO_MODEL_HINT, askAvailability, renderAnswerText } from "../src/ask";
+import { createFakeApi, deferred, flush, makeAnswer, makeAnswerModel, makeFolder, makeResult, press, typeInto, type FakeApi, type FakeOptions } from "./fakeApi";
 
 let app: AppHandle | null = null;
 
@@ -54,10 +54,12 @@ describe("answer rendering", () => {
     expect((window as unknown as { __pwned?: number }).__pwned).toBeUndefined();
   });
 
-  it("says how to get a model when none is installed", () => {
-    expect(askAvailability(undefined).enabled).toBe(false);
-    const a = askAvailability({ state: "absent", hint: "run scripts/setup.sh" });
-    expect(a).toEqual({ enabled: false, title: "run scripts/setup.sh" });
+  it("says how to get a model when none is installed: in the settings, never a developer script", () => {
+    expect(askAvailability(undefined)).toEqual({ enabled: false, title: NO_MODEL_HINT });
+    expect(NO_MODEL_HINT).toContain("Settings → Answer models");
+    expect(NO_MODEL_HINT).not.toContain("setup.sh");
+    const a = askAvailability({ state: "absent", hint: "Download one in Settings." });
+    expect(a).toEqual({ enabled: false, title: "Download one in Settings." });
     expect(askAvailability(READY.generator).enabled).toBe(true);
     expect(askAvailability({ state: "loading", model: "m" }).enabled).toBe(true);
   });
@@ -137,19 +139,30 @@ describe("AskView", () => {
 });
 
 describe("Ask mode in the app", () => {
-  it("without a model the toggle is disabled and explains how to get one", async () => {
-    const { api, root, search } = await mount({ status: { generator: { state: "absent", hint: "No answer model: run scripts/setup.sh." } } });
+  it("without a model the toggle is disabled and its hint opens the answer models in the settings", async () => {
+    const { api, root, search } = await mount({
+      status: { generator: { state: "absent", hint: NO_MODEL_HINT } },
+      answerModels: [makeAnswerModel()],
+    });
     const toggle = q<HTMLButtonElement>(root, "#ask-toggle");
     expect(toggle.getAttribute("aria-disabled")).toBe("true");
-    expect(toggle.title).toBe("No answer model: run scripts/setup.sh.");
+    expect(toggle.title).toBe(NO_MODEL_HINT);
     toggle.click();
     expect(toggle.getAttribute("aria-pressed")).toBe("false");
-    expect(q(root, "#ask-hint").hidden).toBe(false);
-    expect(q(root, "#ask-hint").textContent).toContain("scripts/setup.sh");
+    const hint = q(root, "#ask-hint");
+    expect(hint.hidden).toBe(false);
+    expect(hint.textContent).toContain("Settings → Answer models");
     typeInto(search, "a question");
     press(search, "Enter", { ctrlKey: true, shiftKey: true });
     await flush();
     expect(api.ask).not.toHaveBeenCalled();
+
+    // The hint's button opens the settings sheet with the answer models listed.
+    q<HTMLButtonElement>(hint, "#ask-hint-settings").click();
+    await vi.waitFor(() => expect(q(root, "#settings").hidden).toBe(false));
+    await vi.waitFor(() => expect(root.querySelector('#answer-model-list [data-model-id="qwen2.5-0.5b-instruct"]')).not.toBeNull());
+    expect(api.listAnswerModels).toHaveBeenCalled();
+    expect(q(root, "#answer-models").textContent).toContain("Download");
   });
 
   it("the toggle switches to Ask; Enter asks, the model shows in the status line, citations select passages", async () => {

@@ -1,5 +1,6 @@
 import { vi } from "vitest";
 import type {
+  AnswerModelEntry,
   AskAnswer,
   AskProgressEvent,
   AskRequest,
@@ -92,6 +93,27 @@ export interface FakeOptions {
   kinds?: KindCount[];
   /** What `ask` answers. */
   ask?: (req: AskRequest) => Promise<AskAnswer>;
+  /** What `listAnswerModels` answers (none by default). */
+  answerModels?: AnswerModelEntry[];
+}
+
+export function makeAnswerModel(over: Partial<AnswerModelEntry> = {}): AnswerModelEntry {
+  return {
+    id: "qwen2.5-0.5b-instruct",
+    name: "Qwen2.5 0.5B Instruct — quick drafts",
+    description: "Short answers with citations from the passages Sift found; fast on any laptop.",
+    languages: "English, Chinese and 27 more languages",
+    license: "Apache-2.0",
+    parametersB: 0.49,
+    quantization: "4-bit weights",
+    size: 800_000_000,
+    approxTokensPerS: 20,
+    installed: false,
+    active: false,
+    downloadable: true,
+    removable: false,
+    ...over,
+  };
 }
 
 /** A SiftApi whose every method is a vi.fn spy, plus emitters for backend events. */
@@ -151,6 +173,10 @@ export function createFakeApi(opts: FakeOptions = {}): FakeApi {
     ),
     downloadModel: vi.fn(async () => {}),
     cancelModelDownload: vi.fn(async () => true),
+    listAnswerModels: vi.fn(async () => (opts.answerModels ?? []).map((m) => ({ ...m }))),
+    downloadAnswerModel: vi.fn(async () => {}),
+    useAnswerModel: vi.fn(async () => {}),
+    removeAnswerModel: vi.fn(async () => {}),
     pickFolders: vi.fn(async () => ["/home/u/Picked"]),
     onProgress: vi.fn(async (cb) => {
       progress.add(cb);
