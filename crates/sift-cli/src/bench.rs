@@ -70,6 +70,13 @@ enum BenchWhat {
         #[arg(long, default_value_t = 3)]
         repeat: usize,
     },
+    /// Files → searchable: `sift index DIR` from scratch (default settings, a fresh data folder), next to the
+    /// raw ONNX Runtime session on the same units (every passage and window the index then holds, tokenized
+    /// beforehand, same batch size and threads) in the same run: how close indexing comes to the model alone.
+    Indexing {
+        /// Folder of documents.
+        dir: PathBuf,
+    },
     /// Edit → searchable: a watched folder (the same watcher and re-indexing as `sift watch` and the app),
     /// a file rewritten with a new sentence, the time until a keyword search and a meaning search find it;
     /// next to the parts in the same run (the watcher's debounce, re-indexing the file directly).
@@ -197,6 +204,7 @@ pub fn run(cli: &crate::Cli, args: &BenchArgs) -> Result<()> {
         } => index(*vectors, *dim, *queries, db.as_deref()),
         BenchWhat::LargeFile { mb, seconds } => large_file(cli, mb, *seconds),
         BenchWhat::Extract { dir, repeat } => extract(dir, *repeat),
+        BenchWhat::Indexing { dir } => indexing(cli, dir),
         BenchWhat::Watch {
             edits,
             files,
@@ -209,6 +217,99 @@ pub fn run(cli: &crate::Cli, args: &BenchArgs) -> Result<()> {
             repeat,
         } => generate(cli, generator.as_deref(), graph, *tokens, *repeat),
     }
+}
+
+/// `sift bench indexing`: see [`BenchWhat::Indexing`].
+fn indexing(cli: &crate::Cli, dir: &std::path::Path) -> Result<()> {
+    use std::sync::atomic::AtomicBool;
+    let work = tempfile_dir("sift-bench-indexing")?;
+    let data = work.join("data");
+    let config = crate::config(
+        Some(&data),
+        cli.model_dir.as_deref(),
+        cli.precision.as_deref(),
+        cli.threads,
+    )?;
+    let threads = match config.settings.threads {
+        0 => sift_core::runtime::default_threads(),
+        n => n,
+    };
+    let engine = sift_core::Engine::open(config)?;
+    engine.add_folder(dir)?;
+    let started = Instant::now();
+    let report = engine.index(&mut |_| {}, &AtomicBool::new(false))?;
+    let wall = started.elapsed().as_secs_f64();
+    let spec = engine.model().clone();
+    let key = engine.model_key();
+    let precision = engine.status()?.precision;
+    drop(engine);
+
+    // The units the index holds, as the indexer embedded them.
+    let store = sift_core::Store::open(&data.join("index.sqlite"))?;
+    let ids = store.vector_ids(&key)?;
+    let mut texts = Vec::with_capacity(ids.len());
+    let mut passages = 0usize;
+    for part in ids.chunks(10_000) {
+        for r in store.chunks(part)? {
+            passages += usize::from(r.parent.is_none());
+            texts.push(r.text);
+        }
+    }
+    drop(store);
+    let files = model::locate(&spec, precision, cli.model_dir.as_deref())?;
+    let mut embedder = Embedder::load(
+        &spec,
+        &files,
+        &EmbedOptions {
+            threads,
+            ..EmbedOptions::default()
+        },
+    )?;
+    let batches = embedder.prepare_documents(&texts)?;
+    let tokens: usize = batches.iter().map(|b| b.tokens()).sum();
+    let t = Instant::now();
+    for b in &batches {
+        embedder.forward(b)?;
+    }
+    let raw = t.elapsed().as_secs_f64();
+    outln!(
+        "machine: {}, {} cores; model {} ({precision}), {threads} threads",
+        cpu_model(),
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        spec.id
+    );
+    outln!(
+        "{}: {} files indexed ({} skipped/failed), {} units = {passages} passages + {} windows, {tokens} tokens",
+        dir.display(),
+        report.files_indexed,
+        report.files_skipped + report.files_failed,
+        texts.len(),
+        texts.len() - passages
+    );
+    outln!(
+        "{:<44} {:>9} {:>10} {:>11}",
+        "",
+        "seconds",
+        "units/s",
+        "tokens/s"
+    );
+    for (name, secs) in [
+        ("sift index (files -> searchable)", wall),
+        ("raw ORT session, same units, pre-tokenized", raw),
+    ] {
+        outln!(
+            "{name:<44} {secs:>9.1} {:>10.1} {:>11.0}",
+            texts.len() as f64 / secs,
+            tokens as f64 / secs
+        );
+    }
+    outln!(
+        "indexing / raw ORT: {:.2}x; peak RSS {:.0} MB",
+        raw / wall,
+        peak_rss_mb().unwrap_or(0.0)
+    );
+    let _ = std::fs::remove_dir_all(&work);
+    Ok(())
 }
 
 /// `sift bench watch`: see [`BenchWhat::Watch`].

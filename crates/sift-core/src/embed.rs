@@ -69,6 +69,11 @@ impl Batch {
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
     }
+
+    /// Tokens of its texts (special tokens included, padding not).
+    pub fn tokens(&self) -> usize {
+        self.tokens.iter().sum()
+    }
 }
 
 /// A loaded embedding model. Not `Sync`: share it behind a mutex, or load one per thread.
