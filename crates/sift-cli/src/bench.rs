@@ -76,6 +76,9 @@ enum BenchWhat {
     Indexing {
         /// Folder of documents.
         dir: PathBuf,
+        /// Texts to embed per committed batch (default: the engine's).
+        #[arg(long)]
+        batch_units: Option<usize>,
     },
     /// Edit → searchable: a watched folder (the same watcher and re-indexing as `sift watch` and the app),
     /// a file rewritten with a new sentence, the time until a keyword search and a meaning search find it;
@@ -204,7 +207,7 @@ pub fn run(cli: &crate::Cli, args: &BenchArgs) -> Result<()> {
         } => index(*vectors, *dim, *queries, db.as_deref()),
         BenchWhat::LargeFile { mb, seconds } => large_file(cli, mb, *seconds),
         BenchWhat::Extract { dir, repeat } => extract(dir, *repeat),
-        BenchWhat::Indexing { dir } => indexing(cli, dir),
+        BenchWhat::Indexing { dir, batch_units } => indexing(cli, dir, *batch_units),
         BenchWhat::Watch {
             edits,
             files,
@@ -220,7 +223,7 @@ pub fn run(cli: &crate::Cli, args: &BenchArgs) -> Result<()> {
 }
 
 /// `sift bench indexing`: see [`BenchWhat::Indexing`].
-fn indexing(cli: &crate::Cli, dir: &std::path::Path) -> Result<()> {
+fn indexing(cli: &crate::Cli, dir: &std::path::Path, batch_units: Option<usize>) -> Result<()> {
     use std::sync::atomic::AtomicBool;
     let work = tempfile_dir("sift-bench-indexing")?;
     let data = work.join("data");
@@ -234,6 +237,11 @@ fn indexing(cli: &crate::Cli, dir: &std::path::Path) -> Result<()> {
         0 => sift_core::runtime::default_threads(),
         n => n,
     };
+    let mut config = config;
+    if let Some(n) = batch_units {
+        config.batch_units = n.max(1);
+    }
+    let units_per_batch = config.batch_units;
     let engine = sift_core::Engine::open(config)?;
     engine.add_folder(dir)?;
     let started = Instant::now();
@@ -273,7 +281,7 @@ fn indexing(cli: &crate::Cli, dir: &std::path::Path) -> Result<()> {
     }
     let raw = t.elapsed().as_secs_f64();
     outln!(
-        "machine: {}, {} cores; model {} ({precision}), {threads} threads",
+        "machine: {}, {} cores; model {} ({precision}), {threads} threads, {units_per_batch} texts per committed batch",
         cpu_model(),
         std::thread::available_parallelism().map_or(1, |n| n.get()),
         spec.id

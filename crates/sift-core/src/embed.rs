@@ -6,6 +6,7 @@
 //! other texts share its batch.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
@@ -164,13 +165,25 @@ impl Embedder {
     /// Embeds documents (with the model's document prefix).
     pub fn embed_documents<S: AsRef<str>>(&mut self, texts: &[S]) -> Result<Vec<Embedding>> {
         let prefix = self.spec.document_prefix.clone();
-        self.embed_with_prefix(&prefix, texts)
+        self.embed_with_prefix(&prefix, texts, None)
+    }
+
+    /// [`Embedder::embed_documents`], checking `cancel` before every model run: once it is set, the call
+    /// ends with [`Error::Cancelled`] within one batch (the indexer's pause latency, whatever the number of
+    /// texts).
+    pub fn embed_documents_until<S: AsRef<str>>(
+        &mut self,
+        texts: &[S],
+        cancel: &AtomicBool,
+    ) -> Result<Vec<Embedding>> {
+        let prefix = self.spec.document_prefix.clone();
+        self.embed_with_prefix(&prefix, texts, Some(cancel))
     }
 
     /// Embeds one search query (with the model's query prefix).
     pub fn embed_query(&mut self, text: &str) -> Result<Vec<f32>> {
         let prefix = self.spec.query_prefix.clone();
-        let mut v = self.embed_with_prefix(&prefix, &[text])?;
+        let mut v = self.embed_with_prefix(&prefix, &[text], None)?;
         v.pop()
             .map(|e| e.vector)
             .ok_or_else(|| Error::Embed("no output".into()))
@@ -180,6 +193,7 @@ impl Embedder {
         &mut self,
         prefix: &str,
         texts: &[S],
+        cancel: Option<&AtomicBool>,
     ) -> Result<Vec<Embedding>> {
         if texts.is_empty() {
             return Ok(Vec::new());
@@ -203,6 +217,9 @@ impl Embedder {
         let batches = self.prepare(inputs)?;
         let mut out: Vec<Option<Embedding>> = vec![None; texts.len()];
         for batch in &batches {
+            if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                return Err(Error::Cancelled);
+            }
             let vectors = self.run(batch)?;
             for ((&i, v), (&tokens, &overflow)) in batch
                 .rows
@@ -399,6 +416,11 @@ fn build_session(
         // Every batch has its own shape (dynamic padding): memory patterns planned per shape only grow memory.
         .with_memory_pattern(false)
         .map_err(|e| Error::Runtime(e.to_string()))?;
+    if std::env::var_os("SIFT_NO_SPIN").is_some() {
+        builder = builder
+            .with_intra_op_spinning(false)
+            .map_err(|e| Error::Runtime(e.to_string()))?;
+    }
     match provider {
         Provider::Cpu => {}
         #[cfg(feature = "cuda")]

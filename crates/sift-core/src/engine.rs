@@ -93,7 +93,10 @@ pub struct EngineConfig {
     pub extract: ExtractOptions,
     pub hnsw: HnswParams,
     pub search: SearchParams,
-    /// Texts embedded (chunks and their sentence windows) per database transaction while indexing.
+    /// Texts embedded (chunks and their sentence windows) per database transaction while indexing. Larger
+    /// groups sort into batches of like length (less padding) and spread each commit's fixed cost: 256 made
+    /// indexing 0.69x → 0.80x of the raw session (docs/BENCHMARKS.md); embedding checks the cancel flag per
+    /// model batch, so a pause still waits for one batch of 8, not the group.
     pub batch_units: usize,
     /// How to start the extraction worker that reads documents (PDF, office, mail…) in a separate process;
     /// `None` reads them in this process (no protection against a parser that crashes or hangs). The CLI and
@@ -114,7 +117,7 @@ impl EngineConfig {
             extract: ExtractOptions::default(),
             hnsw: HnswParams::default(),
             search: SearchParams::default(),
-            batch_units: 64,
+            batch_units: 256,
             worker: None,
         })
     }
@@ -528,9 +531,9 @@ impl Engine {
             return Ok(report);
         }
         let tokenizer = self.with_doc_embedder(|e| Ok(e.tokenizer().clone()))?;
-        let embed = |texts: &[&str]| -> Result<Vec<Vec<f32>>> {
+        let embed = |texts: &[&str], cancel: &AtomicBool| -> Result<Vec<Vec<f32>>> {
             self.with_doc_embedder(|e| {
-                Ok(e.embed_documents(texts)?
+                Ok(e.embed_documents_until(texts, cancel)?
                     .into_iter()
                     .map(|x| x.vector)
                     .collect())

@@ -92,7 +92,8 @@ pub(crate) enum Scope {
 }
 
 /// Embeds document texts (the engine's document embedder).
-pub(crate) type EmbedFn<'a> = dyn Fn(&[&str]) -> Result<Vec<Vec<f32>>> + Sync + 'a;
+/// Embeds texts; ends with [`Error::Cancelled`] soon after the flag is set.
+pub(crate) type EmbedFn<'a> = dyn Fn(&[&str], &AtomicBool) -> Result<Vec<Vec<f32>>> + Sync + 'a;
 
 /// See the module docs.
 pub(crate) struct Indexer<'a> {
@@ -414,6 +415,8 @@ impl Indexer<'_> {
             // `rx` is owned here: returning early (an error) drops it, which unblocks and stops the reader.
             let mut batch: Vec<Pending> = Vec::new();
             let mut batch_units = 0usize;
+            // The first batch is a quarter of the others, so the first results are searchable soon.
+            let mut limit = (self.batch_units / 4).max(1);
             // Documents that failed: their remaining slices are dropped, never stored.
             let mut failed: HashSet<PathBuf> = HashSet::new();
             // Ordinal of the next chunk of the document being received.
@@ -442,7 +445,7 @@ impl Indexer<'_> {
                         while !chunks.is_empty() {
                             // As many chunks as the batch has room for, counted in texts to embed (a
                             // chunk and its windows), at least one.
-                            let room = self.batch_units.saturating_sub(batch_units).max(1);
+                            let room = limit.saturating_sub(batch_units).max(1);
                             let mut fit = 0;
                             let mut units = 0;
                             for c in &chunks {
@@ -466,9 +469,10 @@ impl Indexer<'_> {
                             doc_ordinal += n;
                             taken += n;
                             batch_units += units;
-                            if batch_units >= self.batch_units {
-                                self.flush(folder, &mut batch, &mut failed, event, report)?;
+                            if batch_units >= limit {
+                                self.flush(folder, &mut batch, &mut failed, event, report, cancel)?;
                                 batch_units = 0;
+                                limit = self.batch_units.max(1);
                                 progress(event);
                                 if cancel.load(Ordering::Relaxed) {
                                     return Ok(());
@@ -508,7 +512,7 @@ impl Indexer<'_> {
                 progress(event);
             }
             if !batch.is_empty() && !cancel.load(Ordering::Relaxed) {
-                self.flush(folder, &mut batch, &mut failed, event, report)?;
+                self.flush(folder, &mut batch, &mut failed, event, report, cancel)?;
                 progress(event);
             }
             Ok(())
@@ -544,7 +548,7 @@ impl Indexer<'_> {
         Ok(())
     }
 
-    fn embed_slices(&self, slices: &[&Pending]) -> Result<Vec<Vec<f32>>> {
+    fn embed_slices(&self, slices: &[&Pending], cancel: &AtomicBool) -> Result<Vec<Vec<f32>>> {
         if let Some(p) = slices
             .iter()
             .find(|p| fault::injected(fault::Point::Embed, &p.scanned.path))
@@ -558,7 +562,7 @@ impl Indexer<'_> {
             .iter()
             .flat_map(|p| p.chunks.iter().flat_map(Chunk::texts))
             .collect();
-        let vectors = embed_caught(self.embed, &texts)?;
+        let vectors = embed_caught(self.embed, &texts, cancel)?;
         if vectors.len() != texts.len() {
             return Err(Error::Embed(format!(
                 "{} vectors for {} passages",
@@ -618,6 +622,7 @@ impl Indexer<'_> {
         failed: &mut HashSet<PathBuf>,
         event: &mut Progress,
         report: &mut IndexReport,
+        cancel: &AtomicBool,
     ) -> Result<()> {
         let mut pending = std::mem::take(batch);
         pending.retain(|p| !failed.contains(&p.scanned.path));
@@ -626,9 +631,11 @@ impl Indexer<'_> {
         }
         let all: Vec<&Pending> = pending.iter().collect();
         let whole = self
-            .embed_slices(&all)
+            .embed_slices(&all, cancel)
             .and_then(|v| self.store_slices(folder, &all, v));
         match whole {
+            // Paused or stopped mid-batch: nothing of it is stored (the next pass embeds it again).
+            Err(Error::Cancelled) => return Ok(()),
             Ok(()) => {
                 for p in &pending {
                     event.chunks_done += p.chunks.len() as u64;
@@ -643,8 +650,12 @@ impl Indexer<'_> {
         }
         for p in &pending {
             let one = [p];
-            let result = self
-                .embed_slices(&one)
+            let vectors = match self.embed_slices(&one, cancel) {
+                // Paused or stopped: the rest waits for the next pass, none of it marked failed.
+                Err(Error::Cancelled) => return Ok(()),
+                other => other,
+            };
+            let result = vectors
                 .map_err(|e| format!("could not compute its passages' meaning ({e}); it will be retried when it changes"))
                 .and_then(|v| {
                     self.store_slices(folder, &one, v).map_err(|e| {
@@ -700,7 +711,7 @@ impl Indexer<'_> {
             };
             after = last;
             let texts: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
-            match embed_caught(self.embed, &texts) {
+            match embed_caught(self.embed, &texts, cancel) {
                 Ok(vectors) if vectors.len() == rows.len() => {
                     self.embedded_total
                         .fetch_add(vectors.len() as u64, Ordering::Relaxed);
@@ -712,6 +723,7 @@ impl Indexer<'_> {
                     added = true;
                 }
                 Ok(_) => tracing::warn!("embedder returned the wrong number of vectors; skipping"),
+                Err(Error::Cancelled) => return Err(Error::Cancelled),
                 Err(e) => {
                     tracing::warn!(error = %e, "could not embed passages; they stay keyword-only until the next pass")
                 }
@@ -723,8 +735,8 @@ impl Indexer<'_> {
 }
 
 /// Runs the embedder, turning a panic inside it into an error for the batch (then retried per file).
-fn embed_caught(embed: &EmbedFn<'_>, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| embed(texts))).unwrap_or_else(
+fn embed_caught(embed: &EmbedFn<'_>, texts: &[&str], cancel: &AtomicBool) -> Result<Vec<Vec<f32>>> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| embed(texts, cancel))).unwrap_or_else(
         |panic| {
             Err(Error::Embed(format!(
                 "internal error: {}",
