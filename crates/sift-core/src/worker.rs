@@ -426,6 +426,13 @@ impl<'a> Extractor<'a> {
             },
         };
         running.clear_stderr();
+        // Test fault: the worker dies while this file is its job. Killed before the request is sent, so the
+        // death is always seen on this file (killed after, a fast worker could answer first and the next
+        // file would see it).
+        if crate::fault::kill_worker(path, attempt) {
+            let _ = running.child.kill();
+            let _ = running.child.wait();
+        }
         let request = Request {
             path: WirePath::new(path),
             max_file_bytes: self.options.max_file_bytes,
@@ -436,9 +443,6 @@ impl<'a> Extractor<'a> {
         if let Err(e) = sent {
             tracing::warn!(error = %e, "could not send a file to the extraction worker");
             return Attempt::Died(running.stop());
-        }
-        if crate::fault::kill_worker(path, attempt) {
-            let _ = running.child.kill();
         }
         let limit = command.limits.timeout_for(size);
         let deadline = Instant::now() + limit;
