@@ -4,7 +4,9 @@
 //! indexing one large text file, next to a small one in the same run. `sift bench extract DIR`: text
 //! extraction throughput per format, in process (the baseline) and through the isolated worker process.
 //! `sift bench generate`: the text generator's first-token time, prefill and decode speed and memory, next to
-//! a bare loop over the same session.
+//! a bare loop over the same session, per graph of a model. `sift bench indexing DIR`: files → searchable
+//! against the raw session on the same units. `sift bench watch`: edit → searchable through the watcher,
+//! next to re-indexing the file directly.
 
 use std::path::PathBuf;
 use std::time::Instant;
