@@ -9,6 +9,9 @@
 mod answer_repo;
 #[path = "../../crates/sift-core/tests/support/hub_server.rs"]
 mod hub_server;
+#[path = "support/invoke.rs"]
+mod support_invoke;
+use support_invoke::invoke;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -19,9 +22,7 @@ use sift_app_lib::ask::{GeneratorSource, NO_MODEL_HINT};
 use sift_app_lib::dto::{AnswerModelEntry, AskAnswer, GeneratorState, ModelDownloadEvent, Status};
 use sift_app_lib::opener::Opener;
 use sift_app_lib::{build, AppConfig, MODEL_DOWNLOAD_EVENT};
-use tauri::test::{
-    get_ipc_response, mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_KEY,
-};
+use tauri::test::{mock_builder, mock_context, noop_assets, MockRuntime};
 use tauri::{Listener, WebviewWindow};
 
 const REPO: &str = "onnx-community/Qwen2.5-0.5B-Instruct";
@@ -29,22 +30,6 @@ const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
 const QWEN: &str = "qwen2.5-0.5b-instruct";
 /// An installed model the manifest does not list (as a user's or the setup's).
 const LOCAL: &str = "my-notes-model";
-
-fn invoke(webview: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
-    get_ipc_response(
-        webview,
-        tauri::webview::InvokeRequest {
-            cmd: cmd.into(),
-            callback: tauri::ipc::CallbackFn(0),
-            error: tauri::ipc::CallbackFn(1),
-            url: "tauri://localhost".parse().unwrap(),
-            body: tauri::ipc::InvokeBody::Json(args),
-            headers: Default::default(),
-            invoke_key: INVOKE_KEY.to_string(),
-        },
-    )
-    .map(|body| body.deserialize::<Value>().unwrap())
-}
 
 fn list(webview: &WebviewWindow<MockRuntime>) -> Vec<AnswerModelEntry> {
     serde_json::from_value(invoke(webview, "list_answer_models", json!({})).unwrap()).unwrap()

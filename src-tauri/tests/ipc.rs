@@ -1,6 +1,9 @@
 //! The commands through Tauri's IPC layer (mock runtime, no display needed), against a real engine on a
 //! temporary data directory with the real model (installed by `scripts/setup.sh`).
 
+#[path = "support/invoke.rs"]
+mod support_invoke;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -13,9 +16,7 @@ use sift_app_lib::dto::{
 };
 use sift_app_lib::opener::Opener;
 use sift_app_lib::{build, AppConfig, AppState, ASK_PROGRESS_EVENT, PROGRESS_EVENT};
-use tauri::test::{
-    get_ipc_response, mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_KEY,
-};
+use tauri::test::{mock_builder, mock_context, noop_assets, MockRuntime};
 use tauri::{App, Listener, Manager, WebviewWindow};
 
 const FILES: &[(&str, &str)] = &[
@@ -111,20 +112,7 @@ fn harness_config(
 
 impl Harness {
     fn invoke(&self, cmd: &str, args: Value) -> Result<Value, Value> {
-        get_ipc_response(
-            &self.webview,
-            tauri::webview::InvokeRequest {
-                cmd: cmd.into(),
-                callback: tauri::ipc::CallbackFn(0),
-                error: tauri::ipc::CallbackFn(1),
-                // Not http://tauri.localhost: on Linux that is a remote origin to the ACL.
-                url: "tauri://localhost".parse().unwrap(),
-                body: tauri::ipc::InvokeBody::Json(args),
-                headers: Default::default(),
-                invoke_key: INVOKE_KEY.to_string(),
-            },
-        )
-        .map(|body| body.deserialize::<Value>().unwrap())
+        support_invoke::invoke(&self.webview, cmd, args)
     }
 
     fn ok<T: serde::de::DeserializeOwned>(&self, cmd: &str, args: Value) -> T {
@@ -879,21 +867,8 @@ fn a_panicking_worker_is_survived() {
     let folder = h.root.to_string_lossy().into_owned();
     let (tx, rx) = std::sync::mpsc::channel();
     let webview = h.webview.clone();
-    let h_invoke = move |cmd: &str, args: Value| {
-        get_ipc_response(
-            &webview,
-            tauri::webview::InvokeRequest {
-                cmd: cmd.into(),
-                callback: tauri::ipc::CallbackFn(0),
-                error: tauri::ipc::CallbackFn(1),
-                url: "tauri://localhost".parse().unwrap(),
-                body: tauri::ipc::InvokeBody::Json(args),
-                headers: Default::default(),
-                invoke_key: INVOKE_KEY.to_string(),
-            },
-        )
-        .is_ok()
-    };
+    let h_invoke =
+        move |cmd: &str, args: Value| support_invoke::invoke(&webview, cmd, args).is_ok();
     std::thread::spawn(move || {
         let _ = tx.send(h_invoke("remove_folder", json!({"path": folder})));
     });

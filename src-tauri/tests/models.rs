@@ -6,38 +6,21 @@
 
 #[path = "../../crates/sift-core/tests/support/hub_server.rs"]
 mod hub_server;
+#[path = "support/invoke.rs"]
+mod support_invoke;
+use support_invoke::invoke;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::json;
 use sift_app_lib::ask::GeneratorSource;
 use sift_app_lib::dto::{ModelDownloadEvent, ModelEntry};
 use sift_app_lib::opener::Opener;
 use sift_app_lib::{build, AppConfig, AppState, MODEL_DOWNLOAD_EVENT};
-use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, INVOKE_KEY};
+use tauri::test::{mock_builder, mock_context, noop_assets};
 use tauri::{Listener, Manager};
-
-fn invoke(
-    webview: &tauri::WebviewWindow<tauri::test::MockRuntime>,
-    cmd: &str,
-    args: Value,
-) -> Result<Value, Value> {
-    get_ipc_response(
-        webview,
-        tauri::webview::InvokeRequest {
-            cmd: cmd.into(),
-            callback: tauri::ipc::CallbackFn(0),
-            error: tauri::ipc::CallbackFn(1),
-            url: "tauri://localhost".parse().unwrap(),
-            body: tauri::ipc::InvokeBody::Json(args),
-            headers: Default::default(),
-            invoke_key: INVOKE_KEY.to_string(),
-        },
-    )
-    .map(|body| body.deserialize::<Value>().unwrap())
-}
 
 #[test]
 fn models_are_listed_downloaded_on_request_cancelled_resumed_and_verified() {

@@ -224,22 +224,29 @@ pub fn run(cli: &crate::Cli, args: &BenchArgs) -> Result<()> {
     }
 }
 
+/// The engine configuration of a benchmark's fresh data folder: the command line's model, precision and
+/// threads, the default excludes (not the user's saved settings).
+fn bench_config(cli: &crate::Cli, data: &std::path::Path) -> Result<sift_core::EngineConfig> {
+    let mut config = crate::config(
+        Some(data),
+        cli.model_dir.as_deref(),
+        cli.precision.as_deref(),
+        cli.threads,
+    )?;
+    config.settings.excludes = sift_core::default_excludes();
+    Ok(config)
+}
+
 /// `sift bench indexing`: see [`BenchWhat::Indexing`].
 fn indexing(cli: &crate::Cli, dir: &std::path::Path, batch_units: Option<usize>) -> Result<()> {
     use std::sync::atomic::AtomicBool;
     let work = tempfile_dir("sift-bench-indexing")?;
     let data = work.join("data");
-    let config = crate::config(
-        Some(&data),
-        cli.model_dir.as_deref(),
-        cli.precision.as_deref(),
-        cli.threads,
-    )?;
+    let mut config = bench_config(cli, &data)?;
     let threads = match config.settings.threads {
         0 => sift_core::runtime::default_threads(),
         n => n,
     };
-    let mut config = config;
     if let Some(n) = batch_units {
         config.batch_units = n.max(1);
     }
@@ -332,14 +339,7 @@ fn watch(cli: &crate::Cli, edits: usize, files: usize, debounce_ms: u64) -> Resu
     for (i, text) in corpus(None, files)?.iter().enumerate() {
         std::fs::write(docs.join(format!("note-{i:04}.txt")), text)?;
     }
-    let mut config = crate::config(
-        Some(&dir.join("data")),
-        cli.model_dir.as_deref(),
-        cli.precision.as_deref(),
-        cli.threads,
-    )?;
-    config.settings.excludes = sift_core::default_excludes();
-    let engine = sift_core::Engine::open(config)?;
+    let engine = sift_core::Engine::open(bench_config(cli, &dir.join("data"))?)?;
     engine.add_folder(&docs)?;
     let never = AtomicBool::new(false);
     let started = Instant::now();
@@ -826,14 +826,10 @@ fn large_file(cli: &crate::Cli, sizes: &[usize], seconds: u64) -> Result<()> {
         }
         std::fs::write(files.join("log.txt"), &text)?;
         drop(text);
-        let mut config = crate::config(
-            Some(&dir.join("data")),
-            cli.model_dir.as_deref(),
-            cli.precision.as_deref(),
-            cli.threads,
-        )?;
-        config.settings.excludes = sift_core::default_excludes();
-        let engine = Arc::new(sift_core::Engine::open(config)?);
+        let engine = Arc::new(sift_core::Engine::open(bench_config(
+            cli,
+            &dir.join("data"),
+        )?)?);
         engine.status()?;
         engine.add_folder(&files)?;
         let before = memory_mb().map_or(0.0, |m| m.0);
