@@ -203,7 +203,7 @@ pub fn download_generator(
 
 /// [`download_generator`] into an explicit folder.
 ///
-/// The files to fetch and their checksums are pinned first ([`pin_generator`]) and written to
+/// The files to fetch and their checksums are pinned first (`pin_generator`) and written to
 /// `pin.json` in the folder, so a download resumed later fetches the same commit even if the repository
 /// moved on. `generation.json` is written last: [`crate::generate::installed`] lists a folder only once it
 /// exists, so a half-downloaded model is never offered.
@@ -302,7 +302,7 @@ fn pin_agrees(spec: &GeneratorSpec, pin: &Pin) -> bool {
 /// the checksums it publishes for each file at that commit: the sha256 of files stored with LFS, the git
 /// blob id of small files. Checksums the manifest does give must match. A graph's external-data file
 /// (`<graph>_data`, `<graph>.data`), when the repository has one, is fetched with it.
-pub fn pin_generator(spec: &GeneratorSpec, client: &Client) -> Result<Pin> {
+fn pin_generator(spec: &GeneratorSpec, client: &Client) -> Result<Pin> {
     if let (Some(revision), true) = (spec.pinned_revision(), spec.fully_pinned()) {
         return Ok(Pin {
             repo: spec.hf_repo.clone(),
@@ -420,7 +420,7 @@ impl Sibling {
 }
 
 /// An HTTP client for one Hub endpoint.
-pub struct Client {
+struct Client {
     agent: ureq::Agent,
     endpoint: String,
     host: String,
@@ -428,7 +428,7 @@ pub struct Client {
 
 impl Client {
     /// A client for `hub`'s endpoint.
-    pub fn new(hub: &HubOptions) -> Client {
+    fn new(hub: &HubOptions) -> Client {
         let endpoint = hub.endpoint();
         Client {
             agent: ureq::AgentBuilder::new()
