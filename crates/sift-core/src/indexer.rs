@@ -91,8 +91,8 @@ pub(crate) enum Scope {
     Paths(Vec<PathBuf>),
 }
 
-/// Embeds document texts (the engine's document embedder).
-/// Embeds texts; ends with [`Error::Cancelled`] soon after the flag is set.
+/// Embeds document texts (the engine's document embedder); ends with [`Error::Cancelled`] soon after the
+/// flag is set.
 pub(crate) type EmbedFn<'a> = dyn Fn(&[&str], &AtomicBool) -> Result<Vec<Vec<f32>>> + Sync + 'a;
 
 /// See the module docs.
