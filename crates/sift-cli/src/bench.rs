@@ -1,6 +1,6 @@
 //! `sift bench embed`: embedding throughput at several batch sizes and single-query latency, each next to
 //! the raw ONNX Runtime session on the same inputs (the limit), as a ratio measured in the same run.
-//! `sift bench index`: HNSW against exact search. `sift bench large-file`: memory and pause latency while
+//! `sift bench query`: vector search at 10 k–1 M chunks against exact search (see `query`). `sift bench large-file`: memory and pause latency while
 //! indexing one large text file, next to a small one in the same run. `sift bench extract DIR`: text
 //! extraction throughput per format, in process (the baseline) and through the isolated worker process.
 //! `sift bench generate`: the text generator's first-token time, prefill and decode speed and memory, next to
@@ -15,6 +15,9 @@ use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use sift_core::embed::{EmbedOptions, Embedder};
 use sift_core::model::{self, Precision};
+
+mod plot;
+mod query;
 
 #[derive(Args)]
 pub struct BenchArgs {
@@ -39,19 +42,47 @@ enum BenchWhat {
         #[arg(long, default_value_t = 3)]
         repeat: usize,
     },
-    /// Vector index: HNSW build time, query latency and recall@10 against exact search.
-    Index {
-        /// Number of random unit vectors.
-        #[arg(long, default_value_t = 50_000)]
-        vectors: usize,
-        #[arg(long, default_value_t = 384)]
-        dim: usize,
+    /// Vector search at several collection sizes generated from a database's real vectors: build and
+    /// save time, cold start (loading the saved graph), RSS, p50/p95/p99 and recall@10 against exact
+    /// search at several `ef`, and after deleting 1 % of the chunks; each size in its own processes.
+    Query {
+        /// A Sift database whose vectors seed the collections (e.g. an `sift eval` work dir's index.sqlite).
+        #[arg(long)]
+        db: PathBuf,
+        /// Collection sizes.
+        #[arg(long, value_delimiter = ',', default_value = "10000,100000,1000000")]
+        sizes: Vec<usize>,
+        /// Queries (real vectors held out of the collection).
         #[arg(long, default_value_t = 200)]
         queries: usize,
-        /// Use the real vectors of a Sift database instead (e.g. an `sift eval` work dir's index.sqlite);
-        /// the first `queries` of them are held out as queries.
+        /// Search widths to measure (the recall/latency curve).
+        #[arg(long, value_delimiter = ',', default_value = "16,32,64,128,256")]
+        ef: Vec<usize>,
+        /// Where graphs are kept between runs (building a million takes a while).
+        #[arg(long, default_value = "sift-bench-query")]
+        work: PathBuf,
+        /// Build the graphs again even if the work folder holds them.
         #[arg(long)]
-        db: Option<PathBuf>,
+        rebuild: bool,
+        /// Write the recall/latency chart here (SVG).
+        #[arg(long)]
+        plot: Option<PathBuf>,
+    },
+    /// One stage of `bench query` in its own process (used by it).
+    #[command(hide = true)]
+    QueryChild {
+        #[arg(long, value_enum)]
+        stage: query::Stage,
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        work: PathBuf,
+        #[arg(long)]
+        size: usize,
+        #[arg(long)]
+        queries: usize,
+        #[arg(long, value_delimiter = ',')]
+        ef: Vec<usize>,
     },
     /// Text generation: load time, time to first token, prefill and decode tokens/s and peak RSS of the
     /// generator on a grounded prompt, next to a bare loop over the same session (prefill, then one run per
@@ -201,12 +232,23 @@ pub fn run(cli: &crate::Cli, args: &BenchArgs) -> Result<()> {
             queries,
             repeat,
         } => embed(cli, corpus.as_ref(), *texts, *queries, *repeat),
-        BenchWhat::Index {
-            vectors,
-            dim,
-            queries,
+        BenchWhat::Query {
             db,
-        } => index(*vectors, *dim, *queries, db.as_deref()),
+            sizes,
+            queries,
+            ef,
+            work,
+            rebuild,
+            plot,
+        } => query::run(db, sizes, *queries, ef, work, *rebuild, plot.as_deref()),
+        BenchWhat::QueryChild {
+            stage,
+            db,
+            work,
+            size,
+            queries,
+            ef,
+        } => query::child(*stage, db, work, *size, *queries, ef),
         BenchWhat::LargeFile { mb, seconds } => large_file(cli, mb, *seconds),
         BenchWhat::Extract { dir, repeat } => extract(dir, *repeat),
         BenchWhat::Indexing { dir, batch_units } => indexing(cli, dir, *batch_units),
@@ -998,99 +1040,5 @@ fn embed(
     if let Some(mb) = peak_rss_mb() {
         outln!("peak memory (RSS): {mb:.0} MB");
     }
-    Ok(())
-}
-
-fn index(n: usize, dim: usize, queries: usize, db: Option<&std::path::Path>) -> Result<()> {
-    use sift_core::{ExactIndex, HnswParams, VectorIndex};
-    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
-    let mut unit = || {
-        let mut v: Vec<f32> = (0..dim)
-            .map(|_| {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                (seed >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-            })
-            .collect();
-        sift_core::embed::normalize(&mut v);
-        v
-    };
-    let (items, qs, dim) = match db {
-        Some(path) => {
-            let store = sift_core::Store::open(path)?;
-            let key = format!("{}/int8", model::default_model_id());
-            let mut all = Vec::new();
-            store.for_each_vector(&key, 0, |id, v| all.push((id, v)))?;
-            anyhow::ensure!(
-                all.len() > queries,
-                "{} holds too few {key} vectors",
-                path.display()
-            );
-            let items: Vec<(i64, Vec<f32>)> = all.split_off(queries);
-            let dim = items[0].1.len();
-            (items, all.into_iter().map(|x| x.1).collect::<Vec<_>>(), dim)
-        }
-        None => {
-            let items: Vec<(i64, Vec<f32>)> = (1..=n as i64).map(|id| (id, unit())).collect();
-            (items, (0..queries).map(|_| unit()).collect(), dim)
-        }
-    };
-    let n = items.len();
-    let t = Instant::now();
-    let mut hnsw = VectorIndex::new("bench", dim, "bench", n, HnswParams::default());
-    for batch in items.chunks(4096) {
-        hnsw.insert(batch);
-    }
-    let build = t.elapsed().as_secs_f64();
-    let mut exact = ExactIndex::new(dim);
-    for (id, v) in &items {
-        exact.insert(*id, v);
-    }
-    let (mut h_lat, mut e_lat, mut hits) = (Vec::new(), Vec::new(), 0usize);
-    let (mut f_lat, mut f_hits) = (Vec::new(), 0usize);
-    let keep_all = |_: i64| true;
-    for q in &qs {
-        let t = Instant::now();
-        let filtered = hnsw.search(q, 10, Some(&keep_all));
-        f_lat.push(t.elapsed().as_secs_f64() * 1000.0);
-        let t = Instant::now();
-        let got = hnsw.search(q, 10, None);
-        h_lat.push(t.elapsed().as_secs_f64() * 1000.0);
-        let t = Instant::now();
-        let truth = exact.search(q, 10);
-        e_lat.push(t.elapsed().as_secs_f64() * 1000.0);
-        hits += got
-            .iter()
-            .filter(|g| truth.iter().any(|t| t.0 == g.0))
-            .count();
-        f_hits += filtered
-            .iter()
-            .filter(|g| truth.iter().any(|t| t.0 == g.0))
-            .count();
-    }
-    f_lat.sort_by(f64::total_cmp);
-    h_lat.sort_by(f64::total_cmp);
-    e_lat.sort_by(f64::total_cmp);
-    outln!(
-        "{n} vectors x {dim} dims: HNSW built in {build:.1}s ({:.0} inserts/s)",
-        n as f64 / build
-    );
-    outln!(
-        "query top-10: HNSW p50 {:.3} ms, p95 {:.3} ms | exact p50 {:.3} ms, p95 {:.3} ms | speed-up p50 {:.1}x | recall@10 {:.3}",
-        percentile(&h_lat, 0.5),
-        percentile(&h_lat, 0.95),
-        percentile(&e_lat, 0.5),
-        percentile(&e_lat, 0.95),
-        percentile(&e_lat, 0.5) / percentile(&h_lat, 0.5).max(1e-9),
-        hits as f64 / (10 * queries.max(1)) as f64
-    );
-    outln!(
-        "with a filter (tombstones or folder/type filters present): HNSW p50 {:.3} ms, p95 {:.3} ms | recall@10 {:.3}",
-        percentile(&f_lat, 0.5),
-        percentile(&f_lat, 0.95),
-        f_hits as f64 / (10 * queries.max(1)) as f64
-    );
-    outln!("(uniform random vectors are HNSW's hard case; real embeddings cluster, and recall is higher)");
     Ok(())
 }

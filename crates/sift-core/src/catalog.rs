@@ -290,12 +290,20 @@ impl Catalog {
         }
     }
 
-    /// Saves the graph next to the database, holding `index.lock` (only one process writes graph files).
+    /// Saves the graph next to the database, holding `index.lock` (only one process, and one thread,
+    /// writes graph files). When the recent segment is due, it is merged into the base first: the long
+    /// part under the graph's read lock, so searches go on (writers wait), the two switches under the
+    /// write lock.
     pub(crate) fn save(&self) -> Result<()> {
         let lock_path = self.data_dir.join("index.lock");
         let file = crate::paths::open_lock_file(&lock_path)?;
         file.lock()
             .map_err(|e| Error::io(format!("locking {}", lock_path.display()), e))?;
+        if self.graph().merge_due() {
+            self.graph_mut().begin_merge();
+            self.graph().merge();
+            self.graph_mut().end_merge();
+        }
         let saved = self
             .graph()
             .save(&graph_dir(&self.data_dir, &self.model_key));
@@ -337,13 +345,7 @@ impl Catalog {
 
     /// Bytes of the saved graph on disk.
     pub(crate) fn saved_bytes(&self) -> u64 {
-        std::fs::read_dir(graph_dir(&self.data_dir, &self.model_key))
-            .map(|rd| {
-                rd.filter_map(|e| e.ok()?.metadata().ok())
-                    .map(|m| m.len())
-                    .sum()
-            })
-            .unwrap_or(0)
+        crate::paths::bytes_under(&graph_dir(&self.data_dir, &self.model_key))
     }
 }
 

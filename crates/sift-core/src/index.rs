@@ -1,5 +1,6 @@
 //! "Which chunks are nearest to this vector?": an HNSW graph (hnsw_rs) over chunk vectors keyed by chunk id,
-//! plus an exact brute-force index for small sets and as ground truth.
+//! plus an exact brute-force index for small sets and as ground truth. The graph keeps each vector in its
+//! 8-bit form ([`crate::quant`]): a quarter of the memory of f32, with the cosine computed in integers.
 //!
 //! The graph is a cache of what SQLite holds, owned by [`crate::catalog::Catalog`]: saved next to the
 //! database with the list of chunk ids it contains and the id of the database it was built from, loaded at
@@ -9,20 +10,22 @@
 //! duplicate a point.
 
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use hnsw_rs::prelude::{AnnT, Distance, Hnsw, HnswIo};
 use serde::{Deserialize, Serialize};
 
 use crate::embed::dot;
 use crate::error::{Error, Result};
+use crate::quant;
 
-/// Cosine distance for unit-length vectors: `1 - a·b`, clamped at 0 against rounding.
+/// Cosine distance of two 8-bit vectors: `1 - cos`, clamped at 0 against rounding.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct UnitCosine;
+pub struct CosineI8;
 
-impl Distance<f32> for UnitCosine {
-    fn eval(&self, va: &[f32], vb: &[f32]) -> f32 {
-        (1.0 - dot(va, vb)).max(0.0)
+impl Distance<i8> for CosineI8 {
+    fn eval(&self, va: &[i8], vb: &[i8]) -> f32 {
+        (1.0 - quant::cosine(va, vb)).max(0.0)
     }
 }
 
@@ -104,7 +107,7 @@ impl IdSet {
     }
 }
 
-/// What is saved next to the graph, to decide whether it can be reused.
+/// What is saved next to the graph, to decide whether it can be reused, and which segment folders hold it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct IndexMeta {
     pub format: u32,
@@ -114,17 +117,140 @@ pub struct IndexMeta {
     pub database: String,
     /// Points in the graph, dead ones included.
     pub points: usize,
+    /// The folders (inside the graph's directory) of the segments, largest first.
+    pub segments: Vec<String>,
 }
 
-const FORMAT: u32 = 2;
+/// 3: vectors in the graph are 8-bit, and the graph is saved as segments.
+const FORMAT: u32 = 3;
+const META_FILE: &str = "meta.json";
+/// The recent segment is merged into the base once it holds this many points, or an eighth of the base if
+/// that is more: saves stay small, a search visits at most two graphs, and each point is rewritten a
+/// bounded number of times as the collection grows.
+#[cfg(not(test))]
+const MERGE_AT_LEAST: usize = 20_000;
+/// Small in unit tests, so that a merge is quick to reach.
+#[cfg(test)]
+const MERGE_AT_LEAST: usize = 3_000;
 
-/// Approximate nearest-neighbour index over chunk vectors.
+/// One HNSW graph and where it was last saved. Inserting takes `&self` (hnsw_rs locks per point), so a
+/// segment can grow while it is searched.
+struct Segment {
+    hnsw: Hnsw<'static, i8, CosineI8>,
+    /// The folder this segment was saved to, while it is unchanged since.
+    saved_as: Mutex<Option<String>>,
+}
+
+impl Segment {
+    fn new(params: HnswParams, capacity: usize) -> Segment {
+        Segment {
+            hnsw: Hnsw::new(
+                params.max_connections,
+                capacity.max(1024),
+                MAX_LAYER,
+                params.ef_construction,
+                CosineI8,
+            ),
+            saved_as: Mutex::new(None),
+        }
+    }
+
+    fn saved_as(&self) -> Option<String> {
+        self.saved_as
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn set_saved_as(&self, name: Option<String>) {
+        *self.saved_as.lock().unwrap_or_else(|e| e.into_inner()) = name;
+    }
+
+    fn points(&self) -> usize {
+        self.hnsw.get_nb_point()
+    }
+
+    fn insert(&self, items: &[(&Vec<i8>, usize)]) {
+        if items.is_empty() {
+            return;
+        }
+        self.set_saved_as(None);
+        if items.len() > 64 {
+            self.hnsw.parallel_insert(items);
+        } else {
+            for (v, id) in items {
+                self.hnsw.insert((v.as_slice(), *id));
+            }
+        }
+    }
+
+    /// Every point's vector and id.
+    fn vectors(&self) -> Vec<(Vec<i8>, usize)> {
+        self.hnsw
+            .get_point_indexation()
+            .into_iter()
+            .map(|p| (p.get_v().to_vec(), p.get_origin_id()))
+            .collect()
+    }
+
+    fn search(
+        &self,
+        query: &[i8],
+        k: usize,
+        ef: usize,
+        filter: Option<&dyn Fn(&usize) -> bool>,
+    ) -> Vec<(i64, f32)> {
+        if self.points() == 0 {
+            return Vec::new();
+        }
+        let found = match filter {
+            None => self.hnsw.search(query, k, ef),
+            Some(f) => self.hnsw.search_filter(query, k, ef, Some(&f)),
+        };
+        found
+            .into_iter()
+            .map(|n| (n.d_id as i64, 1.0 - n.distance))
+            .collect()
+    }
+
+    fn load(dir: &Path, name: &str) -> Option<Segment> {
+        let dir_owned: PathBuf = dir.join(name);
+        // hnsw_rs asserts on malformed files; a corrupt cache must lead to a rebuild, not a crash.
+        let loaded = std::panic::catch_unwind(move || {
+            // The loaded graph borrows its loader for its whole life; the loader is a few bytes and there is
+            // one load per segment per process start or rebuild, so it is leaked to give the graph a
+            // 'static lifetime.
+            let io: &'static mut HnswIo = Box::leak(Box::new(HnswIo::new(&dir_owned, BASENAME)));
+            io.load_hnsw::<i8, CosineI8>()
+        });
+        match loaded {
+            Ok(Ok(hnsw)) => Some(Segment {
+                hnsw,
+                saved_as: Mutex::new(Some(name.to_string())),
+            }),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, segment = name, "saved vector index unreadable; rebuilding");
+                None
+            }
+            Err(_) => {
+                tracing::warn!(segment = name, "saved vector index corrupt; rebuilding");
+                None
+            }
+        }
+    }
+}
+
+/// Approximate nearest-neighbour index over chunk vectors: a large base segment and a recent one that new
+/// vectors go to (see [`VectorIndex::save`]); while the recent one is being merged into the base it is
+/// `merging` and searched too.
 pub struct VectorIndex {
     model: String,
     dim: usize,
     database: String,
     params: HnswParams,
-    hnsw: Hnsw<'static, f32, UnitCosine>,
+    base: Segment,
+    recent: Segment,
+    merging: Option<Segment>,
     /// Every id that has a point in the graph (dead or alive).
     present: IdSet,
     live: IdSet,
@@ -139,43 +265,39 @@ impl VectorIndex {
         capacity_hint: usize,
         params: HnswParams,
     ) -> Self {
-        let hnsw = Hnsw::new(
-            params.max_connections,
-            capacity_hint.max(1024),
-            MAX_LAYER,
-            params.ef_construction,
-            UnitCosine,
-        );
         VectorIndex {
             model: model.to_string(),
             dim,
             database: database.to_string(),
             params,
-            hnsw,
+            base: Segment::new(params, capacity_hint),
+            recent: Segment::new(params, 1024),
+            merging: None,
             present: IdSet::default(),
             live: IdSet::default(),
         }
     }
 
-    /// Adds vectors (all of this index's dimension, unit length). An id already in the graph is not added
-    /// again (it is made live again if it was removed: a chunk's vector never changes).
+    /// Adds vectors (all of this index's dimension). An id already in the graph is not added again (it is
+    /// made live again if it was removed: a chunk's vector never changes). Into an empty index they go to
+    /// the base segment, otherwise to the recent one.
     pub fn insert(&mut self, items: &[(i64, Vec<f32>)]) {
-        let mut valid: Vec<(&Vec<f32>, usize)> = Vec::with_capacity(items.len());
+        let mut quantized: Vec<(Vec<i8>, usize)> = Vec::with_capacity(items.len());
         for (id, v) in items {
             if *id <= 0 || v.len() != self.dim {
                 continue;
             }
             if self.present.insert(*id) {
-                valid.push((v, *id as usize));
+                quantized.push((quant::quantize(v), *id as usize));
             }
             self.live.insert(*id);
         }
-        if valid.len() > 64 {
-            self.hnsw.parallel_insert(&valid);
+        let valid: Vec<(&Vec<i8>, usize)> = quantized.iter().map(|(v, id)| (v, *id)).collect();
+        if self.base.saved_as().is_none() && self.recent.points() == 0 && self.merging.is_none() {
+            // A graph being built (never saved yet): one segment.
+            self.base.insert(&valid);
         } else {
-            for (v, id) in &valid {
-                self.hnsw.insert((v.as_slice(), *id));
-            }
+            self.recent.insert(&valid);
         }
     }
 
@@ -202,6 +324,11 @@ impl VectorIndex {
         let gone: Vec<i64> = self.live.iter().filter(|&id| !want.contains(id)).collect();
         self.remove(&gone);
         missing
+    }
+
+    /// Sets how many candidates a search keeps (HNSW's `ef`): more is slower and closer to exact.
+    pub fn set_ef_search(&mut self, ef: usize) {
+        self.params.ef_search = ef.max(1);
     }
 
     /// Live vectors.
@@ -234,6 +361,14 @@ impl VectorIndex {
         self.live.contains(id)
     }
 
+    /// The segments searched: those that hold anything.
+    fn segments(&self) -> impl Iterator<Item = &Segment> {
+        [Some(&self.base), self.merging.as_ref(), Some(&self.recent)]
+            .into_iter()
+            .flatten()
+            .filter(|s| s.points() > 0)
+    }
+
     /// The `k` nearest live chunks to `query`, as (chunk id, cosine similarity), best first.
     /// `allow` restricts results further (folder / type filters, exact phrases).
     pub fn search(
@@ -246,70 +381,171 @@ impl VectorIndex {
             return Vec::new();
         }
         let ef = self.params.ef_search.max(k);
-        if allow.is_none() && self.dead() == 0 {
-            // Nothing to filter: the plain search avoids a filter call per visited node.
-            return self
-                .hnsw
-                .search(query, k, ef)
-                .into_iter()
-                .map(|n| (n.d_id as i64, 1.0 - n.distance))
-                .collect();
-        }
+        let query = quant::quantize(query);
         let live = &self.live;
         let filter = |id: &usize| live.contains(*id as i64) && allow.is_none_or(|f| f(*id as i64));
-        self.hnsw
-            .search_filter(query, k, ef, Some(&filter))
-            .into_iter()
-            .map(|n| (n.d_id as i64, 1.0 - n.distance))
-            .collect()
+        // Deleted points only (at most a quarter: then the graph is compacted): the plain search, asked for
+        // enough more that `k` live ones remain, then filtered. hnsw_rs's filtered search keeps walking
+        // until its queue empties, which made a search after any deletion 2–3× slower (BENCHMARKS.md).
+        // The filtered walk remains for folder/type filters and when too few live points came back.
+        let dead_share = self.dead() as f64 / self.present.len().max(1) as f64;
+        let wide = ef.max((k as f64 / (1.0 - dead_share).max(0.5)).ceil() as usize + 16);
+        let mut found: Vec<(i64, f32)> = Vec::new();
+        for segment in self.segments() {
+            if allow.is_none() && self.dead() == 0 {
+                found.extend(segment.search(&query, k, ef, None));
+                continue;
+            }
+            if allow.is_none() {
+                let before = found.len();
+                found.extend(
+                    segment
+                        .search(&query, wide, wide, None)
+                        .into_iter()
+                        .filter(|(id, _)| live.contains(*id))
+                        .take(k),
+                );
+                if found.len() - before >= k {
+                    continue;
+                }
+                found.truncate(before);
+            }
+            found.extend(segment.search(&query, k, ef, Some(&filter)));
+        }
+        found.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        // While a merge runs a point can be in two segments.
+        found.dedup_by_key(|f| f.0);
+        found.truncate(k);
+        found
     }
 
-    /// Saves the graph into `dir` (replacing what was there) atomically enough that a crash leaves either the
-    /// old graph, the new one, or none — never a mix (the meta file is written last, and checked on load).
-    /// An empty graph is saved as no graph.
+    /// Whether the recent segment has grown enough to be merged into the base: [`MERGE_AT_LEAST`] points,
+    /// or an eighth of the base if that is more.
+    pub fn merge_due(&self) -> bool {
+        let recent = self.recent.points();
+        self.merging.is_none() && recent > 0 && recent >= MERGE_AT_LEAST.max(self.base.points() / 8)
+    }
+
+    /// Merging, step 1 (brief, exclusive): the recent segment stops taking new points (they go to a fresh
+    /// one) and becomes the one being merged.
+    pub fn begin_merge(&mut self) {
+        if self.merging.is_none() {
+            let fresh = Segment::new(self.params, 1024);
+            self.merging = Some(std::mem::replace(&mut self.recent, fresh));
+        }
+    }
+
+    /// Merging, step 2 (long, shared: searches go on): the points being merged are inserted into the base.
+    pub fn merge(&self) {
+        if let Some(m) = &self.merging {
+            tracing::info!(
+                points = m.points(),
+                base = self.base.points(),
+                "merging recent vectors into the base graph"
+            );
+            let moved = m.vectors();
+            for batch in moved.chunks(4096) {
+                let items: Vec<(&Vec<i8>, usize)> = batch.iter().map(|(v, id)| (v, *id)).collect();
+                self.base.insert(&items);
+            }
+        }
+    }
+
+    /// Merging, step 3 (brief, exclusive): the merged segment is dropped; the base holds its points.
+    pub fn end_merge(&mut self) {
+        if self.merging.is_some() && self.base.points() >= self.present.len() - self.recent.points()
+        {
+            self.merging = None;
+        }
+    }
+
+    /// Saves the graph into `dir` without rewriting what is already there: a segment unchanged since it was
+    /// saved keeps its folder, so after a pass only the recent segment (new vectors) is written, and
+    /// deletions write nothing (they are derived from the database at load). The base is written again
+    /// only after a merge ([`VectorIndex::merge_due`]), so each point is rewritten a bounded number of
+    /// times as the collection grows. During a merge nothing is saved (the caller saves after it).
+    ///
+    /// A crash at any moment leaves the old graph or the new one, never a mix: segment folders are written
+    /// under new names first, then `meta.json` (which names them) is replaced atomically, then folders it no
+    /// longer names are deleted. An empty graph is saved as no graph.
     pub fn save(&self, dir: &Path) -> Result<()> {
+        if self.merging.is_some() {
+            return Ok(());
+        }
         if self.present.len() == 0 {
             let _ = std::fs::remove_dir_all(dir);
             return Ok(());
         }
-        let tmp = dir.with_extension("tmp");
-        let _ = std::fs::remove_dir_all(&tmp);
-        std::fs::create_dir_all(&tmp)
-            .map_err(|e| Error::io(format!("creating {}", tmp.display()), e))?;
-        self.hnsw
-            .file_dump(&tmp, BASENAME)
-            .map_err(|e| Error::Index(format!("saving the vector index: {e}")))?;
-        let ids: Vec<u8> = self
-            .present
-            .iter()
-            .flat_map(|id| id.to_le_bytes())
-            .collect();
-        std::fs::write(tmp.join(IDS_FILE), ids).map_err(|e| Error::io("writing index ids", e))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+        let mut names = Vec::new();
+        for segment in self.segments() {
+            if segment
+                .saved_as()
+                .is_none_or(|n| !dir.join(n).join(META_FILE).exists())
+            {
+                let name = fresh_segment_name(dir);
+                let tmp = dir.join(format!("{name}.tmp"));
+                let _ = std::fs::remove_dir_all(&tmp);
+                std::fs::create_dir_all(&tmp)
+                    .map_err(|e| Error::io(format!("creating {}", tmp.display()), e))?;
+                segment
+                    .hnsw
+                    .file_dump(&tmp, BASENAME)
+                    .map_err(|e| Error::Index(format!("saving the vector index: {e}")))?;
+                let ids: Vec<u8> = segment
+                    .hnsw
+                    .get_point_indexation()
+                    .into_iter()
+                    .flat_map(|p| (p.get_origin_id() as i64).to_le_bytes())
+                    .collect();
+                std::fs::write(tmp.join(IDS_FILE), ids)
+                    .map_err(|e| Error::io("writing index ids", e))?;
+                // Marks the folder complete; a folder without it is never loaded.
+                std::fs::write(tmp.join(META_FILE), b"{}")
+                    .map_err(|e| Error::io("writing index meta", e))?;
+                std::fs::rename(&tmp, dir.join(&name))
+                    .map_err(|e| Error::io(format!("saving {}", dir.display()), e))?;
+                segment.set_saved_as(Some(name));
+            }
+            names.extend(segment.saved_as());
+        }
         let meta = IndexMeta {
             format: FORMAT,
             model: self.model.clone(),
             dim: self.dim,
             database: self.database.clone(),
             points: self.present.len(),
+            segments: names.clone(),
         };
-        let meta_json = serde_json::to_vec(&meta).map_err(|e| Error::Index(e.to_string()))?;
-        std::fs::write(tmp.join("meta.json"), meta_json)
-            .map_err(|e| Error::io("writing index meta", e))?;
-        let old = dir.with_extension("old");
-        let _ = std::fs::remove_dir_all(&old);
-        if dir.exists() {
-            std::fs::rename(dir, &old)
-                .map_err(|e| Error::io(format!("replacing {}", dir.display()), e))?;
+        if Self::saved_meta(dir).as_ref() == Some(&meta) {
+            return Ok(());
         }
-        std::fs::rename(&tmp, dir)
-            .map_err(|e| Error::io(format!("replacing {}", dir.display()), e))?;
-        let _ = std::fs::remove_dir_all(&old);
+        let meta_json = serde_json::to_vec(&meta).map_err(|e| Error::Index(e.to_string()))?;
+        let tmp_meta = dir.join("meta.json.tmp");
+        std::fs::write(&tmp_meta, meta_json).map_err(|e| Error::io("writing index meta", e))?;
+        std::fs::rename(&tmp_meta, dir.join(META_FILE))
+            .map_err(|e| Error::io("writing index meta", e))?;
+        // What meta.json no longer names (replaced segments, the files of an older format) goes.
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name != META_FILE && !names.contains(&name) {
+                    let path = entry.path();
+                    let _ = if path.is_dir() {
+                        std::fs::remove_dir_all(&path)
+                    } else {
+                        std::fs::remove_file(&path)
+                    };
+                }
+            }
+        }
         Ok(())
     }
 
     /// Reads the meta file of a saved graph.
     pub fn saved_meta(dir: &Path) -> Option<IndexMeta> {
-        let bytes = std::fs::read(dir.join("meta.json")).ok()?;
+        let bytes = std::fs::read(dir.join(META_FILE)).ok()?;
         serde_json::from_slice(&bytes).ok()
     }
 
@@ -325,7 +561,10 @@ impl VectorIndex {
     ) -> Option<Self> {
         let meta = Self::saved_meta(dir)?;
         if meta.format != FORMAT || meta.model != model || meta.dim != dim {
-            tracing::info!(?meta, "saved vector index is for another model; rebuilding");
+            tracing::info!(
+                ?meta,
+                "saved vector index is for another model or format; rebuilding"
+            );
             return None;
         }
         if meta.database != database {
@@ -334,50 +573,68 @@ impl VectorIndex {
             );
             return None;
         }
-        let ids_bytes = std::fs::read(dir.join(IDS_FILE)).ok()?;
+        if meta.segments.is_empty() || meta.segments.len() > 2 {
+            tracing::warn!("saved vector index lists no or too many segments; rebuilding");
+            return None;
+        }
         let mut present = IdSet::default();
-        for c in ids_bytes.chunks_exact(8) {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(c);
-            present.insert(i64::from_le_bytes(b));
+        let mut segments = Vec::new();
+        for name in &meta.segments {
+            let ids_bytes = std::fs::read(dir.join(name).join(IDS_FILE)).ok()?;
+            let before = present.len();
+            for c in ids_bytes.chunks_exact(8) {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(c);
+                present.insert(i64::from_le_bytes(b));
+            }
+            let segment = Segment::load(dir, name)?;
+            if segment.points() != present.len() - before || segment.points() * 8 != ids_bytes.len()
+            {
+                tracing::warn!(
+                    segment = name,
+                    "saved vector index segment incomplete; rebuilding"
+                );
+                return None;
+            }
+            segments.push(segment);
         }
         if present.len() != meta.points {
             tracing::warn!("saved vector index ids do not match its meta; rebuilding");
             return None;
         }
-        let dir_owned: PathBuf = dir.to_path_buf();
-        // hnsw_rs asserts on malformed files; a corrupt cache must lead to a rebuild, not a crash.
-        let loaded = std::panic::catch_unwind(move || {
-            // The loaded graph borrows its loader for its whole life; the loader is a few bytes and there is one
-            // load per process start or rebuild, so it is leaked to give the graph a 'static lifetime.
-            let io: &'static mut HnswIo = Box::leak(Box::new(HnswIo::new(&dir_owned, BASENAME)));
-            io.load_hnsw::<f32, UnitCosine>()
-        });
-        let hnsw = match loaded {
-            Ok(Ok(h)) => h,
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, "saved vector index unreadable; rebuilding");
-                return None;
-            }
-            Err(_) => {
-                tracing::warn!("saved vector index corrupt; rebuilding");
-                return None;
-            }
-        };
-        if hnsw.get_nb_point() != meta.points {
-            tracing::warn!("saved vector index incomplete; rebuilding");
-            return None;
-        }
+        let mut segments = segments.into_iter();
+        let base = segments.next()?;
+        let recent = segments
+            .next()
+            .unwrap_or_else(|| Segment::new(params, 1024));
         let live = present.clone();
         Some(VectorIndex {
             model: model.to_string(),
             dim,
             database: database.to_string(),
             params,
-            hnsw,
+            base,
+            recent,
+            merging: None,
             present,
             live,
         })
+    }
+}
+
+/// A segment folder name not used in `dir`.
+fn fresh_segment_name(dir: &Path) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let mut n = nanos;
+    loop {
+        let name = format!("segment-{n:x}");
+        if !dir.join(&name).exists() && !dir.join(format!("{name}.tmp")).exists() {
+            return name;
+        }
+        n += 1;
     }
 }
 
@@ -480,6 +737,27 @@ mod tests {
         assert!(hnsw.search(q, 50, None).iter().all(|(id, _)| *id != 6));
         assert_eq!(hnsw.len(), 2999);
         assert_eq!(hnsw.dead(), 1);
+        // With a fifth of the points deleted, a deep search still returns as many live points as asked.
+        let mut gone: Vec<i64> = (1..=3000).filter(|id| id % 5 == 0).collect();
+        hnsw.remove(&gone);
+        let deep = hnsw.search(&queries[0], 300, None);
+        assert_eq!(deep.len(), 300);
+        assert!(deep.iter().all(|(id, _)| id % 5 != 0 && *id != 6));
+        let mut ids: Vec<i64> = deep.iter().map(|d| d.0).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 300);
+        // The best live point is found as exact search finds it.
+        let best_live = exact
+            .search(&queries[0], 700)
+            .into_iter()
+            .find(|(id, _)| id % 5 != 0 && *id != 6)
+            .unwrap();
+        assert_eq!(deep[0].0, best_live.0);
+        gone.retain(|&id| id != 6);
+        let ids: Vec<(i64, Vec<f32>)> = items.iter().filter(|(id, _)| gone.contains(id)).cloned().collect();
+        hnsw.insert(&ids);
+        assert_eq!(hnsw.len(), 2999, "re-inserting a removed id makes it live again");
 
         // Save, load, and the graph answers the same.
         let dir = tempfile::tempdir().unwrap();
@@ -499,6 +777,153 @@ mod tests {
         );
     }
 
+    /// Folder name → modification time of every entry of a saved graph.
+    fn saved_files(dir: &Path) -> std::collections::BTreeMap<String, std::time::SystemTime> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (
+                    e.file_name().to_string_lossy().into_owned(),
+                    e.metadata().unwrap().modified().unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn saves_write_only_new_segments_and_merges_keep_every_point() {
+        let dim = 16;
+        let mut seed = 7u64;
+        let mut vectors = |range: std::ops::RangeInclusive<i64>| -> Vec<(i64, Vec<f32>)> {
+            range.map(|id| (id, random_unit(&mut seed, dim))).collect()
+        };
+        let first = vectors(1..=2000);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hnsw");
+        let mut g = VectorIndex::new("m", dim, "db", 2000, HnswParams::default());
+        g.insert(&first);
+        g.save(&path).unwrap();
+        let meta = VectorIndex::saved_meta(&path).unwrap();
+        assert_eq!(meta.segments.len(), 1, "a fresh build is one segment");
+        let base = meta.segments[0].clone();
+        let base_written = saved_files(&path)[&base];
+
+        // New vectors go to a second segment; saving writes it and leaves the base alone.
+        let second = vectors(2001..=2100);
+        g.insert(&second);
+        g.save(&path).unwrap();
+        let meta = VectorIndex::saved_meta(&path).unwrap();
+        assert_eq!(meta.segments.len(), 2);
+        assert_eq!(meta.segments[0], base);
+        assert_eq!(
+            saved_files(&path)[&base],
+            base_written,
+            "the base was not rewritten"
+        );
+        assert_eq!(meta.points, 2100);
+
+        // Deletions write nothing: the live set comes from the database at load.
+        let before = saved_files(&path);
+        g.remove(&[1, 2050]);
+        g.save(&path).unwrap();
+        assert_eq!(saved_files(&path), before);
+
+        // Loaded, both segments answer: each vector finds itself, from either segment.
+        let mut loaded = VectorIndex::load(&path, "m", dim, "db", HnswParams::default()).unwrap();
+        let live: Vec<i64> = (1..=2100).filter(|id| ![1, 2050].contains(id)).collect();
+        assert!(loaded.reconcile(&live).is_empty());
+        for (id, v) in [&first[10], &second[10]] {
+            assert_eq!(loaded.search(v, 1, None)[0].0, *id);
+        }
+        assert!(loaded
+            .search(&second[49].1, 20, None)
+            .iter()
+            .all(|(id, _)| *id != 2050));
+
+        // Past the threshold the recent segment is merged into the base: one segment again, saved once,
+        // and every point still found.
+        let third = vectors(2101..=2100 + MERGE_AT_LEAST as i64);
+        loaded.insert(&third);
+        assert!(loaded.merge_due());
+        loaded.begin_merge();
+        // Mid-merge, searches see every point once, and nothing is saved.
+        let mid = loaded.search(&third[5].1, 10, None);
+        assert_eq!(mid[0].0, third[5].0);
+        let mut ids: Vec<i64> = mid.iter().map(|m| m.0).collect();
+        ids.dedup();
+        assert_eq!(ids.len(), mid.len());
+        loaded.merge();
+        let during = loaded.search(&third[6].1, 10, None);
+        assert_eq!(during[0].0, third[6].0);
+        let mut ids: Vec<i64> = during.iter().map(|m| m.0).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(
+            ids.len(),
+            during.len(),
+            "a point in two segments is returned once"
+        );
+        let late = vectors(90_001..=90_010);
+        loaded.insert(&late);
+        loaded.end_merge();
+        assert!(!loaded.merge_due());
+        loaded.save(&path).unwrap();
+        let meta = VectorIndex::saved_meta(&path).unwrap();
+        assert_eq!(
+            meta.segments.len(),
+            2,
+            "the merged base and the vectors added during the merge"
+        );
+        assert_ne!(meta.segments[0], base, "the merged base was written anew");
+        assert_eq!(meta.points, 2100 + MERGE_AT_LEAST + 10);
+        assert!(
+            !path.join(&base).exists(),
+            "the replaced base folder is gone"
+        );
+        let reloaded = VectorIndex::load(&path, "m", dim, "db", HnswParams::default()).unwrap();
+        for (id, v) in [
+            &first[3],
+            &second[3],
+            &third[3],
+            &third[MERGE_AT_LEAST - 1],
+            &late[3],
+        ] {
+            assert_eq!(reloaded.search(v, 1, None)[0].0, *id);
+        }
+    }
+
+    #[test]
+    fn a_save_cut_short_leaves_the_previous_graph_loadable() {
+        let dim = 16;
+        let mut seed = 9u64;
+        let items: Vec<(i64, Vec<f32>)> = (1..=500)
+            .map(|id| (id, random_unit(&mut seed, dim)))
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hnsw");
+        let mut g = VectorIndex::new("m", dim, "db", 500, HnswParams::default());
+        g.insert(&items[..400]);
+        g.save(&path).unwrap();
+        // A crash while the next segment was written: its folder exists, meta.json does not name it.
+        std::fs::create_dir_all(path.join("segment-dead.tmp")).unwrap();
+        std::fs::write(path.join("segment-dead.tmp/vectors.hnsw.graph"), b"partial").unwrap();
+        std::fs::create_dir_all(path.join("segment-orphan")).unwrap();
+        let loaded = VectorIndex::load(&path, "m", dim, "db", HnswParams::default()).unwrap();
+        assert_eq!(loaded.len(), 400);
+        // The next save clears what no meta names.
+        g.insert(&items[400..]);
+        g.save(&path).unwrap();
+        assert!(!path.join("segment-dead.tmp").exists());
+        assert!(!path.join("segment-orphan").exists());
+        assert_eq!(
+            VectorIndex::load(&path, "m", dim, "db", HnswParams::default())
+                .unwrap()
+                .len(),
+            500
+        );
+    }
+
     #[test]
     fn corrupt_saved_index_is_rejected_not_a_crash() {
         let dim = 8;
@@ -511,7 +936,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("hnsw");
         idx.save(&path).unwrap();
-        for entry in std::fs::read_dir(&path).unwrap() {
+        let segment = path.join(&VectorIndex::saved_meta(&path).unwrap().segments[0]);
+        for entry in std::fs::read_dir(&segment).unwrap() {
             let p = entry.unwrap().path();
             if p.extension().is_some_and(|e| e == "data" || e == "graph") {
                 std::fs::write(&p, b"garbage").unwrap();

@@ -29,6 +29,7 @@ mod indexer;
 pub mod model;
 pub mod paths;
 pub mod priority;
+mod quant;
 mod retrieve;
 pub mod runtime;
 mod scan;
