@@ -755,9 +755,17 @@ mod tests {
             .unwrap();
         assert_eq!(deep[0].0, best_live.0);
         gone.retain(|&id| id != 6);
-        let ids: Vec<(i64, Vec<f32>)> = items.iter().filter(|(id, _)| gone.contains(id)).cloned().collect();
+        let ids: Vec<(i64, Vec<f32>)> = items
+            .iter()
+            .filter(|(id, _)| gone.contains(id))
+            .cloned()
+            .collect();
         hnsw.insert(&ids);
-        assert_eq!(hnsw.len(), 2999, "re-inserting a removed id makes it live again");
+        assert_eq!(
+            hnsw.len(),
+            2999,
+            "re-inserting a removed id makes it live again"
+        );
 
         // Save, load, and the graph answers the same.
         let dir = tempfile::tempdir().unwrap();

@@ -136,7 +136,11 @@ mod tests {
 pub fn bytes_under(path: &Path) -> u64 {
     match std::fs::symlink_metadata(path) {
         Ok(m) if m.is_dir() => std::fs::read_dir(path)
-            .map(|rd| rd.filter_map(|e| e.ok()).map(|e| bytes_under(&e.path())).sum())
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .map(|e| bytes_under(&e.path()))
+                    .sum()
+            })
             .unwrap_or(0),
         Ok(m) => m.len(),
         Err(_) => 0,

@@ -1057,9 +1057,8 @@ impl Store {
     /// IDFs, computed as FTS5 does (`ln((N − n + 0.5) / (n + 0.5))`, at least 1e-6). Terms go through FTS5's
     /// own tokenizer (stemming), so they count as keyword search matched them.
     pub fn ideal_bm25(&self, terms: &[String]) -> Result<f64> {
-        let n_all: i64 =
-            self.conn
-                .query_row("SELECT count(*) FROM chunks_fts_docsize", [], |r| r.get(0))?;
+        // Every passage is in the keyword index (windows never are): the kept count, not a scan.
+        let n_all = self.counts()?.passages as i64;
         let mut stmt = self
             .conn
             .prepare_cached("SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?")?;
@@ -1163,19 +1162,24 @@ impl Store {
 
     /// Vectors of the given chunks for `model`.
     pub fn vectors(&self, model: &str, ids: &[i64]) -> Result<Vec<(i64, Vec<f32>)>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT vector FROM vectors WHERE model = ?1 AND chunk_id = ?2")?;
-        let mut out = Vec::with_capacity(ids.len());
-        for &id in ids {
-            if let Some(blob) = stmt
-                .query_row(params![model, id], |r| r.get::<_, Vec<u8>>(0))
-                .optional()?
-            {
-                out.push((id, blob_to_vector(&blob)));
-            }
+        if ids.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(out)
+        // One statement for all (ids are integers, so listing them inline is safe), in the order asked.
+        let sql = format!(
+            "SELECT chunk_id, vector FROM vectors WHERE model = ?1 AND chunk_id IN ({})",
+            id_list(ids)
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut found: HashMap<i64, Vec<f32>> = stmt
+            .query_map([model], |r| {
+                Ok((r.get(0)?, blob_to_vector(&r.get::<_, Vec<u8>>(1)?)))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| found.remove(id).map(|v| (*id, v)))
+            .collect())
     }
 
     /// The passage each of `ids` is a window of (ids that are passages are left out).

@@ -213,7 +213,8 @@ pub fn child(
             let truth: Truth = serde_json::from_slice(&std::fs::read(dir.join("truth.json"))?)?;
             // Read from the build's file, not the database: memory freed after loading all the real
             // vectors would be reused by the graph and hide its size.
-            let qs: Vec<Vec<f32>> = serde_json::from_slice(&std::fs::read(dir.join("queries.json"))?)?;
+            let qs: Vec<Vec<f32>> =
+                serde_json::from_slice(&std::fs::read(dir.join("queries.json"))?)?;
             let _ = (db, queries);
             let dim = qs[0].len();
             let rss_before_mb = super::current_rss_mb().unwrap_or(0.0);
