@@ -91,6 +91,21 @@ pub(crate) fn open_lock_file(path: &std::path::Path) -> crate::error::Result<std
         .map_err(|e| crate::error::Error::io(format!("opening {}", path.display()), e))
 }
 
+/// Bytes of the files under `path` (a file's own size; 0 for what cannot be read).
+pub fn bytes_under(path: &Path) -> u64 {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => std::fs::read_dir(path)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .map(|e| bytes_under(&e.path()))
+                    .sum()
+            })
+            .unwrap_or(0),
+        Ok(m) => m.len(),
+        Err(_) => 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,20 +144,5 @@ mod tests {
                 PathBuf::from("/opt/x/bin"),
             ]
         );
-    }
-}
-
-/// Bytes of the files under `path` (a file's own size; 0 for what cannot be read).
-pub fn bytes_under(path: &Path) -> u64 {
-    match std::fs::symlink_metadata(path) {
-        Ok(m) if m.is_dir() => std::fs::read_dir(path)
-            .map(|rd| {
-                rd.filter_map(|e| e.ok())
-                    .map(|e| bytes_under(&e.path()))
-                    .sum()
-            })
-            .unwrap_or(0),
-        Ok(m) => m.len(),
-        Err(_) => 0,
     }
 }
