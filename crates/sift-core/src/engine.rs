@@ -19,7 +19,7 @@ use crate::generate::{Finish, GenerateParams, Generator};
 use crate::index::HnswParams;
 use crate::indexer::{IndexReport, Indexer, Progress, Scope};
 use crate::model::{self, ModelFiles, ModelSpec, Precision};
-use crate::retrieve::Retrieval;
+use crate::retrieve::{FilterCache, Retrieval};
 use crate::search::{self, MeaningSearch, Mode, SearchHit, SearchParams, SearchResponse};
 use crate::store::{Counts, Filter, Folder, ProblemFile, Store};
 
@@ -257,6 +257,8 @@ pub struct Engine {
     catalog: Catalog,
     /// Connection used by searches, so they never wait for an indexing transaction.
     reader: Mutex<Store>,
+    /// The chunks the last search's filter allowed (see `FilterCache`).
+    filters: FilterCache,
     query_embedder: Mutex<Option<Embedder>>,
     /// The model's yardstick for "unrelated" (`confidence.rs`), made at the first search.
     yardstick: Mutex<Option<Arc<Yardstick>>>,
@@ -285,6 +287,7 @@ impl Engine {
             files,
             catalog,
             reader: Mutex::new(reader),
+            filters: FilterCache::default(),
             query_embedder: Mutex::new(None),
             yardstick: Mutex::new(None),
             doc_embedder: Mutex::new(None),
@@ -609,6 +612,7 @@ impl Engine {
             Retrieval {
                 reader: &reader,
                 catalog: &self.catalog,
+                filters: &self.filters,
                 dim: self.spec.dim,
                 params: self.config.search,
                 scale,

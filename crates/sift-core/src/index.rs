@@ -95,7 +95,7 @@ impl IdSet {
         let (w, b) = (id / 64, id % 64);
         w < self.bits.len() && self.bits[w] & (1 << b) != 0
     }
-    fn iter(&self) -> impl Iterator<Item = i64> + '_ {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = i64> + '_ {
         self.bits.iter().enumerate().flat_map(|(w, &word)| {
             (0..64)
                 .filter(move |b| word & (1u64 << b) != 0)
@@ -104,6 +104,10 @@ impl IdSet {
     }
     pub(crate) fn len(&self) -> usize {
         self.count
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.count == 0
     }
 }
 

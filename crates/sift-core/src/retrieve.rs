@@ -5,12 +5,13 @@
 //! only; the engine holds the locks.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 use crate::catalog::Catalog;
 use crate::confidence::{self, Scale};
 use crate::error::Result;
 use crate::extract::Location;
-use crate::index::ExactIndex;
+use crate::index::{ExactIndex, IdSet};
 use crate::search::{self, Fusion, Mode, ParsedQuery, Passage, SearchHit, SearchParams};
 use crate::store::{ChunkRecord, Filter, Store};
 
@@ -20,10 +21,36 @@ const EXACT_FILTER_LIMIT: usize = 20_000;
 /// Units (a passage and its windows) asked of the vector index per passage wanted.
 const UNITS_PER_PASSAGE: usize = 3;
 
+/// The chunks a filter allows, as of a database version: typing a query with a folder or type filter set
+/// runs one search per keystroke, and listing every allowed chunk each time would cost in proportion to
+/// the collection. Kept by the engine; recomputed when the filter changes or anything was committed.
+#[derive(Default)]
+pub(crate) struct FilterCache(Mutex<Option<(Filter, i64, Arc<IdSet>)>>);
+
+impl FilterCache {
+    fn allowed(&self, reader: &Store, filter: &Filter) -> Result<Arc<IdSet>> {
+        let version = reader.data_version()?;
+        let mut cached = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((f, v, ids)) = cached.as_ref() {
+            if f == filter && *v == version {
+                return Ok(Arc::clone(ids));
+            }
+        }
+        let mut ids = IdSet::default();
+        for id in reader.filtered_chunk_ids(filter)? {
+            ids.insert(id);
+        }
+        let ids = Arc::new(ids);
+        *cached = Some((filter.clone(), version, Arc::clone(&ids)));
+        Ok(ids)
+    }
+}
+
 /// One retrieval over a consistent view: the reader connection and the (synced) catalog.
 pub(crate) struct Retrieval<'a> {
     pub reader: &'a Store,
     pub catalog: &'a Catalog,
+    pub filters: &'a FilterCache,
     pub dim: usize,
     pub params: SearchParams,
     /// What the model gives unrelated text for this query (`None` without a query vector).
@@ -43,21 +70,18 @@ impl Retrieval<'_> {
         let params = self.params;
         let depth = params.depth.max(limit * 3);
         // Chunks allowed by filters and exact phrases, when restricted.
-        let mut allowed: Option<HashSet<i64>> = None;
+        let mut allowed: Option<Arc<IdSet>> = None;
         if !filter.is_empty() {
-            allowed = Some(
-                self.reader
-                    .filtered_chunk_ids(filter)?
-                    .into_iter()
-                    .collect(),
-            );
+            allowed = Some(self.filters.allowed(self.reader, filter)?);
         }
         if let Some(expr) = search::phrase_expression(parsed) {
-            let ids: HashSet<i64> = self.reader.fts_ids(&expr)?.into_iter().collect();
-            allowed = Some(match allowed {
-                Some(a) => a.intersection(&ids).copied().collect(),
-                None => ids,
-            });
+            let mut both = IdSet::default();
+            for id in self.reader.fts_ids(&expr)? {
+                if allowed.as_ref().is_none_or(|a| a.contains(id)) {
+                    both.insert(id);
+                }
+            }
+            allowed = Some(Arc::new(both));
         }
         if allowed.as_ref().is_some_and(|a| a.is_empty()) {
             return Ok(Vec::new());
@@ -68,7 +92,7 @@ impl Retrieval<'_> {
         let nearest = |qv: &[f32]| -> Result<Vec<(i64, f32)>> {
             Ok(match &allowed {
                 Some(a) if a.len() <= EXACT_FILTER_LIMIT => {
-                    let ids: Vec<i64> = a.iter().copied().collect();
+                    let ids: Vec<i64> = a.iter().collect();
                     let mut exact = ExactIndex::new(self.dim);
                     for (id, v) in self.reader.vectors(self.catalog.model_key(), &ids)? {
                         exact.insert(id, &v);
@@ -76,7 +100,7 @@ impl Retrieval<'_> {
                     exact.search(qv, unit_depth)
                 }
                 Some(a) => {
-                    let allow = |id: i64| a.contains(&id);
+                    let allow = |id: i64| a.contains(id);
                     self.catalog.graph().search(qv, unit_depth, Some(&allow))
                 }
                 None => self.catalog.graph().search(qv, unit_depth, None),

@@ -361,7 +361,7 @@ pub struct Counts {
 }
 
 /// Restricts a search to some folders and/or file types.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {
     pub folders: Vec<PathBuf>,
     /// Lower-case extensions without the dot.

@@ -158,6 +158,42 @@ fn finds_by_meaning_updates_and_survives_restart() {
         .results
         .is_empty());
 
+    // A filter's allowed chunks are kept between searches with the same filter, and follow new commits:
+    // a file added to the folder is found by meaning (the vector side uses the kept set) once indexed.
+    let garden_by_meaning = SearchOptions {
+        mode: Mode::Vector,
+        ..garden.clone()
+    };
+    assert!(engine
+        .search("herbs on a sunny windowsill", &garden_by_meaning)
+        .unwrap()
+        .results
+        .iter()
+        .all(|h| !h.path.ends_with("herbs.txt")));
+    let herbs = root.join("garden/herbs.txt");
+    std::fs::write(
+        &herbs,
+        "Basil and parsley thrive in small pots by a bright kitchen window.",
+    )
+    .unwrap();
+    index(&engine);
+    let r = engine
+        .search("herbs on a sunny windowsill", &garden_by_meaning)
+        .unwrap();
+    assert_eq!(
+        name(&r.results.first().map(|h| h.path.clone())),
+        "herbs.txt",
+        "{r:?}"
+    );
+    std::fs::remove_file(&herbs).unwrap();
+    index(&engine);
+    assert!(engine
+        .search("herbs on a sunny windowsill", &garden_by_meaning)
+        .unwrap()
+        .results
+        .iter()
+        .all(|h| !h.path.ends_with("herbs.txt")));
+
     // Unchanged files are not re-embedded.
     let before = engine.embedded_chunks();
     let again = index(&engine);
