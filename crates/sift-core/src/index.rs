@@ -342,7 +342,7 @@ impl VectorIndex {
 
     /// Whether there are no live vectors.
     pub fn is_empty(&self) -> bool {
-        self.live.len() == 0
+        self.live.is_empty()
     }
 
     /// Points in the graph that are deleted.
@@ -381,7 +381,7 @@ impl VectorIndex {
         k: usize,
         allow: Option<&dyn Fn(i64) -> bool>,
     ) -> Vec<(i64, f32)> {
-        if self.live.len() == 0 || query.len() != self.dim || k == 0 {
+        if self.live.is_empty() || query.len() != self.dim || k == 0 {
             return Vec::new();
         }
         let ef = self.params.ef_search.max(k);
@@ -476,7 +476,7 @@ impl VectorIndex {
         if self.merging.is_some() {
             return Ok(());
         }
-        if self.present.len() == 0 {
+        if self.present.is_empty() {
             let _ = std::fs::remove_dir_all(dir);
             return Ok(());
         }
