@@ -57,13 +57,14 @@ fn bench_query_builds_reuses_and_reports_recall() {
             "{first}"
         );
     }
-    // Four queries × two ef × two sizes, then the deletion line per size, each with a recall.
     let recalls: Vec<f64> = first
         .lines()
         .filter_map(|l| l.split("recall@10 ").nth(1))
         .map(|r| r.trim().parse().unwrap())
         .collect();
-    assert_eq!(recalls.len(), 6, "{first}");
+    // Two ef, the default and after deleting 1 %, per size.
+    assert_eq!(recalls.len(), 8, "{first}");
+    assert_eq!(first.matches("default (ef  128)").count(), 2, "{first}");
     // A few hundred points: HNSW at ef 64 is exact, with 8-bit vectors against the f32 truth.
     assert!(recalls.iter().all(|r| *r >= 0.9), "{first}");
     let svg = std::fs::read_to_string(&plot).unwrap();

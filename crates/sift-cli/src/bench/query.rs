@@ -146,6 +146,8 @@ struct Queried {
     rss_after_load_mb: f64,
     peak_rss_mb: f64,
     curve: Vec<Curve>,
+    /// At the engine's default `ef` for this size.
+    default: Curve,
     deleted: Curve,
 }
 
@@ -245,11 +247,12 @@ pub fn child(
             let _ = measure(&graph, &truth.plain, 0);
             let mut curve = Vec::new();
             for &e in ef {
-                graph.set_ef_search(e);
+                graph.set_ef_search(Some(e));
                 curve.push(measure(&graph, &truth.plain, e));
             }
-            let default_ef = HnswParams::default().ef_search;
-            graph.set_ef_search(default_ef);
+            let default_ef = HnswParams::default().ef_for(n);
+            graph.set_ef_search(None);
+            let default = measure(&graph, &truth.plain, default_ef);
             let gone: Vec<i64> = (1..=n as i64).filter(|id| id % DELETE_EVERY == 0).collect();
             graph.remove(&gone);
             let deleted = measure(&graph, &truth.after_delete, default_ef);
@@ -259,6 +262,7 @@ pub fn child(
                 rss_after_load_mb,
                 peak_rss_mb: peak_rss_mb().unwrap_or(0.0),
                 curve,
+                default,
                 deleted,
             })?
         }
@@ -374,6 +378,15 @@ pub fn run(
                 c.recall
             );
         }
+        let d = &q.default;
+        outln!(
+            "  default (ef {:>4}): p50 {:.3} ms  p95 {:.3} ms  p99 {:.3} ms  recall@10 {:.4}",
+            d.ef,
+            d.p50_ms,
+            d.p95_ms,
+            d.p99_ms,
+            d.recall
+        );
         let d = &q.deleted;
         outln!(
             "  after deleting 1%, ef {:>4}: p50 {:.3} ms  p95 {:.3} ms  p99 {:.3} ms  recall@10 {:.4}",
