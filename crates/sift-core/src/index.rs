@@ -481,9 +481,19 @@ impl VectorIndex {
 
     /// Merging, step 3 (brief, exclusive): the merged segment is dropped; the base holds its points.
     pub fn end_merge(&mut self) {
-        if self.merging.is_some() && self.base.points() >= self.present.len() - self.recent.points()
-        {
+        if self.merging.is_none() {
+            return;
+        }
+        if self.base.points() >= self.present.len() - self.recent.points() {
             self.merging = None;
+        } else {
+            // Never expected: the merge did not finish. The segment stays searched (nothing is lost) and
+            // saves wait, so say so rather than let the saved graph silently fall behind.
+            tracing::warn!(
+                base = self.base.points(),
+                points = self.present.len(),
+                "merging the recent vectors into the base graph did not finish; the graph is not saved"
+            );
         }
     }
 
@@ -736,13 +746,20 @@ mod tests {
         v
     }
 
+    /// Random unit vectors for the ids in `ids`.
+    fn random_items(
+        seed: &mut u64,
+        ids: std::ops::RangeInclusive<i64>,
+        dim: usize,
+    ) -> Vec<(i64, Vec<f32>)> {
+        ids.map(|id| (id, random_unit(seed, dim))).collect()
+    }
+
     #[test]
     fn hnsw_recall_against_exact_and_tombstones() {
         let dim = 64;
         let mut seed = 42u64;
-        let items: Vec<(i64, Vec<f32>)> = (1..=3000)
-            .map(|id| (id, random_unit(&mut seed, dim)))
-            .collect();
+        let items = random_items(&mut seed, 1..=3000, dim);
         let mut hnsw = VectorIndex::new("m", dim, "db", 3000, HnswParams::default());
         hnsw.insert(&items);
         let mut exact = ExactIndex::new(dim);
@@ -832,9 +849,7 @@ mod tests {
     fn saves_write_only_new_segments_and_merges_keep_every_point() {
         let dim = 16;
         let mut seed = 7u64;
-        let mut vectors = |range: std::ops::RangeInclusive<i64>| -> Vec<(i64, Vec<f32>)> {
-            range.map(|id| (id, random_unit(&mut seed, dim))).collect()
-        };
+        let mut vectors = |range| random_items(&mut seed, range, dim);
         let first = vectors(1..=2000);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("hnsw");
@@ -934,9 +949,7 @@ mod tests {
     fn a_save_cut_short_leaves_the_previous_graph_loadable() {
         let dim = 16;
         let mut seed = 9u64;
-        let items: Vec<(i64, Vec<f32>)> = (1..=500)
-            .map(|id| (id, random_unit(&mut seed, dim)))
-            .collect();
+        let items = random_items(&mut seed, 1..=500, dim);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("hnsw");
         let mut g = VectorIndex::new("m", dim, "db", 500, HnswParams::default());
@@ -972,9 +985,7 @@ mod tests {
     fn corrupt_saved_index_is_rejected_not_a_crash() {
         let dim = 8;
         let mut seed = 7u64;
-        let items: Vec<(i64, Vec<f32>)> = (1..=50)
-            .map(|id| (id, random_unit(&mut seed, dim)))
-            .collect();
+        let items = random_items(&mut seed, 1..=50, dim);
         let mut idx = VectorIndex::new("m", dim, "db", 50, HnswParams::default());
         idx.insert(&items);
         let dir = tempfile::tempdir().unwrap();
@@ -994,9 +1005,7 @@ mod tests {
     fn filter_restricts_results() {
         let dim = 16;
         let mut seed = 3u64;
-        let items: Vec<(i64, Vec<f32>)> = (1..=200)
-            .map(|id| (id, random_unit(&mut seed, dim)))
-            .collect();
+        let items = random_items(&mut seed, 1..=200, dim);
         let mut idx = VectorIndex::new("m", dim, "db", 200, HnswParams::default());
         idx.insert(&items);
         let even = |id: i64| id % 2 == 0;
@@ -1008,9 +1017,7 @@ mod tests {
     fn ids_are_inserted_once_and_reconciled_by_set_difference() {
         let dim = 8;
         let mut seed = 11u64;
-        let items: Vec<(i64, Vec<f32>)> = (1..=20)
-            .map(|id| (id, random_unit(&mut seed, dim)))
-            .collect();
+        let items = random_items(&mut seed, 1..=20, dim);
         let mut idx = VectorIndex::new("m", dim, "db", 20, HnswParams::default());
         idx.insert(&items[..10]);
         // A racing catch-up inserting the same ids again adds nothing.
