@@ -20,7 +20,7 @@ use crate::index::HnswParams;
 use crate::indexer::{IndexReport, Indexer, Progress, Scope};
 use crate::model::{self, ModelFiles, ModelSpec, Precision};
 use crate::retrieve::{FilterCache, Retrieval};
-use crate::search::{self, MeaningSearch, Mode, SearchHit, SearchParams, SearchResponse};
+use crate::search::{self, MeaningSearch, Mode, SearchHit, SearchParams, SearchResponse, Stages};
 use crate::store::{Counts, Filter, Folder, ProblemFile, Store};
 
 /// User settings that persist in `settings.json` in the data directory (the app's settings screen edits them;
@@ -590,6 +590,7 @@ impl Engine {
     /// Answers a query: ranked distinct files with their best passage.
     pub fn search(&self, query: &str, options: &SearchOptions) -> Result<SearchResponse> {
         let started = Instant::now();
+        let mut stages = Stages::default();
         let parsed = search::parse_query(query);
         let catching_up = self.is_indexing();
         let query_vector = if options.mode == Mode::Keyword
@@ -600,6 +601,7 @@ impl Engine {
         } else {
             Some(self.with_query_embedder(|e| e.embed_query(&parsed.semantic))?)
         };
+        stages.embed_ms = started.elapsed().as_secs_f64() * 1000.0;
         let scale = match &query_vector {
             Some(qv) => self.yardstick()?.scale(qv),
             None => None,
@@ -623,11 +625,13 @@ impl Engine {
                 options.mode,
                 &options.filter,
                 options.limit,
+                &mut stages,
             )?
         };
         Ok(SearchResponse {
             query: query.to_string(),
             took_ms: started.elapsed().as_secs_f64() * 1000.0,
+            stages,
             catching_up,
             meaning: self.catalog.coverage(),
             confidence: confidence::overall(results.iter().map(|r| r.strength)),

@@ -14,7 +14,9 @@
 //!
 //! Every connection must [`register`] the tokenizer before it touches `chunks_fts` (`Store::open` does, for
 //! every connection Sift opens): a connection without it cannot read the table nor write `chunks`, whose
-//! triggers update it. All of Sift's FFI to FTS5 is in this module.
+//! triggers update it. [`Tokenizer`] runs the same code outside any query: search marks the shown passages
+//! and checks which hold every word with it, cutting text exactly as the index did. All of Sift's FFI to
+//! FTS5 is in this module.
 
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::ops::Range;
@@ -187,6 +189,134 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
         return Err(failure(rc, "registering the FTS5 tokenizer failed".into()));
     }
     Ok(())
+}
+
+/// A token as the keyword index cuts text: its indexed form (case-folded, stemmed; a CJK bigram or
+/// character) and the bytes it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Token {
+    pub text: String,
+    pub start: usize,
+    pub end: usize,
+    /// At the same position as the token before it (a document's single CJK characters).
+    pub colocated: bool,
+}
+
+/// The `sift` tokenizer called directly, outside any query: cuts text exactly as `chunks_fts` does (the
+/// same code, on the connection's own porter), so what it finds in a passage is what FTS5 would match
+/// there, without a query per passage.
+pub(crate) struct Tokenizer<'c> {
+    instance: *mut ffi::Fts5Tokenizer,
+    _conn: std::marker::PhantomData<&'c Connection>,
+}
+
+impl<'c> Tokenizer<'c> {
+    /// A tokenizer instance for `conn`, which has [`register`]ed the tokenizer.
+    pub(crate) fn new(conn: &'c Connection) -> rusqlite::Result<Tokenizer<'c>> {
+        // SAFETY: the handle is used only while `conn` is borrowed (for `'c`), on this thread (the
+        // tokenizer is neither `Send` nor `Sync`: it holds a raw pointer), through SQLite's public API.
+        let db = unsafe { conn.handle() };
+        // SAFETY: `db` is a valid, open connection (see above).
+        let api = unsafe { fts5_api(db)? };
+        let mut instance: *mut ffi::Fts5Tokenizer = ptr::null_mut();
+        // SAFETY: `x_create` with the user data FTS5 would give it (the connection's `fts5_api`, alive
+        // while the connection is), no arguments, and an out-pointer to a local.
+        let rc = unsafe { x_create(api.cast(), ptr::null_mut(), 0, &mut instance) };
+        if rc != ffi::SQLITE_OK || instance.is_null() {
+            return Err(failure(rc, "creating the keyword tokenizer failed".into()));
+        }
+        Ok(Tokenizer {
+            instance,
+            _conn: std::marker::PhantomData,
+        })
+    }
+
+    /// The tokens a document's text is indexed as, single CJK characters included.
+    pub(crate) fn document(&self, text: &str) -> rusqlite::Result<Vec<Token>> {
+        self.tokenize(text, ffi::FTS5_TOKENIZE_DOCUMENT)
+    }
+
+    /// The tokens a quoted query string is cut into (FTS5 matches them as a phrase).
+    pub(crate) fn query(&self, text: &str) -> rusqlite::Result<Vec<Token>> {
+        self.tokenize(text, ffi::FTS5_TOKENIZE_QUERY)
+    }
+
+    fn tokenize(&self, text: &str, flags: c_int) -> rusqlite::Result<Vec<Token>> {
+        let mut out: Vec<Token> = Vec::new();
+        let Ok(n) = c_int::try_from(text.len()) else {
+            return Err(failure(
+                ffi::SQLITE_TOOBIG,
+                "text too long to tokenize".into(),
+            ));
+        };
+        // SAFETY: our own tokenize function on an instance `x_create` made (deleted only on drop), over
+        // `n` readable bytes of `text`, with `out` as the context `collect` expects, alive for the call.
+        let rc = unsafe {
+            x_tokenize(
+                self.instance,
+                (&raw mut out).cast(),
+                flags,
+                text.as_ptr().cast(),
+                n,
+                ptr::null(),
+                0,
+                Some(collect),
+            )
+        };
+        if rc != ffi::SQLITE_OK {
+            return Err(failure(rc, "tokenizing text for keywords failed".into()));
+        }
+        Ok(out)
+    }
+}
+
+impl Drop for Tokenizer<'_> {
+    fn drop(&mut self) {
+        // SAFETY: the instance `x_create` made in `new`, deleted exactly once, here.
+        unsafe { x_delete(self.instance) };
+    }
+}
+
+/// Collects the tokens [`Tokenizer::tokenize`] asks for.
+unsafe extern "C" fn collect(
+    ctx: *mut c_void,
+    flags: c_int,
+    token: *const c_char,
+    n_token: c_int,
+    start: c_int,
+    end: c_int,
+) -> c_int {
+    guard(|| {
+        let (Ok(n), Ok(start), Ok(end)) = (
+            usize::try_from(n_token),
+            usize::try_from(start),
+            usize::try_from(end),
+        ) else {
+            return ffi::SQLITE_ERROR;
+        };
+        if ctx.is_null() || (token.is_null() && n > 0) {
+            return ffi::SQLITE_MISUSE;
+        }
+        // SAFETY: `ctx` is the `Vec<Token>` `tokenize` passed, alive and not otherwise borrowed during the
+        // call; the tokenizer hands `n` readable bytes at `token`, valid for this callback.
+        let (out, bytes) = unsafe {
+            (
+                &mut *ctx.cast::<Vec<Token>>(),
+                if n == 0 {
+                    &[][..]
+                } else {
+                    std::slice::from_raw_parts(token.cast::<u8>(), n)
+                },
+            )
+        };
+        out.push(Token {
+            text: String::from_utf8_lossy(bytes).into_owned(),
+            start,
+            end,
+            colocated: flags & ffi::FTS5_TOKEN_COLOCATED != 0,
+        });
+        ffi::SQLITE_OK
+    })
 }
 
 fn failure(rc: c_int, message: String) -> rusqlite::Error {

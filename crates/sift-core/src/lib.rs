@@ -52,5 +52,7 @@ pub use generate::{Generator, GeneratorOptions};
 pub use index::{ExactIndex, HnswParams, VectorIndex};
 pub use indexer::{IndexReport, Phase, Progress};
 pub use scan::default_excludes;
-pub use search::{Fusion, MeaningSearch, Mode, Passage, SearchHit, SearchParams, SearchResponse};
+pub use search::{
+    Fusion, MeaningSearch, Mode, Passage, SearchHit, SearchParams, SearchResponse, Stages,
+};
 pub use store::{Counts, FileStatus, Filter, Folder, ProblemFile, Store};

@@ -6,13 +6,17 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use crate::catalog::Catalog;
 use crate::confidence::{self, Scale};
 use crate::error::Result;
 use crate::extract::Location;
 use crate::index::{ExactIndex, IdSet};
-use crate::search::{self, Fusion, Mode, ParsedQuery, Passage, SearchHit, SearchParams};
+use crate::search::{
+    self, Fusion, KeywordMatch, Keywords, Mode, ParsedQuery, Passage, SearchHit, SearchParams,
+    Stages,
+};
 use crate::store::{ChunkRecord, Filter, Store};
 
 /// Below this many allowed chunks, filtered searches scan vectors exactly instead of walking the graph.
@@ -46,6 +50,14 @@ impl FilterCache {
     }
 }
 
+/// Milliseconds since `clock`, which restarts.
+pub(crate) fn lap(clock: &mut Instant) -> f64 {
+    let now = Instant::now();
+    let ms = (now - *clock).as_secs_f64() * 1000.0;
+    *clock = now;
+    ms
+}
+
 /// One retrieval over a consistent view: the reader connection and the (synced) catalog.
 pub(crate) struct Retrieval<'a> {
     pub reader: &'a Store,
@@ -66,7 +78,9 @@ impl Retrieval<'_> {
         mode: Mode,
         filter: &Filter,
         limit: usize,
+        stages: &mut Stages,
     ) -> Result<Vec<SearchHit>> {
+        let mut clock = Instant::now();
         let params = self.params;
         let depth = params.depth.max(limit * 3);
         // Chunks allowed by filters and exact phrases, when restricted.
@@ -152,10 +166,12 @@ impl Retrieval<'_> {
             }
             _ => vector_hits,
         };
+        stages.vector_ms = lap(&mut clock);
         let keyword_hits: Vec<(i64, f64)> = match (mode, search::fts_expression(parsed)) {
             (Mode::Vector, _) | (_, None) => Vec::new(),
             (_, Some(expr)) => self.reader.fts(&expr, depth, filter)?,
         };
+        stages.keyword_ms = lap(&mut clock);
         let fused = match params.fusion {
             Fusion::Rrf => {
                 let vector_ids: Vec<i64> = vector_kept.iter().map(|x| x.0).collect();
@@ -200,16 +216,19 @@ impl Retrieval<'_> {
             .collect();
         let grouped = search::group_by_file(&fused, &file_of, limit);
         let by_id: HashMap<i64, &ChunkRecord> = records.iter().map(|c| (c.id, c)).collect();
-        // Highlights from FTS5 itself, for the shown passages only.
         let shown: Vec<i64> = grouped.iter().map(|g| g.1).collect();
-        let marked: HashMap<i64, String> = match search::fts_expression(parsed) {
-            Some(expr) => self
-                .reader
-                .fts_marked(&expr, &shown, search::MARK_OPEN, search::MARK_CLOSE)?
-                .into_iter()
-                .collect(),
-            None => HashMap::new(),
-        };
+        // Where the query's keywords stand in the shown passages (marks, and whether each holds every word),
+        // found by the index's own tokenizer.
+        let tokenizer = self.reader.keyword_tokenizer()?;
+        let keywords = Keywords::new(parsed, &tokenizer)?;
+        let mut matched: HashMap<i64, KeywordMatch> = HashMap::new();
+        if !keywords.is_empty() {
+            for id in &shown {
+                if let Some(c) = by_id.get(id) {
+                    matched.insert(*id, keywords.find(&c.text, &tokenizer)?);
+                }
+            }
+        }
         // The sentences that answer: each shown passage's closest window (by meaning), and how strong each
         // shown passage is: its own and its best window's similarity against the model's scale, and whether
         // it holds every word of the query.
@@ -244,10 +263,6 @@ impl Retrieval<'_> {
                 }
             }
         }
-        let all_words = match search::all_words_expression(parsed) {
-            Some(expr) => self.reader.fts_among(&expr, &shown)?,
-            None => HashSet::new(),
-        };
         let strength = |id: i64| {
             let z = self.scale.and_then(|s| {
                 let own = own.get(&id).map(|&sim| s.z(sim));
@@ -256,14 +271,9 @@ impl Retrieval<'_> {
                     .map(|&sim| s.z(sim) - params.window_discount);
                 own.into_iter().chain(window).reduce(f32::max)
             });
-            let all = all_words.contains(&id);
+            let all = matched.get(&id).is_some_and(|m| m.all);
             tracing::debug!(chunk = id, ?z, all_words = all, "result strength");
             confidence::strength(z, all)
-        };
-        let highlights = |c: &ChunkRecord| match marked.get(&c.id) {
-            Some(m) => search::highlights_from_marks(&c.text, m, parsed),
-            // FTS5 matched nothing in it: nothing of the query's words is there to mark.
-            None => Vec::new(),
         };
         let mut hits: Vec<SearchHit> = grouped
             .into_iter()
@@ -275,7 +285,10 @@ impl Retrieval<'_> {
                     score,
                     strength: strength(chunk),
                     passage: Passage {
-                        highlights: highlights(c),
+                        highlights: matched
+                            .get(&chunk)
+                            .map(|m| m.ranges.clone())
+                            .unwrap_or_default(),
                         answer: answers.get(&chunk).and_then(|&(start, end)| {
                             let at = |x: usize| x.checked_sub(c.start);
                             Some((at(start)?, at(end)?)).filter(|r| r.1 <= c.text.len())
@@ -291,6 +304,7 @@ impl Retrieval<'_> {
             })
             .collect();
         search::strong_first(&mut hits, |h| h.strength);
+        stages.passages_ms = lap(&mut clock);
         Ok(hits)
     }
 }

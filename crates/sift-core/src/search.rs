@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::confidence::{Confidence, Strength};
 use crate::extract::Location;
-use crate::fts_tokenizer::{self, is_cjk, Segment};
+use crate::fts_tokenizer::{self, is_cjk, Tokenizer};
 
 /// A parsed query.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -80,24 +80,6 @@ fn word_terms(word: &str) -> Vec<String> {
     }
 }
 
-/// The keyword tokens of `text` as the index cuts them, but not stemmed: (start, end, token), a word
-/// lower-cased, a CJK word as its bigrams.
-fn keyword_tokens(text: &str) -> Vec<(usize, usize, String)> {
-    words(text)
-        .into_iter()
-        .flat_map(|(s, w)| {
-            if is_cjk_word(w) {
-                fts_tokenizer::grams(w, s, false)
-                    .into_iter()
-                    .map(|g| (g.start, g.end, g.text.to_string()))
-                    .collect()
-            } else {
-                vec![(s, s + w.len(), w.to_lowercase())]
-            }
-        })
-        .collect()
-}
-
 /// Parses user input. Text between double quotes is an exact phrase; an unbalanced quote runs to the end.
 pub fn parse_query(input: &str) -> ParsedQuery {
     let mut phrases = Vec::new();
@@ -161,17 +143,6 @@ pub fn fts_expression(q: &ParsedQuery) -> Option<String> {
         Some(p) => Some(format!("{p} AND ({any})")),
         None => Some(any),
     }
-}
-
-/// The FTS5 expression a passage containing every word of the query (and its phrases) matches.
-pub fn all_words_expression(q: &ParsedQuery) -> Option<String> {
-    let all = q
-        .terms
-        .iter()
-        .map(|t| quote(t))
-        .chain(phrase_expression(q))
-        .collect::<Vec<_>>();
-    (!all.is_empty()).then(|| all.join(" AND "))
 }
 
 /// The FTS5 expression all exact phrases must match, if any.
@@ -260,39 +231,95 @@ pub fn vector_scores(
         .collect()
 }
 
-/// Marks FTS5 puts around matches in `highlight()` output; private-use characters, so a document that
-/// contains them is highlighted by [`highlights`] instead.
-pub(crate) const MARK_OPEN: char = '\u{E000}';
-pub(crate) const MARK_CLOSE: char = '\u{E001}';
+/// Where a query's keywords stand in one passage.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct KeywordMatch {
+    /// Byte ranges of the matched terms and exact phrases, sorted and not overlapping; empty when the
+    /// passage lacks an exact phrase (keyword search would not match it at all).
+    pub ranges: Vec<(usize, usize)>,
+    /// Whether the passage holds every term and every exact phrase of the query.
+    pub all: bool,
+}
 
-/// Byte ranges in `original` of the spans FTS5 marked in `marked` (its `highlight()` output for that text).
-/// `None` when `marked` is not `original` plus marks (the text itself contained a mark character).
-pub fn marked_ranges(original: &str, marked: &str) -> Option<Vec<(usize, usize)>> {
-    if original.contains([MARK_OPEN, MARK_CLOSE]) {
-        return None;
+/// A query's keywords as the index's tokens (stemmed, CJK as bigrams): each term and each exact phrase a
+/// sequence of tokens that must stand in a row. Found in a passage by cutting its text with the same
+/// tokenizer ([`fts_tokenizer::Tokenizer`]), so a passage matches here exactly where FTS5 would match it
+/// ("contracts" for "contract", never "contrary"; a one-character CJK term inside a longer run), at the
+/// cost of tokenizing the passages shown instead of one FTS5 lookup per passage and term.
+pub(crate) struct Keywords {
+    terms: Vec<Vec<String>>,
+    phrases: Vec<Vec<String>>,
+}
+
+impl Keywords {
+    pub(crate) fn new(q: &ParsedQuery, tokenizer: &Tokenizer<'_>) -> rusqlite::Result<Keywords> {
+        let cut = |text: &str| -> rusqlite::Result<Vec<String>> {
+            Ok(tokenizer.query(text)?.into_iter().map(|t| t.text).collect())
+        };
+        let mut terms = Vec::new();
+        for t in &q.terms {
+            terms.push(cut(t)?);
+        }
+        let mut phrases = Vec::new();
+        for p in &q.phrases {
+            phrases.push(cut(&p.join(" "))?);
+        }
+        // A term or phrase with no token (only characters the index drops) constrains nothing.
+        terms.retain(|t| !t.is_empty());
+        phrases.retain(|p| !p.is_empty());
+        Ok(Keywords { terms, phrases })
     }
-    let mut ranges = Vec::new();
-    let mut plain = 0usize;
-    let mut open: Option<usize> = None;
-    for c in marked.chars() {
-        match c {
-            MARK_OPEN if open.is_none() => open = Some(plain),
-            MARK_CLOSE => {
-                let start = open.take()?;
-                if start < plain {
-                    ranges.push((start, plain));
-                }
-            }
-            MARK_OPEN => return None,
-            _ => {
-                if !original[plain..].starts_with(c) {
-                    return None;
-                }
-                plain += c.len_utf8();
+
+    /// Whether the query has any keyword.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.terms.is_empty() && self.phrases.is_empty()
+    }
+
+    /// Where the keywords are in `text`.
+    pub(crate) fn find(
+        &self,
+        text: &str,
+        tokenizer: &Tokenizer<'_>,
+    ) -> rusqlite::Result<KeywordMatch> {
+        if self.is_empty() {
+            return Ok(KeywordMatch::default());
+        }
+        let tokens = tokenizer.document(text)?;
+        // Tokens by position: a colocated token stands where the one before it does.
+        let mut positions: Vec<Vec<&fts_tokenizer::Token>> = Vec::new();
+        for t in &tokens {
+            match positions.last_mut() {
+                Some(last) if t.colocated => last.push(t),
+                _ => positions.push(vec![t]),
             }
         }
+        let occurrences = |needle: &[String]| -> Vec<(usize, usize)> {
+            if needle.len() > positions.len() {
+                return Vec::new();
+            }
+            (0..=positions.len() - needle.len())
+                .filter_map(|p| {
+                    let mut span: Option<(usize, usize)> = None;
+                    for (i, want) in needle.iter().enumerate() {
+                        let t = positions[p + i].iter().find(|t| t.text == *want)?;
+                        span = Some(span.map_or((t.start, t.end), |(s, e)| (s, e.max(t.end))));
+                    }
+                    span
+                })
+                .collect()
+        };
+        let phrases: Vec<Vec<(usize, usize)>> =
+            self.phrases.iter().map(|p| occurrences(p)).collect();
+        let terms: Vec<Vec<(usize, usize)>> = self.terms.iter().map(|t| occurrences(t)).collect();
+        let every_phrase = phrases.iter().all(|o| !o.is_empty());
+        let all = every_phrase && terms.iter().all(|o| !o.is_empty());
+        let ranges = if every_phrase {
+            merge(phrases.into_iter().chain(terms).flatten().collect())
+        } else {
+            Vec::new()
+        };
+        Ok(KeywordMatch { ranges, all })
     }
-    (plain == original.len() && open.is_none()).then(|| merge(ranges))
 }
 
 fn merge(mut ranges: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
@@ -305,87 +332,6 @@ fn merge(mut ranges: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
         }
     }
     merged
-}
-
-/// Byte ranges in `text` to highlight without FTS5's help: occurrences of the exact phrases and of the
-/// query's terms, token for token as the index cuts text (CJK bigrams; a one-character CJK term anywhere in a
-/// run) but without stemming: a guessed stem marks wrong words, "contrary" for "contract". Ranges are sorted
-/// and do not overlap. Search uses FTS5's own marks ([`highlights_from_marks`]) where it can.
-pub fn highlights(text: &str, q: &ParsedQuery) -> Vec<(usize, usize)> {
-    let toks = keyword_tokens(text);
-    let mut ranges = Vec::new();
-    for phrase in &q.phrases {
-        let want: Vec<String> = phrase
-            .iter()
-            .flat_map(|w| keyword_tokens(w).into_iter().map(|t| t.2))
-            .collect();
-        if want.is_empty() || want.len() > toks.len() {
-            continue;
-        }
-        for i in 0..=toks.len() - want.len() {
-            if toks[i..i + want.len()]
-                .iter()
-                .zip(&want)
-                .all(|(t, w)| t.2 == *w)
-            {
-                ranges.push((toks[i].0, toks[i + want.len() - 1].1));
-            }
-        }
-    }
-    for (s, e, t) in &toks {
-        if q.terms.contains(t) {
-            ranges.push((*s, *e));
-        }
-    }
-    // The index also holds each CJK character of a document, so a one-character term matches inside a run.
-    for term in &q.terms {
-        let mut chars = term.chars();
-        if let (Some(c), None) = (chars.next(), chars.next()) {
-            if is_cjk(c) {
-                ranges.extend(text.match_indices(c).map(|(at, m)| (at, at + m.len())));
-            }
-        }
-    }
-    merge(ranges)
-}
-
-/// Highlights of a passage from FTS5's `highlight()` output for it (`marked`, see [`marked_ranges`]): what
-/// the keyword search matched, stems included. A one-character CJK term matches a character the index holds
-/// at its bigram's position, and FTS5 marks that position's bigram: marked CJK characters are narrowed to
-/// those the query's terms cover ([`highlights`]). Falls back to [`highlights`] when the marks do not fit the
-/// text.
-pub fn highlights_from_marks(text: &str, marked: &str, q: &ParsedQuery) -> Vec<(usize, usize)> {
-    let Some(ranges) = marked_ranges(text, marked) else {
-        return highlights(text, q);
-    };
-    let cover = highlights(text, q);
-    let mut out = Vec::new();
-    for (s, e) in ranges {
-        let Some(span) = text.get(s..e) else {
-            out.push((s, e));
-            continue;
-        };
-        for segment in fts_tokenizer::segments(span.as_bytes()) {
-            match segment {
-                Segment::Other(r) => out.push((s + r.start, s + r.end)),
-                Segment::Cjk { run, start } => {
-                    let (rs, re) = (s + start, s + start + run.len());
-                    let covered: Vec<(usize, usize)> = cover
-                        .iter()
-                        .map(|&(cs, ce)| (cs.max(rs), ce.min(re)))
-                        .filter(|(a, b)| a < b)
-                        .collect();
-                    // Nothing of the run matched by our reckoning: keep what FTS5 marked.
-                    if covered.is_empty() {
-                        out.push((rs, re));
-                    } else {
-                        out.extend(covered);
-                    }
-                }
-            }
-        }
-    }
-    merge(out)
 }
 
 /// A passage shown for a result.
@@ -426,6 +372,8 @@ pub struct SearchHit {
 pub struct SearchResponse {
     pub query: String,
     pub took_ms: f64,
+    /// Where the time went.
+    pub stages: Stages,
     /// True while files are still being indexed, so results may be incomplete.
     pub catching_up: bool,
     /// Whether every passage can be found by meaning (or some only by their words, for now).
@@ -433,6 +381,20 @@ pub struct SearchResponse {
     /// Whether anything clearly matches: `none` says nothing in the index is related to the query.
     pub confidence: Confidence,
     pub results: Vec<SearchHit>,
+}
+
+/// Milliseconds a search spent in each stage (`sift search --json` shows them; `docs/BENCHMARKS.md` uses
+/// them to say where a query's time goes).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Stages {
+    /// Embedding the query.
+    pub embed_ms: f64,
+    /// Nearest units in the graph (or the exact scan of a small filtered set) and their passages.
+    pub vector_ms: f64,
+    /// FTS5's BM25 ranking.
+    pub keyword_ms: f64,
+    /// Fusion, grouping by file, and the shown passages: their text, keyword marks, best windows.
+    pub passages_ms: f64,
 }
 
 /// How much of the index meaning search covers. Never silently partial: the CLI and the app show it.
@@ -654,33 +616,6 @@ mod tests {
     }
 
     #[test]
-    fn highlights_words_and_phrases_with_byte_offsets_without_guessing_stems() {
-        let q = parse_query(r#"contract "notice period""#);
-        let text = "Contrary to the contract, a notice period of 30 days — naïve notice.";
-        let h = highlights(text, &q);
-        let marked: Vec<&str> = h.iter().map(|&(s, e)| &text[s..e]).collect();
-        assert_eq!(marked, vec!["contract", "notice period", "notice"]);
-        let q = parse_query("naïve");
-        let h = highlights(text, &q);
-        assert_eq!(&text[h[0].0..h[0].1], "naïve");
-    }
-
-    #[test]
-    fn marked_ranges_map_fts5_marks_to_byte_offsets() {
-        let text = "Ünïcode — terminated contracts";
-        let marked =
-            format!("Ünïcode — {MARK_OPEN}terminated{MARK_CLOSE} {MARK_OPEN}contracts{MARK_CLOSE}");
-        let ranges = marked_ranges(text, &marked).unwrap();
-        let words: Vec<&str> = ranges.iter().map(|&(s, e)| &text[s..e]).collect();
-        assert_eq!(words, vec!["terminated", "contracts"]);
-        // Marks that do not fit the text, or a text that itself holds a mark character: no ranges.
-        assert_eq!(marked_ranges(text, "something else"), None);
-        assert_eq!(marked_ranges(text, &format!("{MARK_CLOSE}{text}")), None);
-        let hostile = format!("a {MARK_OPEN}b");
-        assert_eq!(marked_ranges(&hostile, &hostile), None);
-    }
-
-    #[test]
     fn cjk_runs_are_words_of_their_own() {
         let text = "iPhone手机, 東京都に住んでいます。서울에서 2024年";
         let ws: Vec<&str> = words(text).into_iter().map(|(_, w)| w).collect();
@@ -721,60 +656,46 @@ mod tests {
             fts_expression(&q).unwrap(),
             r#""提前终止" AND ("提前" OR "前终" OR "终止" OR "条款")"#
         );
-        assert_eq!(
-            all_words_expression(&q).unwrap(),
-            r#""提前" AND "前终" AND "终止" AND "条款" AND "提前终止""#
-        );
         // A bigram repeated in the query is one term; CJK never counts as stop words.
         assert_eq!(parse_query("合同合同 the").terms, vec!["合同", "同合"]);
     }
 
     #[test]
-    fn highlights_mark_cjk_matches_exactly() {
-        let text = "本合同的提前终止条款。東京都に住んでいます";
-        let marked = |q: &str| -> Vec<&str> {
-            highlights(text, &parse_query(q))
-                .iter()
-                .map(|&(s, e)| &text[s..e])
-                .collect()
+    fn keywords_mark_the_matched_tokens_and_need_every_phrase() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        fts_tokenizer::register(&conn).unwrap();
+        let tokenizer = Tokenizer::new(&conn).unwrap();
+        let find = |text: &str, query: &str| -> (Vec<String>, bool) {
+            let found = Keywords::new(&parse_query(query), &tokenizer)
+                .unwrap()
+                .find(text, &tokenizer)
+                .unwrap();
+            let marked = found.ranges.iter().map(|&(s, e)| text[s..e].to_string());
+            (marked.collect(), found.all)
         };
-        assert_eq!(marked("合同"), vec!["合同"]);
-        assert_eq!(marked("提前终止"), vec!["提前终止"]);
-        assert_eq!(marked(r#""终止条款""#), vec!["终止条款"]);
-        assert_eq!(marked("京"), vec!["京"]);
-        assert_eq!(marked("東京 います"), vec!["東京", "います"]);
-        assert_eq!(marked("大阪"), Vec::<&str>::new());
-        // Mixed words: each part on its own.
-        let text = "New iPhone手机 today";
-        let h = highlights(text, &parse_query("手机"));
+        let text = "本合同的提前终止条款。東京都に住んでいます";
+        assert_eq!(find(text, "合同"), (vec!["合同".into()], true));
+        assert_eq!(find(text, "提前终止"), (vec!["提前终止".into()], true));
+        // One character: that character, not the bigram the index holds it beside.
+        assert_eq!(find(text, "京"), (vec!["京".into()], true));
+        assert_eq!(find(text, "東京 大阪"), (vec!["東京".into()], false));
+        assert_eq!(find(text, "大阪"), (vec![], false));
+        // Stems as the index cuts them; a look-alike is not a match.
+        let text = "Contrary to rumour, the contracts were signed.";
         assert_eq!(
-            h.iter().map(|&(s, e)| &text[s..e]).collect::<Vec<_>>(),
-            vec!["手机"]
+            find(text, "contract sign"),
+            (vec!["contracts".into(), "signed".into()], true)
         );
-    }
-
-    #[test]
-    fn fts5_marks_of_one_cjk_character_are_narrowed_to_it() {
-        // FTS5 marks the bigram at whose position the index holds the character.
-        let text = "東京都";
-        let marked = format!("東{MARK_OPEN}京都{MARK_CLOSE}");
-        let h = highlights_from_marks(text, &marked, &parse_query("京"));
+        // An exact phrase must stand in a row, and without it nothing is marked.
         assert_eq!(
-            h.iter().map(|&(s, e)| &text[s..e]).collect::<Vec<_>>(),
-            vec!["京"]
+            find(text, r#""contracts were" rumour"#),
+            (vec!["rumour".into(), "contracts were".into()], true)
         );
-        // Bigram matches are kept as FTS5 marked them; other words too.
-        let text = "the 合同 contracts";
-        let marked = format!("the {MARK_OPEN}合同{MARK_CLOSE} {MARK_OPEN}contracts{MARK_CLOSE}");
-        let h = highlights_from_marks(text, &marked, &parse_query("合同 contract"));
+        assert_eq!(find(text, r#""were contracts" rumour"#), (vec![], false));
+        // Diacritics are folded on both sides, byte offsets stay the text's.
         assert_eq!(
-            h.iter().map(|&(s, e)| &text[s..e]).collect::<Vec<_>>(),
-            vec!["合同", "contracts"]
-        );
-        // Marks that do not fit: the fallback.
-        assert_eq!(
-            highlights_from_marks(text, "nonsense", &parse_query("合同")),
-            vec![(4, 10)]
+            find("a naïve notice", "naive"),
+            (vec!["naïve".into()], true)
         );
     }
 

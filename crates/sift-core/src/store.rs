@@ -9,7 +9,7 @@
 //! Only [`crate::catalog::Catalog`] writes chunks and vectors (it keeps the vector graph in step); other users of
 //! a `Store` read, or edit folders and file state.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use rusqlite::types::ValueRef;
@@ -1072,48 +1072,9 @@ impl Store {
         Ok(sum)
     }
 
-    /// The text of each of `ids` that matches `match_expr`, as FTS5's `highlight()` returns it: `open` and
-    /// `close` inserted around every matched token or phrase. FTS5 tokenizes and stems (Porter; CJK bigrams,
-    /// `fts_tokenizer.rs`) here exactly as it did for keyword search, so highlights mark what the keyword side
-    /// matched, nothing else. Marks never nest: a match on overlapping bigrams is one marked span.
-    pub fn fts_marked(
-        &self,
-        match_expr: &str,
-        ids: &[i64],
-        open: char,
-        close: char,
-    ) -> Result<Vec<(i64, String)>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let list = id_list(ids);
-        let sql = format!(
-            "SELECT rowid, highlight(chunks_fts, 0, ?2, ?3) FROM chunks_fts
-             WHERE chunks_fts MATCH ?1 AND rowid IN ({list})"
-        );
-        let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt
-            .query_map(
-                rusqlite::params![match_expr, open.to_string(), close.to_string()],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(rows)
-    }
-
-    /// Which of `ids` match `match_expr`.
-    pub fn fts_among(&self, match_expr: &str, ids: &[i64]) -> Result<HashSet<i64>> {
-        if ids.is_empty() {
-            return Ok(HashSet::new());
-        }
-        let list = id_list(ids);
-        let sql =
-            format!("SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?1 AND rowid IN ({list})");
-        let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt
-            .query_map([match_expr], |r| r.get(0))?
-            .collect::<rusqlite::Result<HashSet<i64>>>()?;
-        Ok(rows)
+    /// The keyword index's tokenizer on this connection, to cut text exactly as the index does.
+    pub(crate) fn keyword_tokenizer(&self) -> Result<crate::fts_tokenizer::Tokenizer<'_>> {
+        Ok(crate::fts_tokenizer::Tokenizer::new(&self.conn)?)
     }
 
     /// Ids of passages whose text matches an FTS expression (for exact-phrase restriction), and of their
@@ -1485,7 +1446,8 @@ mod tests {
         assert_eq!(store.database_id().unwrap().len(), 32);
     }
 
-    use crate::search::{self, parse_query};
+    use crate::search::{self, parse_query, Keywords};
+    use std::collections::HashSet;
 
     /// Adds one file with these passages (ids 1, 2, … in order) and, for the first passage, a sentence window
     /// whose text also holds 合同 (windows are never in the keyword index).
@@ -1522,22 +1484,22 @@ mod tests {
             .collect()
     }
 
-    /// What search shows highlighted for passage `id` and `query`: FTS5's marks, narrowed as retrieval does.
+    /// What search shows highlighted for passage `id` and `query` (the index's tokenizer, as retrieval
+    /// finds keywords in shown passages).
     fn marked(store: &Store, query: &str, id: i64) -> Vec<String> {
         let q = parse_query(query);
-        let expr = search::fts_expression(&q).unwrap();
         let text = &store.chunks(&[id]).unwrap()[0].text;
-        let rows = store
-            .fts_marked(&expr, &[id], search::MARK_OPEN, search::MARK_CLOSE)
+        let tokenizer = store.keyword_tokenizer().unwrap();
+        let found = Keywords::new(&q, &tokenizer)
+            .unwrap()
+            .find(text, &tokenizer)
             .unwrap();
-        assert_eq!(rows.len(), 1, "{query:?} must match passage {id}");
-        // FTS5's marks never nest nor overlap, even for overlapping bigrams.
         assert!(
-            search::marked_ranges(text, &rows[0].1).is_some(),
-            "{:?}",
-            rows[0].1
+            !found.ranges.is_empty(),
+            "{query:?} must match passage {id}"
         );
-        search::highlights_from_marks(text, &rows[0].1, &q)
+        found
+            .ranges
             .into_iter()
             .map(|(s, e)| text[s..e].to_string())
             .collect()
@@ -1669,11 +1631,6 @@ mod tests {
         // Every query term's IDF counts once in the ideal score, as FTS5 counts it (N = 7 passages).
         let ideal = store.ideal_bm25(&parse_query("合同").terms).unwrap();
         assert!((ideal - (6.5f64 / 1.5).ln()).abs() < 1e-9, "{ideal}");
-        let all = search::all_words_expression(&parse_query("提前 通知")).unwrap();
-        assert_eq!(
-            store.fts_among(&all, &[1, 2, 7]).unwrap(),
-            HashSet::from([1])
-        );
         assert!(store.integrity_problems().unwrap().is_empty());
     }
 
@@ -1696,19 +1653,79 @@ mod tests {
         // Stemmed forms, never look-alikes.
         assert_eq!(marked(&store, "contract", 6), vec!["contracts"]);
         // Byte ranges: 合同 is bytes 3..9 of 本合同….
+        let tokenizer = store.keyword_tokenizer().unwrap();
         let q = parse_query("合同");
-        let text = CJK_PASSAGES[0];
-        let rows = store
-            .fts_marked(
-                &search::fts_expression(&q).unwrap(),
-                &[1],
-                search::MARK_OPEN,
-                search::MARK_CLOSE,
-            )
+        let found = Keywords::new(&q, &tokenizer)
+            .unwrap()
+            .find(CJK_PASSAGES[0], &tokenizer)
             .unwrap();
-        assert_eq!(
-            search::highlights_from_marks(text, &rows[0].1, &q),
-            vec![(3, 9)]
+        assert_eq!(found.ranges, vec![(3, 9)]);
+    }
+
+    /// Finding keywords in a passage with the index's tokenizer agrees with FTS5 itself, passage by
+    /// passage: marks exactly where FTS5 matches the ranking expression, and "every word" exactly where
+    /// it matches all terms and phrases (stems, CJK bigrams, single characters, phrases in a row).
+    #[test]
+    fn keywords_found_in_a_passage_agree_with_fts5() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("index.sqlite")).unwrap();
+        insert_passages(&store.conn, CJK_PASSAGES);
+        let tokenizer = store.keyword_tokenizer().unwrap();
+        let fts5 = |expr: &str| -> HashSet<i64> {
+            let mut stmt = store
+                .conn
+                .prepare("SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?1")
+                .unwrap();
+            stmt.query_map([expr], |r| r.get(0))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap()
+        };
+        let queries = [
+            "合同",
+            "提前 通知",
+            "提前终止 九十天",
+            "同",
+            "京 住んで",
+            "iPhone手机",
+            "contract signing",
+            "contracts rumour nothing",
+            r#""终止条款" 书面"#,
+            r#""合同意""#,
+            r#""were signed" changed"#,
+            "大阪",
+        ];
+        let mut matched_some = 0;
+        let mut all_some = 0;
+        for query in queries {
+            let q = parse_query(query);
+            let keywords = Keywords::new(&q, &tokenizer).unwrap();
+            let any = fts5(&search::fts_expression(&q).unwrap());
+            let every = q
+                .terms
+                .iter()
+                .map(|t| format!("\"{t}\""))
+                .chain(search::phrase_expression(&q))
+                .collect::<Vec<_>>()
+                .join(" AND ");
+            let every = fts5(&every);
+            for (i, text) in CJK_PASSAGES.iter().enumerate() {
+                let id = i as i64 + 1;
+                let found = keywords.find(text, &tokenizer).unwrap();
+                assert_eq!(
+                    !found.ranges.is_empty(),
+                    any.contains(&id),
+                    "{query:?} in {text:?}"
+                );
+                assert_eq!(found.all, every.contains(&id), "{query:?} in {text:?}");
+                matched_some += usize::from(any.contains(&id));
+                all_some += usize::from(every.contains(&id));
+            }
+        }
+        // The comparison covered passages that match and passages that hold every word.
+        assert!(
+            matched_some >= 10 && all_some >= 6,
+            "{matched_some} {all_some}"
         );
     }
 
