@@ -1,12 +1,13 @@
 //! `sift bench embed`: embedding throughput at several batch sizes and single-query latency, each next to
-//! the raw ONNX Runtime session on the same inputs (the limit), as a ratio measured in the same run.
+//! the raw ONNX Runtime session on the same inputs (the limit), as a ratio measured in the same run; with
+//! `--plot`, a chart of both against batch size, a line per thread count (`--threads-list`).
 //! `sift bench query`: vector search at 10 k–1 M chunks against exact search (see `query`). `sift bench large-file`: memory and pause latency while
 //! indexing one large text file, next to a small one in the same run. `sift bench extract DIR`: text
 //! extraction throughput per format, in process (the baseline) and through the isolated worker process.
 //! `sift bench generate`: the text generator's first-token time, prefill and decode speed and memory, next to
 //! a bare loop over the same session, per graph of a model. `sift bench indexing DIR`: files → searchable
-//! against the raw session on the same units. `sift bench watch`: edit → searchable through the watcher,
-//! next to re-indexing the file directly.
+//! against the raw session and a Python onnxruntime + tokenizers pipeline on the same units. `sift bench
+//! watch`: edit → searchable through the watcher, next to re-indexing the file directly.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -41,6 +42,17 @@ enum BenchWhat {
         /// Repetitions (best is reported).
         #[arg(long, default_value_t = 3)]
         repeat: usize,
+        /// Batch sizes (texts per inference call) to measure throughput at.
+        #[arg(long, value_delimiter = ',', default_value = "1,8,32")]
+        batches: Vec<usize>,
+        /// Thread counts to measure throughput at as well, each with its own session (default: only the
+        /// default threads; with --plot, 1 and the default).
+        #[arg(long, value_delimiter = ',')]
+        threads_list: Option<Vec<usize>>,
+        /// Write a chart of throughput against batch size, a line per thread count for the pipeline and
+        /// for the raw session, here (SVG).
+        #[arg(long)]
+        plot: Option<PathBuf>,
     },
     /// Vector search at several collection sizes generated from a database's real vectors: build and
     /// save time, cold start (loading the saved graph), RSS, p50/p95/p99 and recall@10 against exact
@@ -105,13 +117,19 @@ enum BenchWhat {
     },
     /// Files → searchable: `sift index DIR` from scratch (default settings, a fresh data folder), next to the
     /// raw ONNX Runtime session on the same units (every passage and window the index then holds, tokenized
-    /// beforehand, same batch size and threads) in the same run: how close indexing comes to the model alone.
+    /// beforehand, same batch size and threads) in the same run: how close indexing comes to the model alone;
+    /// and a plain Python pipeline (onnxruntime + tokenizers + numpy, scripts/bench_python_embed.py) on the
+    /// same units, model file, batch size and threads.
     Indexing {
         /// Folder of documents.
         dir: PathBuf,
         /// Texts to embed per committed batch (default: the engine's).
         #[arg(long)]
         batch_units: Option<usize>,
+        /// Python with onnxruntime and tokenizers for the Python row (default: the venv scripts/setup.sh
+        /// makes, `<cache>/venv`); the row is left out, with a note, when it is missing.
+        #[arg(long)]
+        python: Option<PathBuf>,
     },
     /// Edit → searchable: a watched folder (the same watcher and re-indexing as `sift watch` and the app),
     /// a file rewritten with a new sentence, the time until a keyword search and a meaning search find it;
@@ -231,7 +249,19 @@ pub fn run(cli: &crate::Cli, args: &BenchArgs) -> Result<()> {
             texts,
             queries,
             repeat,
-        } => embed(cli, corpus.as_ref(), *texts, *queries, *repeat),
+            batches,
+            threads_list,
+            plot,
+        } => embed(
+            cli,
+            corpus.as_ref(),
+            *texts,
+            *queries,
+            *repeat,
+            batches,
+            threads_list.as_deref(),
+            plot.as_deref(),
+        ),
         BenchWhat::Query {
             db,
             sizes,
@@ -251,7 +281,11 @@ pub fn run(cli: &crate::Cli, args: &BenchArgs) -> Result<()> {
         } => query::child(*stage, db, work, *size, *queries, ef),
         BenchWhat::LargeFile { mb, seconds } => large_file(cli, mb, *seconds),
         BenchWhat::Extract { dir, repeat } => extract(dir, *repeat),
-        BenchWhat::Indexing { dir, batch_units } => indexing(cli, dir, *batch_units),
+        BenchWhat::Indexing {
+            dir,
+            batch_units,
+            python,
+        } => indexing(cli, dir, *batch_units, python.as_deref()),
         BenchWhat::Watch {
             edits,
             files,
@@ -280,7 +314,12 @@ fn bench_config(cli: &crate::Cli, data: &std::path::Path) -> Result<sift_core::E
 }
 
 /// `sift bench indexing`: see [`BenchWhat::Indexing`].
-fn indexing(cli: &crate::Cli, dir: &std::path::Path, batch_units: Option<usize>) -> Result<()> {
+fn indexing(
+    cli: &crate::Cli,
+    dir: &std::path::Path,
+    batch_units: Option<usize>,
+    python: Option<&std::path::Path>,
+) -> Result<()> {
     use std::sync::atomic::AtomicBool;
     let work = tempfile_dir("sift-bench-indexing")?;
     let data = work.join("data");
@@ -316,14 +355,11 @@ fn indexing(cli: &crate::Cli, dir: &std::path::Path, batch_units: Option<usize>)
     }
     drop(store);
     let files = model::locate(&spec, precision, cli.model_dir.as_deref())?;
-    let mut embedder = Embedder::load(
-        &spec,
-        &files,
-        &EmbedOptions {
-            threads,
-            ..EmbedOptions::default()
-        },
-    )?;
+    let options = EmbedOptions {
+        threads,
+        ..EmbedOptions::default()
+    };
+    let mut embedder = Embedder::load(&spec, &files, &options)?;
     let batches = embedder.prepare_documents(&texts)?;
     let tokens: usize = batches.iter().map(|b| b.tokens()).sum();
     let t = Instant::now();
@@ -331,6 +367,30 @@ fn indexing(cli: &crate::Cli, dir: &std::path::Path, batch_units: Option<usize>)
         embedder.forward(b)?;
     }
     let raw = t.elapsed().as_secs_f64();
+    drop((embedder, batches));
+
+    // The same units, model file, batch size and threads through a plain Python pipeline.
+    let python = python
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_else(default_python);
+    let config = serde_json::json!({
+        "model": files.onnx.to_string_lossy(),
+        "tokenizer": files.tokenizer.to_string_lossy(),
+        "texts": texts
+            .iter()
+            .map(|t| format!("{}{t}", spec.document_prefix))
+            .collect::<Vec<_>>(),
+        "batch": options.batch_size,
+        "threads": threads,
+        "max_tokens": spec.max_tokens,
+        "pooling": match spec.pooling {
+            model::Pooling::Mean => "mean",
+            model::Pooling::Cls => "cls",
+        },
+        "normalize": spec.normalize,
+        "output": spec.output,
+    });
+    let py = python_embed(&python, &work, &config)?;
     outln!(
         "machine: {}, {} cores; model {} ({precision}), {threads} threads, {units_per_batch} texts per committed batch",
         cpu_model(),
@@ -352,10 +412,21 @@ fn indexing(cli: &crate::Cli, dir: &std::path::Path, batch_units: Option<usize>)
         "units/s",
         "tokens/s"
     );
-    for (name, secs) in [
-        ("sift index (files -> searchable)", wall),
-        ("raw ORT session, same units, pre-tokenized", raw),
-    ] {
+    let mut rows = vec![
+        ("sift index (files -> searchable)", wall, tokens),
+        ("raw ORT session, same units, pre-tokenized", raw, tokens),
+    ];
+    if let PythonRun::Done {
+        seconds, tokens, ..
+    } = &py
+    {
+        rows.push((
+            "Python onnxruntime + tokenizers, same units",
+            *seconds,
+            *tokens,
+        ));
+    }
+    for (name, secs, tokens) in rows {
         outln!(
             "{name:<44} {secs:>9.1} {:>10.1} {:>11.0}",
             texts.len() as f64 / secs,
@@ -367,8 +438,119 @@ fn indexing(cli: &crate::Cli, dir: &std::path::Path, batch_units: Option<usize>)
         raw / wall,
         peak_rss_mb().unwrap_or(0.0)
     );
+    match py {
+        PythonRun::Done {
+            seconds,
+            tokens: py_tokens,
+            versions,
+        } => {
+            if py_tokens != tokens {
+                outln!(
+                    "note: the Python pipeline fed the model {py_tokens} tokens, sift {tokens}: \
+                     their tokenization differs"
+                );
+            }
+            outln!(
+                "sift / Python: {:.2}x (sift index units/s over the Python pipeline's; \
+                 raw ORT / Python {:.2}x; {versions})",
+                seconds / wall,
+                seconds / raw
+            );
+        }
+        PythonRun::Missing(why) => outln!(
+            "Python row left out: {why}; `bash scripts/setup.sh` makes the venv with onnxruntime \
+             and tokenizers (or pass --python PATH)"
+        ),
+    }
     let _ = std::fs::remove_dir_all(&work);
     Ok(())
+}
+
+/// The Python pipeline `sift bench indexing` compares against; written to the work folder and run there.
+const PYTHON_EMBED_SCRIPT: &str = include_str!("../../../scripts/bench_python_embed.py");
+
+/// The venv scripts/setup.sh makes: `<cache>/venv`'s interpreter.
+fn default_python() -> PathBuf {
+    let venv = sift_core::paths::cache_dir().join("venv");
+    if cfg!(windows) {
+        venv.join("Scripts").join("python.exe")
+    } else {
+        venv.join("bin").join("python")
+    }
+}
+
+/// What running the Python pipeline gave.
+enum PythonRun {
+    Done {
+        seconds: f64,
+        tokens: usize,
+        /// "onnxruntime X, tokenizers Y".
+        versions: String,
+    },
+    /// No interpreter, or one without the packages: why, in words.
+    Missing(String),
+}
+
+/// Runs scripts/bench_python_embed.py with `python` on `config` (see the script's docstring). A missing
+/// interpreter or package is [`PythonRun::Missing`]; any other failure is an error.
+fn python_embed(
+    python: &std::path::Path,
+    work: &std::path::Path,
+    config: &serde_json::Value,
+) -> Result<PythonRun> {
+    let script = work.join("bench_python_embed.py");
+    let input = work.join("bench_python_embed.json");
+    std::fs::write(&script, PYTHON_EMBED_SCRIPT)
+        .with_context(|| format!("writing {}", script.display()))?;
+    std::fs::write(&input, serde_json::to_vec(config)?)
+        .with_context(|| format!("writing {}", input.display()))?;
+    let out = match std::process::Command::new(python)
+        .arg(&script)
+        .arg(&input)
+        .output()
+    {
+        Ok(out) => out,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(PythonRun::Missing(format!(
+                "no Python at {}",
+                python.display()
+            )))
+        }
+        Err(e) => return Err(e).with_context(|| format!("running {}", python.display())),
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        if let Some(line) = stderr
+            .lines()
+            .rev()
+            .find(|l| l.starts_with("ModuleNotFoundError") || l.starts_with("ImportError"))
+        {
+            return Ok(PythonRun::Missing(format!("{}: {line}", python.display())));
+        }
+        anyhow::bail!(
+            "{} {} failed ({}): {}",
+            python.display(),
+            script.display(),
+            out.status,
+            stderr.trim()
+        );
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout.lines().last().unwrap_or_default();
+    let v: serde_json::Value = serde_json::from_str(line)
+        .with_context(|| format!("reading the Python pipeline's result {line:?}"))?;
+    let seconds = v["seconds"]
+        .as_f64()
+        .context("the Python pipeline's result has no seconds")?;
+    Ok(PythonRun::Done {
+        seconds,
+        tokens: v["tokens"].as_u64().unwrap_or(0) as usize,
+        versions: format!(
+            "onnxruntime {}, tokenizers {}",
+            v["onnxruntime"].as_str().unwrap_or("?"),
+            v["tokenizers"].as_str().unwrap_or("?")
+        ),
+    })
 }
 
 /// `sift bench watch`: see [`BenchWhat::Watch`].
@@ -931,12 +1113,62 @@ fn tempfile_dir(prefix: &str) -> Result<PathBuf> {
     Ok(dir)
 }
 
+/// Best-of-`repeat` throughput (texts/s) at each batch size: (batch, pipeline, raw session on the same
+/// tokenized batches).
+fn throughput(
+    embedder: &mut Embedder,
+    texts: &[String],
+    batches: &[usize],
+    repeat: usize,
+) -> Result<Vec<(usize, f64, f64)>> {
+    let mut rows = Vec::new();
+    for &batch in batches {
+        embedder.set_batch_size(batch);
+        let prepared = embedder.prepare_documents(texts)?;
+        let (mut best_pipe, mut best_raw) = (f64::MAX, f64::MAX);
+        for _ in 0..repeat.max(1) {
+            let t = Instant::now();
+            for b in &prepared {
+                embedder.forward(b)?;
+            }
+            best_raw = best_raw.min(t.elapsed().as_secs_f64());
+            let t = Instant::now();
+            embedder.embed_documents(texts)?;
+            best_pipe = best_pipe.min(t.elapsed().as_secs_f64());
+        }
+        rows.push((
+            batch.max(1),
+            texts.len() as f64 / best_pipe,
+            texts.len() as f64 / best_raw,
+        ));
+    }
+    Ok(rows)
+}
+
+/// The throughput table: batch, pipeline texts/s, raw session texts/s, their ratio.
+fn print_throughput(rows: &[(usize, f64, f64)]) {
+    outln!(
+        "{:>6} {:>12} {:>12} {:>8}",
+        "batch",
+        "texts/s",
+        "raw ORT/s",
+        "ratio"
+    );
+    for (batch, pipe, raw) in rows {
+        outln!("{batch:>6} {pipe:>12.1} {raw:>12.1} {:>8.3}", pipe / raw);
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn embed(
     cli: &crate::Cli,
     dir: Option<&PathBuf>,
     texts: usize,
     queries: usize,
     repeat: usize,
+    batches: &[usize],
+    threads_list: Option<&[usize]>,
+    plot: Option<&std::path::Path>,
 ) -> Result<()> {
     let (queries, repeat) = (&queries, &repeat);
     let texts = corpus(dir, texts)?;
@@ -948,16 +1180,22 @@ fn embed(
     let files = model::locate(&spec, precision, cli.model_dir.as_deref())?;
     let threads = cli
         .threads
-        .unwrap_or_else(sift_core::runtime::default_threads);
-    let mut embedder = Embedder::load(
-        &spec,
-        &files,
-        &EmbedOptions {
-            threads,
-            batch_size: 32,
-            accelerate: true,
-        },
-    )?;
+        .unwrap_or_else(sift_core::runtime::default_threads)
+        .max(1);
+    // Thread counts for the sweep (and the chart), in order, without repeats.
+    let mut sweep: Vec<usize> = match threads_list {
+        Some(list) => list.iter().map(|&t| t.max(1)).collect(),
+        None if plot.is_some() => vec![1, threads],
+        None => vec![threads],
+    };
+    let mut seen = std::collections::HashSet::new();
+    sweep.retain(|t| seen.insert(*t));
+    let options = |threads| EmbedOptions {
+        threads,
+        batch_size: 32,
+        accelerate: true,
+    };
+    let mut embedder = Embedder::load(&spec, &files, &options(threads))?;
     let tokens: usize = embedder
         .embed_documents(&texts)?
         .iter()
@@ -970,35 +1208,8 @@ fn embed(
         texts.len(),
         tokens as f64 / texts.len().max(1) as f64
     );
-    outln!(
-        "{:>6} {:>12} {:>12} {:>8}",
-        "batch",
-        "texts/s",
-        "raw ORT/s",
-        "ratio"
-    );
-    let mut rows = Vec::new();
-    for batch in [1usize, 8, 32] {
-        embedder.set_batch_size(batch);
-        let prepared = embedder.prepare_documents(&texts)?;
-        let (mut best_pipe, mut best_raw) = (f64::MAX, f64::MAX);
-        for _ in 0..*repeat {
-            let t = Instant::now();
-            for b in &prepared {
-                embedder.forward(b)?;
-            }
-            best_raw = best_raw.min(t.elapsed().as_secs_f64());
-            let t = Instant::now();
-            embedder.embed_documents(&texts)?;
-            best_pipe = best_pipe.min(t.elapsed().as_secs_f64());
-        }
-        let (pipe, raw) = (
-            texts.len() as f64 / best_pipe,
-            texts.len() as f64 / best_raw,
-        );
-        outln!("{batch:>6} {pipe:>12.1} {raw:>12.1} {:>8.3}", pipe / raw);
-        rows.push((batch, pipe, raw));
-    }
+    let rows = throughput(&mut embedder, &texts, batches, *repeat)?;
+    print_throughput(&rows);
     // Single-query latency, like a search: one short text at a time.
     let mut lat = Vec::with_capacity(*queries);
     let mut raw_lat = Vec::with_capacity(*queries);
@@ -1039,6 +1250,48 @@ fn embed(
     outln!("batch of 10 texts: {best10:.1} ms");
     if let Some(mb) = peak_rss_mb() {
         outln!("peak memory (RSS): {mb:.0} MB");
+    }
+    drop(embedder);
+
+    // The other thread counts, each with its own session (one loaded at a time).
+    let mut by_threads = Vec::new();
+    for &t in &sweep {
+        if t == threads {
+            by_threads.push((t, rows.clone()));
+            continue;
+        }
+        let mut embedder = Embedder::load(&spec, &files, &options(t))?;
+        embedder.embed_documents(&texts)?; // warm-up, as for the default threads
+        let rows = throughput(&mut embedder, &texts, batches, *repeat)?;
+        outln!("{t} thread(s):");
+        print_throughput(&rows);
+        by_threads.push((t, rows));
+    }
+    if let Some(path) = plot {
+        let plural = |t: usize| if t == 1 { "thread" } else { "threads" };
+        let mut series = Vec::new();
+        for (t, rows) in &by_threads {
+            series.push((
+                format!("sift, {t} {}", plural(*t)),
+                rows.iter().map(|r| (r.0 as f64, r.1)).collect(),
+            ));
+            series.push((
+                format!("raw ORT, {t} {}", plural(*t)),
+                rows.iter().map(|r| (r.0 as f64, r.2)).collect(),
+            ));
+        }
+        let svg = plot::svg(
+            &format!(
+                "Embedding throughput: {} ({precision}), {} texts",
+                spec.id,
+                texts.len()
+            ),
+            "batch size (texts per inference call)",
+            "texts/s",
+            &series,
+        );
+        std::fs::write(path, svg).with_context(|| format!("writing {}", path.display()))?;
+        outln!("chart: {}", path.display());
     }
     Ok(())
 }

@@ -1,5 +1,8 @@
 //! `sift bench query` end to end on a small real index: the build and query stages run as their own
 //! processes, the saved graphs are reused by a second run, and the figures and the chart come out.
+//! `sift bench embed --plot` charts throughput per thread count; `sift bench indexing` adds a Python
+//! onnxruntime + tokenizers row when the setup venv is there (without it the test says so and passes
+//! locally, and fails under `CI=true`).
 
 mod common;
 use common::{index, run_ok, sift};
@@ -74,4 +77,130 @@ fn bench_query_builds_reuses_and_reports_recall() {
     let second = bench();
     assert!(!second.contains("built in"), "{second}");
     assert_eq!(second.matches("reusing the graph").count(), 2, "{second}");
+}
+
+/// A few generated paragraphs, one file each.
+fn notes(dir: &std::path::Path, n: usize) {
+    let topics = [
+        "river flooding after heavy rain",
+        "tuning a violin before a concert",
+        "baking sourdough bread at home",
+    ];
+    for i in 0..n {
+        let topic = topics[i % topics.len()];
+        std::fs::write(
+            dir.join(format!("note-{i}.txt")),
+            format!("Note {i} on {topic}. Some thoughts on {topic}, written down on day {i}."),
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn bench_embed_plots_throughput_per_thread_count() {
+    let data = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let plot = work.path().join("embed.svg");
+    let mut c = sift(data.path());
+    c.args([
+        "bench",
+        "embed",
+        "--texts",
+        "6",
+        "--queries",
+        "2",
+        "--repeat",
+        "1",
+        "--batches",
+        "1,4",
+        "--threads-list",
+        "1,2",
+        "--threads",
+        "2",
+    ])
+    .arg("--plot")
+    .arg(&plot);
+    let out = run_ok(c).0;
+    // The default threads' table, then the other thread count's.
+    assert!(out.contains("2 thread(s); 6 texts"), "{out}");
+    assert!(out.contains("1 thread(s):"), "{out}");
+    assert_eq!(out.matches("raw ORT/s").count(), 2, "{out}");
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    assert!(svg.starts_with("<svg"), "{svg}");
+    for name in [
+        "sift, 1 thread<",
+        "raw ORT, 1 thread<",
+        "sift, 2 threads<",
+        "raw ORT, 2 threads<",
+    ] {
+        assert!(svg.contains(name), "{name} missing: {svg}");
+    }
+    // Two batch sizes per line, four lines.
+    assert_eq!(svg.matches("<circle").count(), 8, "{svg}");
+}
+
+/// The venv scripts/setup.sh makes (with onnxruntime and tokenizers), where `sift bench indexing` looks.
+fn setup_python() -> Option<std::path::PathBuf> {
+    let venv = sift_core::paths::cache_dir().join("venv");
+    let python = if cfg!(windows) {
+        venv.join("Scripts").join("python.exe")
+    } else {
+        venv.join("bin").join("python")
+    };
+    if python.is_file() {
+        return Some(python);
+    }
+    let msg = format!(
+        "no Python venv at {} (run scripts/setup.sh)",
+        python.display()
+    );
+    if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+        panic!("{msg}");
+    }
+    eprintln!("SKIPPED: {msg}");
+    None
+}
+
+#[test]
+fn bench_indexing_compares_with_python_onnxruntime() {
+    let files = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    notes(files.path(), 5);
+
+    // Without the interpreter the Python row is left out with a note, not an error.
+    let mut c = sift(data.path());
+    c.args(["bench", "indexing", "--python", "/nonexistent/python"])
+        .arg(files.path());
+    let out = run_ok(c).0;
+    assert!(out.contains("raw ORT session, same units"), "{out}");
+    assert!(!out.contains("Python onnxruntime + tokenizers"), "{out}");
+    assert!(
+        out.contains("Python row left out: no Python at /nonexistent/python")
+            && out.contains("scripts/setup.sh"),
+        "{out}"
+    );
+
+    let Some(_python) = setup_python() else {
+        return;
+    };
+    let mut c = sift(data.path());
+    c.args(["bench", "indexing"]).arg(files.path());
+    let out = run_ok(c).0;
+    let row = out
+        .lines()
+        .find(|l| l.starts_with("Python onnxruntime + tokenizers, same units"))
+        .unwrap_or_else(|| panic!("no Python row: {out}"));
+    let figures: Vec<f64> = row
+        .rsplit("units")
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .map(|f| f.parse().unwrap())
+        .collect();
+    // seconds, units/s, tokens/s
+    assert_eq!(figures.len(), 3, "{row}");
+    assert!(figures[1] > 0.0 && figures[2] > 0.0, "{row}");
+    assert!(out.contains("sift / Python: "), "{out}");
+    // The same units, tokenized the same way.
+    assert!(!out.contains("tokenization differs"), "{out}");
 }
