@@ -636,6 +636,7 @@ fn json_response(r: &SearchResponse) -> serde_json::Value {
     serde_json::json!({
         "query": r.query,
         "took_ms": r.took_ms,
+        "stages": r.stages,
         "meaning": r.meaning,
         "confidence": r.confidence,
         "results": r.results.iter().map(|h| serde_json::json!({

@@ -19,7 +19,7 @@ use crate::generate::{Finish, GenerateParams, Generator};
 use crate::index::HnswParams;
 use crate::indexer::{IndexReport, Indexer, Progress, Scope};
 use crate::model::{self, ModelFiles, ModelSpec, Precision};
-use crate::retrieve::{FilterCache, Retrieval};
+use crate::retrieve::{FilterCache, KeywordSide, Retrieval};
 use crate::search::{self, MeaningSearch, Mode, SearchHit, SearchParams, SearchResponse, Stages};
 use crate::store::{Counts, Filter, Folder, ProblemFile, Store};
 
@@ -257,6 +257,9 @@ pub struct Engine {
     catalog: Catalog,
     /// Connection used by searches, so they never wait for an indexing transaction.
     reader: Mutex<Store>,
+    /// A search's keyword side runs on this one, on its own thread, alongside the query's embedding and
+    /// the graph search on `reader` (`retrieve::KeywordSide`).
+    keyword_reader: Mutex<Store>,
     /// The chunks the last search's filter allowed (see `FilterCache`).
     filters: FilterCache,
     query_embedder: Mutex<Option<Embedder>>,
@@ -280,6 +283,7 @@ impl Engine {
         let files = model::locate(&spec, precision, config.model_dir.as_deref())?;
         let model_key = model_key(&spec, precision);
         let reader = Store::open(&config.data_dir.join("index.sqlite"))?;
+        let keyword_reader = Store::open(&config.data_dir.join("index.sqlite"))?;
         let catalog = Catalog::open(&config.data_dir, &reader, &model_key, spec.dim, config.hnsw)?;
         Ok(Engine {
             config,
@@ -287,6 +291,7 @@ impl Engine {
             files,
             catalog,
             reader: Mutex::new(reader),
+            keyword_reader: Mutex::new(keyword_reader),
             filters: FilterCache::default(),
             query_embedder: Mutex::new(None),
             yardstick: Mutex::new(None),
@@ -593,41 +598,59 @@ impl Engine {
         let mut stages = Stages::default();
         let parsed = search::parse_query(query);
         let catching_up = self.is_indexing();
-        let query_vector = if options.mode == Mode::Keyword
-            || parsed.semantic.trim().is_empty()
-            || options.limit == 0
-        {
-            None
-        } else {
-            Some(self.with_query_embedder(|e| e.embed_query(&parsed.semantic))?)
-        };
-        stages.embed_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let scale = match &query_vector {
-            Some(qv) => self.yardstick()?.scale(qv),
-            None => None,
-        };
-        let reader = lock(&self.reader);
-        self.catalog.sync(&reader)?;
-        let results = if parsed.semantic.trim().is_empty() || options.limit == 0 {
-            Vec::new()
-        } else {
+        let wanted = !parsed.semantic.trim().is_empty() && options.limit > 0;
+        let results = std::thread::scope(|scope| -> Result<Vec<SearchHit>> {
+            // The keyword side needs no query vector: it runs on its own connection while the query is
+            // embedded and the graph searched, so a query costs the longer of the two, not their sum.
+            let keyword = wanted.then(|| {
+                scope.spawn(|| {
+                    KeywordSide::search(
+                        &lock(&self.keyword_reader),
+                        &parsed,
+                        options.mode,
+                        &options.filter,
+                        &self.config.search,
+                        options.limit,
+                    )
+                })
+            });
+            let query_vector = if options.mode == Mode::Keyword || !wanted {
+                None
+            } else {
+                Some(self.with_query_embedder(|e| e.embed_query(&parsed.semantic))?)
+            };
+            stages.embed_ms = started.elapsed().as_secs_f64() * 1000.0;
+            let Some(keyword) = keyword else {
+                return Ok(Vec::new());
+            };
+            let scale = match &query_vector {
+                Some(qv) => self.yardstick()?.scale(qv),
+                None => None,
+            };
+            let reader = lock(&self.reader);
+            self.catalog.sync(&reader)?;
             Retrieval {
                 reader: &reader,
                 catalog: &self.catalog,
                 filters: &self.filters,
                 dim: self.spec.dim,
                 params: self.config.search,
+                query_vector: query_vector.as_deref(),
                 scale,
             }
             .run(
                 &parsed,
-                query_vector.as_deref(),
                 options.mode,
                 &options.filter,
                 options.limit,
+                || {
+                    keyword
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                },
                 &mut stages,
-            )?
-        };
+            )
+        })?;
         Ok(SearchResponse {
             query: query.to_string(),
             took_ms: started.elapsed().as_secs_f64() * 1000.0,

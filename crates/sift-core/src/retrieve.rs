@@ -50,6 +50,47 @@ impl FilterCache {
     }
 }
 
+/// Passages taken from each retriever before fusion, for a search showing `limit` files.
+pub(crate) fn depth(params: &SearchParams, limit: usize) -> usize {
+    params.depth.max(limit * 3)
+}
+
+/// The keyword side of a retrieval: FTS5's best passages for the query's words, and what a passage holding
+/// each term once would score (convex fusion's yardstick). It needs no query vector, so the engine runs it
+/// on its own connection and thread while the query is embedded and the graph searched.
+pub(crate) struct KeywordSide {
+    hits: Vec<(i64, f64)>,
+    ideal: f64,
+    ms: f64,
+}
+
+impl KeywordSide {
+    pub(crate) fn search(
+        reader: &Store,
+        parsed: &ParsedQuery,
+        mode: Mode,
+        filter: &Filter,
+        params: &SearchParams,
+        limit: usize,
+    ) -> Result<KeywordSide> {
+        let started = Instant::now();
+        let hits = match (mode, search::fts_expression(parsed)) {
+            (Mode::Vector, _) | (_, None) => Vec::new(),
+            (_, Some(expr)) => reader.fts(&expr, depth(params, limit), filter)?,
+        };
+        let ideal = if hits.is_empty() || params.fusion != Fusion::Convex {
+            0.0
+        } else {
+            reader.ideal_bm25(&parsed.terms)?
+        };
+        Ok(KeywordSide {
+            hits,
+            ideal,
+            ms: started.elapsed().as_secs_f64() * 1000.0,
+        })
+    }
+}
+
 /// Milliseconds since `clock`, which restarts.
 pub(crate) fn lap(clock: &mut Instant) -> f64 {
     let now = Instant::now();
@@ -65,6 +106,8 @@ pub(crate) struct Retrieval<'a> {
     pub filters: &'a FilterCache,
     pub dim: usize,
     pub params: SearchParams,
+    /// The query's embedding (`None` for keyword-only searches).
+    pub query_vector: Option<&'a [f32]>,
     /// What the model gives unrelated text for this query (`None` without a query vector).
     pub scale: Option<Scale>,
 }
@@ -74,15 +117,16 @@ impl Retrieval<'_> {
     pub(crate) fn run(
         &self,
         parsed: &ParsedQuery,
-        query_vector: Option<&[f32]>,
         mode: Mode,
         filter: &Filter,
         limit: usize,
+        keyword: impl FnOnce() -> Result<KeywordSide>,
         stages: &mut Stages,
     ) -> Result<Vec<SearchHit>> {
         let mut clock = Instant::now();
         let params = self.params;
-        let depth = params.depth.max(limit * 3);
+        let query_vector = self.query_vector;
+        let depth = depth(&params, limit);
         // Chunks allowed by filters and exact phrases, when restricted.
         let mut allowed: Option<Arc<IdSet>> = None;
         if !filter.is_empty() {
@@ -167,11 +211,14 @@ impl Retrieval<'_> {
             _ => vector_hits,
         };
         stages.vector_ms = lap(&mut clock);
-        let keyword_hits: Vec<(i64, f64)> = match (mode, search::fts_expression(parsed)) {
-            (Mode::Vector, _) | (_, None) => Vec::new(),
-            (_, Some(expr)) => self.reader.fts(&expr, depth, filter)?,
-        };
-        stages.keyword_ms = lap(&mut clock);
+        // Usually finished by now: it ran alongside the query's embedding and the graph search.
+        let KeywordSide {
+            hits: keyword_hits,
+            ideal,
+            ms,
+        } = keyword()?;
+        stages.keyword_ms = ms;
+        lap(&mut clock);
         let fused = match params.fusion {
             Fusion::Rrf => {
                 let vector_ids: Vec<i64> = vector_kept.iter().map(|x| x.0).collect();
@@ -186,11 +233,6 @@ impl Retrieval<'_> {
                     Mode::Hybrid => params.alpha,
                     Mode::Vector => 1.0,
                     Mode::Keyword => 0.0,
-                };
-                let ideal = if keyword_hits.is_empty() {
-                    0.0
-                } else {
-                    self.reader.ideal_bm25(&parsed.terms)?
                 };
                 let z = self.scale.map(|s| move |sim: f32| s.z(sim));
                 let vector = search::vector_scores(

@@ -391,7 +391,7 @@ pub struct Stages {
     pub embed_ms: f64,
     /// Nearest units in the graph (or the exact scan of a small filtered set) and their passages.
     pub vector_ms: f64,
-    /// FTS5's BM25 ranking.
+    /// FTS5's BM25 ranking, on its own thread while the query is embedded and the graph searched.
     pub keyword_ms: f64,
     /// Fusion, grouping by file, and the shown passages: their text, keyword marks, best windows.
     pub passages_ms: f64,
