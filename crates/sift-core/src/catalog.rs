@@ -281,8 +281,15 @@ impl Catalog {
         Ok(())
     }
 
-    /// After a pass: compacts the graph when it is mostly dead, else saves it.
+    /// After a pass: merges the keyword index's segments when writes have left many
+    /// (`Store::compact_keywords`; a failure is logged, searches work either way), and compacts the graph
+    /// when it is mostly dead, else saves it.
     pub(crate) fn maintain(&self) -> Result<()> {
+        match lock(&self.writer).compact_keywords() {
+            Ok(true) => tracing::info!("merged the keyword index into one segment"),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "could not merge the keyword index's segments"),
+        }
         if self.graph().needs_compaction() {
             self.rebuild()
         } else {

@@ -428,6 +428,12 @@ fn prefix_range(path: &Path) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
     (exact, lo, hi)
 }
 
+/// Keyword-index segments tolerated before [`Store::compact_keywords`] merges them into one: a search
+/// reads every segment for each query word (at 30 k passages, 25 segments cost 15 % more keyword-search
+/// time than one; docs/BENCHMARKS.md). FTS5 merges small segments into larger ones as they come, so
+/// after a merge, edits leave few.
+pub(crate) const MAX_KEYWORD_SEGMENTS: usize = 8;
+
 /// A connection to the database.
 pub struct Store {
     conn: Connection,
@@ -1075,6 +1081,29 @@ impl Store {
     /// The keyword index's tokenizer on this connection, to cut text exactly as the index does.
     pub(crate) fn keyword_tokenizer(&self) -> Result<crate::fts_tokenizer::Tokenizer<'_>> {
         Ok(crate::fts_tokenizer::Tokenizer::new(&self.conn)?)
+    }
+
+    /// How many segments (FTS5 b-trees) the keyword index is in. Every commit adds one; FTS5 merges them
+    /// in fours, level by level, so a long indexing run leaves a few dozen, and a search reads each of
+    /// them for every word of the query.
+    pub fn keyword_segments(&self) -> Result<usize> {
+        Ok(self.conn.query_row(
+            "SELECT count(DISTINCT segid) FROM chunks_fts_idx",
+            [],
+            |r| r.get::<_, i64>(0),
+        )? as usize)
+    }
+
+    /// Merges the keyword index into one segment when writes have left more than
+    /// `MAX_KEYWORD_SEGMENTS`; returns whether it did. Rewrites the whole keyword index (measured: 0.13 s
+    /// for 30 k passages, docs/BENCHMARKS.md), so it runs after an indexing pass, not per commit.
+    pub fn compact_keywords(&self) -> Result<bool> {
+        if self.keyword_segments()? <= MAX_KEYWORD_SEGMENTS {
+            return Ok(false);
+        }
+        self.conn
+            .execute("INSERT INTO chunks_fts(chunks_fts) VALUES('optimize')", [])?;
+        Ok(true)
     }
 
     /// Ids of passages whose text matches an FTS expression (for exact-phrase restriction), and of their
@@ -1727,6 +1756,60 @@ mod tests {
             matched_some >= 10 && all_some >= 6,
             "{matched_some} {all_some}"
         );
+    }
+
+    #[test]
+    fn keyword_index_segments_are_merged_once_there_are_many() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("index.sqlite")).unwrap();
+        // Every passage its own commit, and FTS5's own merging off: a segment per commit, as a long run of
+        // large commits leaves dozens.
+        store
+            .conn
+            .execute(
+                "INSERT INTO chunks_fts(chunks_fts, rank) VALUES('automerge', 0)",
+                [],
+            )
+            .unwrap();
+        let texts: Vec<String> = (0..40)
+            .map(|i| format!("passage {i} on contract terms, clause {}", i % 17))
+            .collect();
+        insert_passages(
+            &store.conn,
+            &texts.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+        let before = store.keyword_segments().unwrap();
+        assert!(before > MAX_KEYWORD_SEGMENTS, "{before} segments");
+        let found = keyword(&store, "clause 12 contract");
+        assert_eq!(found.len(), 20, "{found:?}");
+        assert!(store.compact_keywords().unwrap());
+        assert_eq!(store.keyword_segments().unwrap(), 1);
+        assert_eq!(keyword(&store, "clause 12 contract"), found);
+        assert!(!store.compact_keywords().unwrap(), "nothing left to merge");
+        // Small commits after the merge (edits, with FTS5's merging on as always) do not bring the whole
+        // rewrite back.
+        store
+            .conn
+            .execute(
+                "INSERT INTO chunks_fts(chunks_fts, rank) VALUES('automerge', 4)",
+                [],
+            )
+            .unwrap();
+        for i in 0..50 {
+            store
+                .conn
+                .execute(
+                    "INSERT INTO chunks(file_id, ordinal, text, start, end, line) VALUES (1, ?1, 'later text', 0, 10, 1)",
+                    [1000 + i],
+                )
+                .unwrap();
+        }
+        assert!(
+            !store.compact_keywords().unwrap(),
+            "{} segments",
+            store.keyword_segments().unwrap()
+        );
+        assert!(store.integrity_problems().unwrap().is_empty());
     }
 
     #[test]
