@@ -173,12 +173,18 @@ fn corpus(dir: Option<&PathBuf>, n: usize) -> Result<Vec<String>> {
             .filter(|p| p.is_file())
             .collect();
         files.sort();
-        return files
+        let texts = files
             .iter()
             .take(n)
             .map(|p| std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display())))
-            .collect();
+            .collect::<Result<Vec<String>>>()?;
+        anyhow::ensure!(
+            !texts.is_empty(),
+            "Nothing to embed: give --corpus a folder with text files in it and --texts above 0."
+        );
+        return Ok(texts);
     }
+    anyhow::ensure!(n > 0, "Nothing to embed: give --texts above 0.");
     // Deterministic generated paragraphs of varied length (20–250 words).
     let words = [
         "search",

@@ -137,6 +137,16 @@ fn bench_embed_plots_throughput_per_thread_count() {
     }
     // Two batch sizes per line, four lines.
     assert_eq!(svg.matches("<circle").count(), 8, "{svg}");
+    // Nothing to embed: a clear error, not a crash.
+    let empty = tempfile::tempdir().unwrap();
+    let out = sift(data.path())
+        .args(["bench", "embed", "--corpus"])
+        .arg(empty.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("Nothing to embed"), "{err}");
 }
 
 /// The venv scripts/setup.sh makes (with onnxruntime and tokenizers), where `sift bench indexing` looks.
