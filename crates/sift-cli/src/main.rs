@@ -16,7 +16,7 @@ mod models;
 
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -163,8 +163,34 @@ fn main() {
         if e.chain().any(is_broken_pipe) {
             std::process::exit(0);
         }
+        if INTERRUPTED.load(Ordering::SeqCst)
+            && e.chain()
+                .any(|c| matches!(c.downcast_ref(), Some(sift_core::Error::Cancelled)))
+        {
+            eprintln!("stopped: what was indexed is kept; run `sift index` again to continue");
+            std::process::exit(130);
+        }
         eprintln!("error: {e:#}");
         std::process::exit(1);
+    }
+}
+
+/// Set by the first Ctrl-C during `index` and `watch`: indexing stops after the batch in hand and saves
+/// the vector graph (so the next start loads it instead of rebuilding); a second Ctrl-C quits at once. The
+/// database is consistent either way.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Makes Ctrl-C stop indexing cleanly (see [`INTERRUPTED`]). Only `index` and `watch` install it: other
+/// commands keep the default (a model download killed by Ctrl-C keeps its partial file to resume).
+fn stop_cleanly_on_ctrl_c() {
+    let installed = ctrlc::set_handler(|| {
+        if INTERRUPTED.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("\nstopping after the current batch (Ctrl-C again to quit now)");
+    });
+    if let Err(e) = installed {
+        tracing::warn!(error = %e, "could not handle Ctrl-C; it will end the program at once");
     }
 }
 
@@ -226,6 +252,7 @@ fn open(cli: &Cli) -> Result<Engine> {
 fn run(cli: Cli) -> Result<()> {
     match &cli.command {
         Command::Index { paths } => {
+            stop_cleanly_on_ctrl_c();
             let engine = open(&cli)?;
             for p in paths {
                 let folder = engine.add_folder(p)?;
@@ -374,6 +401,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Watch => {
+            stop_cleanly_on_ctrl_c();
             let engine = open(&cli)?;
             index_with_progress(&engine)?;
             let roots: Vec<PathBuf> = engine.folders()?.into_iter().map(|f| f.path).collect();
@@ -382,10 +410,13 @@ fn run(cli: Cli) -> Result<()> {
             }
             let watcher = sift_core::watch::Watcher::new(&roots, Duration::from_millis(500))?;
             eprintln!("watching {} folder(s); Ctrl-C to stop", roots.len());
-            let cancel = AtomicBool::new(false);
             loop {
-                if let Some(paths) = watcher.next_batch(Duration::from_secs(3600)) {
-                    let report = engine.index_containing(&paths, &mut |_| {}, &cancel)?;
+                if INTERRUPTED.load(Ordering::SeqCst) {
+                    eprintln!("stopped watching");
+                    return Ok(());
+                }
+                if let Some(paths) = watcher.next_batch(Duration::from_millis(500)) {
+                    let report = engine.index_containing(&paths, &mut |_| {}, &INTERRUPTED)?;
                     if report.files_indexed
                         + report.files_removed
                         + report.files_failed
@@ -422,7 +453,6 @@ pub(crate) fn index_with_progress(engine: &Engine) -> Result<sift_core::IndexRep
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> "),
     );
-    let cancel = AtomicBool::new(false);
     let mut on_progress = |p: &Progress| {
         bar.set_length(p.files_total);
         bar.set_position(p.files_done);
@@ -438,8 +468,9 @@ pub(crate) fn index_with_progress(engine: &Engine) -> Result<sift_core::IndexRep
             Phase::Done => format!("done {name}"),
         });
     };
-    let report = engine.index(&mut on_progress, &cancel)?;
+    let report = engine.index(&mut on_progress, &INTERRUPTED);
     bar.finish_and_clear();
+    let report = report?;
     eprintln!(
         "{} files: {} indexed, {} unchanged, {} removed, {} skipped, {} failed; {} chunks embedded in {:.1}s",
         report.files_seen,

@@ -163,6 +163,79 @@ fn twenty_kills_leave_a_consistent_database_that_ends_like_a_clean_index() {
     );
 }
 
+/// Ctrl-C during `sift index` stops after the batch in hand, keeps what was indexed and saves the vector
+/// graph: the next start loads it (instead of rebuilding it from every vector, which takes most of an hour
+/// at a million chunks) and the next run indexes only the rest.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_indexing_cleanly_and_the_next_run_goes_on() {
+    let files = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    write_notes(files.path(), "stop", 400);
+    let mut c = sift(data.path());
+    c.args(["--threads", "1", "index"])
+        .arg(files.path())
+        .stderr(Stdio::piped());
+    // Ctrl-C as in a terminal, even when this test runs where SIGINT is ignored (a background job).
+    // SAFETY: `signal` is async-signal-safe, and nothing else runs between fork and exec.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut c, || {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let child = c.spawn().unwrap();
+    // Wait until some files are indexed (committed), then press Ctrl-C.
+    let db = data.path().join("index.sqlite");
+    let started = Instant::now();
+    loop {
+        let indexed = db
+            .exists()
+            .then(|| sift_core::Store::open(&db).ok()?.counts().ok())
+            .flatten()
+            .map_or(0, |c| c.indexed_files);
+        if indexed > 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "nothing indexed"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("stopped: what was indexed is kept"),
+        "{stderr}"
+    );
+    let st = status(data.path());
+    let done = st["status"]["counts"]["indexed_files"].as_u64().unwrap();
+    assert!(done > 0 && done < 400, "{st}");
+    assert_eq!(st["status"]["index_source"], "loaded", "{st}");
+    assert_eq!(
+        st["status"]["index_vectors"], st["status"]["counts"]["vectors"],
+        "the saved graph holds every committed vector: {st}"
+    );
+    let (_, rest) = run_ok({
+        let mut c = sift(data.path());
+        c.args(["--threads", "2", "index"]).arg(files.path());
+        c
+    });
+    assert!(rest.contains(&format!("{done} unchanged")), "{rest}");
+    assert_eq!(
+        status(data.path())["status"]["counts"]["indexed_files"],
+        400
+    );
+}
+
 #[test]
 fn two_processes_index_different_roots_of_one_data_directory_at_once() {
     let files = tempfile::tempdir().unwrap();
