@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use common::sift;
 
-/// (tid, nice) of every thread of `pid`, from `/proc/<pid>/task/*/stat` (field 19).
+/// (tid, nice) of every thread of `pid`, from `/proc/<pid>/task/*/stat` (field 19), but the one that waits
+/// for Ctrl-C (named `ctrl-c` by the `ctrlc` crate): idle, and at normal priority so Ctrl-C is answered at
+/// once.
 fn thread_nices(pid: u32) -> Vec<(u32, i32)> {
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
         return Vec::new();
@@ -24,6 +26,12 @@ fn thread_nices(pid: u32) -> Vec<(u32, i32)> {
         let Some(close) = stat.rfind(')') else {
             continue;
         };
+        if stat
+            .find('(')
+            .is_some_and(|open| &stat[open + 1..close] == "ctrl-c")
+        {
+            continue;
+        }
         let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
         let tid = task.file_name().to_string_lossy().parse().unwrap();
         out.push((tid, fields[16].parse().unwrap()));
