@@ -100,9 +100,11 @@ pub enum TextKind {
 
 /// Splits documents into token-bounded chunks with the embedding model's tokenizer.
 pub struct Chunker {
-    text: TextSplitter<Tokenizer>,
-    markdown: MarkdownSplitter<Tokenizer>,
-    windows: Option<TextSplitter<Tokenizer>>,
+    /// The model's tokenizer, without truncation or padding (sizes are measured in full).
+    tokenizer: Tokenizer,
+    options: ChunkOptions,
+    /// Whether a chunk's size can be read off one tokenization of its section (see [`SectionSizer`]).
+    word_local: bool,
 }
 
 impl Chunker {
@@ -112,28 +114,21 @@ impl Chunker {
         tok.with_truncation(None)
             .map_err(|e| Error::Invalid(e.to_string()))?;
         tok.with_padding(None);
-        let config = |t: Tokenizer| {
-            ChunkConfig::new(options.max_tokens.max(8))
-                .with_sizer(t)
-                .with_overlap(options.overlap_tokens.min(options.max_tokens / 2))
-                .map_err(|e| Error::Invalid(format!("chunk options: {e}")))
-        };
-        // Windows only make sense well below a chunk's size.
-        let windows = (options.window_tokens > 0
-            && options.window_tokens * 2 <= options.max_tokens)
-            .then(|| {
-                TextSplitter::new(ChunkConfig::new(options.window_tokens).with_sizer(tok.clone()))
-            });
+        // Checked once here, so a bad configuration is an error before any document is read.
+        ChunkConfig::new(options.max_tokens.max(8))
+            .with_overlap(options.overlap_tokens.min(options.max_tokens / 2))
+            .map_err(|e| Error::Invalid(format!("chunk options: {e}")))?;
         Ok(Chunker {
-            text: TextSplitter::new(config(tok.clone())?),
-            markdown: MarkdownSplitter::new(config(tok)?),
-            windows,
+            word_local: word_local(&tok),
+            tokenizer: tok,
+            options,
         })
     }
 
-    /// Splits `text`, lazily; chunks come in document order and never cut a UTF-8 character. A large text is cut into sections of at most [`SECTION_BYTES`] at
-    /// paragraph or line breaks, each chunked on its own, so time to the first chunk and memory do not grow
-    /// with the text (the splitter measures whole semantic units with the tokenizer).
+    /// Splits `text`, lazily; chunks come in document order and never cut a UTF-8 character. A large text
+    /// is cut into sections of at most [`SECTION_BYTES`] at paragraph or line breaks, each chunked on its
+    /// own, so time to the first chunk and memory do not grow with the text (the splitter measures whole
+    /// semantic units with the tokenizer).
     /// `parts` (sorted by start) cut the text into located pieces: no chunk spans two of them, and each chunk
     /// carries the location of the piece it is in.
     pub fn stream<'a>(
@@ -148,44 +143,165 @@ impl Chunker {
                 sections(piece).map(move |(start, s)| (offset + start, s, location))
             })
             .flat_map(move |(offset, section, location)| {
-                let pieces: Vec<(usize, &str)> = match kind {
-                    TextKind::Markdown => self.markdown.chunk_indices(section).collect(),
-                    TextKind::Plain | TextKind::Code => self.text.chunk_indices(section).collect(),
-                };
-                pieces
+                self.section(section, kind)
                     .into_iter()
-                    .map(move |(start, s)| (offset + start, s, location))
+                    .map(move |(start, s, windows)| (offset, start, s, windows, location))
             })
-            .filter(|(_, s, _)| !s.trim().is_empty())
-            .map(move |(start, s, location)| Chunk {
-                text: s.to_string(),
-                start,
-                end: start + s.len(),
-                line: lines.line_at(text, start),
-                location: location.cloned(),
-                windows: self.windows_of(start, s),
+            .map(move |(offset, start, s, windows, location)| {
+                let start = offset + start;
+                Chunk {
+                    line: lines.line_at(text, start),
+                    start,
+                    end: start + s.len(),
+                    text: s.to_string(),
+                    location: location.cloned(),
+                    windows: windows
+                        .into_iter()
+                        .map(|(at, w)| Window {
+                            text: w.to_string(),
+                            start: offset + at,
+                            end: offset + at + w.len(),
+                        })
+                        .collect(),
+                }
             })
     }
 
-    /// Cuts a chunk (at `offset` in the document) into windows; none when it fits in one.
-    fn windows_of(&self, offset: usize, chunk: &str) -> Vec<Window> {
-        let Some(splitter) = &self.windows else {
-            return Vec::new();
+    /// Chunks one section: (offset in the section, text, windows as (offset in the section, text)).
+    #[allow(clippy::type_complexity)]
+    fn section<'s>(
+        &self,
+        section: &'s str,
+        kind: TextKind,
+    ) -> Vec<(usize, &'s str, Vec<(usize, &'s str)>)> {
+        let sizer = SectionSizer::new(&self.tokenizer, section, self.word_local);
+        let options = self.options;
+        let config = ChunkConfig::new(options.max_tokens.max(8)).with_sizer(&sizer);
+        // Validated in `new`: the overlap is below the size, so this cannot fail; if it did, the chunks
+        // would only lose their overlap.
+        let overlap = options.overlap_tokens.min(options.max_tokens / 2);
+        let config = match config.with_overlap(overlap) {
+            Ok(c) => c,
+            Err(_) => ChunkConfig::new(options.max_tokens.max(8)).with_sizer(&sizer),
         };
-        let windows: Vec<Window> = splitter
-            .chunk_indices(chunk)
-            .filter(|(_, w)| !w.trim().is_empty())
-            .map(|(start, w)| Window {
-                text: w.to_string(),
-                start: offset + start,
-                end: offset + start + w.len(),
+        let chunks: Vec<(usize, &str)> = match kind {
+            TextKind::Markdown => MarkdownSplitter::new(config)
+                .chunk_indices(section)
+                .collect(),
+            TextKind::Plain | TextKind::Code => {
+                TextSplitter::new(config).chunk_indices(section).collect()
+            }
+        };
+        // Windows only make sense well below a chunk's size.
+        let windows = (options.window_tokens > 0
+            && options.window_tokens * 2 <= options.max_tokens)
+            .then(|| TextSplitter::new(ChunkConfig::new(options.window_tokens).with_sizer(&sizer)));
+        chunks
+            .into_iter()
+            .filter(|(_, s)| !s.trim().is_empty())
+            .map(|(start, s)| {
+                let windows = windows
+                    .as_ref()
+                    .map(|w| windows_of(w, start, s))
+                    .unwrap_or_default();
+                (start, s, windows)
             })
-            .collect();
-        if windows.len() < 2 {
-            Vec::new()
-        } else {
-            windows
+            .collect()
+    }
+}
+
+/// Cuts a chunk (at `offset` in its section) into windows; none when it fits in one.
+fn windows_of<'s>(
+    splitter: &TextSplitter<&SectionSizer<'_>>,
+    offset: usize,
+    chunk: &'s str,
+) -> Vec<(usize, &'s str)> {
+    let windows: Vec<(usize, &str)> = splitter
+        .chunk_indices(chunk)
+        .filter(|(_, w)| !w.trim().is_empty())
+        .map(|(start, w)| (offset + start, w))
+        .collect();
+    if windows.len() < 2 {
+        Vec::new()
+    } else {
+        windows
+    }
+}
+
+/// Whether the tokenizer cuts text into words at whitespace and tokenizes each word alone (BERT's
+/// WordPiece with its normalizer and pre-tokenizer): then a piece of text that starts and ends next to
+/// whitespace has exactly the tokens of the whole text that lie inside it.
+fn word_local(tokenizer: &Tokenizer) -> bool {
+    use tokenizers::{ModelWrapper, NormalizerWrapper, PreTokenizerWrapper};
+    matches!(tokenizer.get_model(), ModelWrapper::WordPiece(_))
+        && matches!(
+            tokenizer.get_pre_tokenizer(),
+            Some(PreTokenizerWrapper::BertPreTokenizer(_))
+        )
+        && matches!(
+            tokenizer.get_normalizer(),
+            None | Some(NormalizerWrapper::BertNormalizer(_))
+        )
+}
+
+/// Sizes pieces of one section for the splitter. The splitter measures every candidate chunk (a binary
+/// search over sentences and words, then again for windows), which tokenized each candidate anew and was
+/// most of the reader thread's time. With a word-local tokenizer the section is tokenized once: a piece
+/// (a slice of the section) whose ends touch whitespace has exactly the section's tokens that start inside
+/// it. Any other piece — cut inside a word or between punctuation, not a slice of the section, or any piece
+/// with another tokenizer — is tokenized as before, so sizes are always exact.
+struct SectionSizer<'t> {
+    tokenizer: &'t Tokenizer,
+    section: &'t str,
+    /// Byte offsets where the section's tokens start, ascending; `None` when sizes are not read off them.
+    starts: Option<Vec<usize>>,
+}
+
+impl<'t> SectionSizer<'t> {
+    fn new(tokenizer: &'t Tokenizer, section: &'t str, word_local: bool) -> Self {
+        let starts = word_local
+            .then(|| tokenizer.encode(section, false).ok())
+            .flatten()
+            .map(|e| e.get_offsets().iter().map(|o| o.0).collect::<Vec<_>>())
+            .filter(|s| s.is_sorted());
+        SectionSizer {
+            tokenizer,
+            section,
+            starts,
         }
+    }
+
+    /// Where `piece` lies in the section, when it is a slice of it.
+    fn range_of(&self, piece: &str) -> Option<(usize, usize)> {
+        let start = (piece.as_ptr() as usize).checked_sub(self.section.as_ptr() as usize)?;
+        let end = start.checked_add(piece.len())?;
+        // Inside the section's memory and on character boundaries: then it is that slice of it.
+        (end <= self.section.len()
+            && self.section.is_char_boundary(start)
+            && self.section.is_char_boundary(end))
+        .then_some((start, end))
+    }
+
+    /// Whether no word continues across byte offset `at` of the section.
+    fn clean_cut(&self, at: usize) -> bool {
+        let space = |c: char| matches!(c, ' ' | '\t' | '\n' | '\r');
+        at == 0
+            || at == self.section.len()
+            || self.section[..at].chars().next_back().is_some_and(space)
+            || self.section[at..].chars().next().is_some_and(space)
+    }
+}
+
+impl text_splitter::ChunkSizer for SectionSizer<'_> {
+    fn size(&self, piece: &str) -> usize {
+        if let Some(starts) = &self.starts {
+            if let Some((a, b)) = self.range_of(piece) {
+                if self.clean_cut(a) && self.clean_cut(b) {
+                    return starts.partition_point(|&s| s < b) - starts.partition_point(|&s| s < a);
+                }
+            }
+        }
+        text_splitter::ChunkSizer::size(self.tokenizer, piece)
     }
 }
 
@@ -424,6 +540,103 @@ mod tests {
             .all(|c| c.windows.is_empty()));
         assert_ne!(off.key("m"), options.key("m"));
         assert_eq!(off.key("m"), "m:60/0");
+    }
+
+    /// The model's own tokenizer, as the indexer gets it (installed by `scripts/setup.sh`).
+    fn model_tokenizer() -> Tokenizer {
+        let spec = crate::model::spec("all-MiniLM-L6-v2").unwrap();
+        let files = crate::model::locate(&spec, crate::model::Precision::Int8, None)
+            .expect("the model is installed by scripts/setup.sh (run it first)");
+        crate::embed::load_tokenizer(&files.tokenizer, spec.max_tokens).unwrap()
+    }
+
+    /// Text with everything that could make a piece's tokens differ from the whole's: accents, CJK,
+    /// punctuation runs, words longer than WordPiece's limit, control characters, odd spaces, code, URLs.
+    fn awkward_text(paragraphs: usize) -> String {
+        let bits = [
+            "The café's naïve résumé was ÜBER-long; it said: \"no, not that one!\"",
+            "漢字とかなの文章も混ざっています。中文句子在这里。",
+            "fn main() { let x = vec![1, 2, 3]; println!(\"{x:?}\"); } // code-ish",
+            "See https://example.com/a/b?c=d&e=f#frag or mail me@example.org.",
+            "Ünïcödé\u{0b}vertical\u{0c}feed and\u{a0}nbsp and\u{2003}em space, tab\there.",
+            "Supercalifragilisticexpialidocious-antidisestablishmentarianism-pneumonoultramicroscopicsilicovolcanoconiosis-floccinaucinihilipilification.",
+            "İstanbul ǅemal ﬁne ligatures, emoji 🙂🚀 and a zero\u{200b}width joiner.",
+            "Ordinary sentence about braising beef slowly for three hours until tender.",
+            "Short. Shorter! Shortest? Yes... no -- maybe; (parenthetical) [bracketed] {braced}.",
+        ];
+        let mut text = String::new();
+        for i in 0..paragraphs {
+            for j in 0..(3 + i % 5) {
+                text.push_str(bits[(i * 7 + j * 3) % bits.len()]);
+                text.push(if j % 4 == 3 { '\n' } else { ' ' });
+            }
+            text.push_str(if i % 3 == 0 {
+                "\n\n# Heading\n\n"
+            } else {
+                "\n\n"
+            });
+        }
+        text
+    }
+
+    #[test]
+    fn sizes_read_off_one_tokenization_give_the_same_chunks_as_tokenizing_each_piece() {
+        let tokenizer = model_tokenizer();
+        let fast = Chunker::new(&tokenizer, ChunkOptions::default()).unwrap();
+        assert!(fast.word_local, "MiniLM's tokenizer is word-local");
+        let mut exact = Chunker::new(&tokenizer, ChunkOptions::default()).unwrap();
+        exact.word_local = false;
+        // Several sections, so pieces of each are measured against the right tokenization.
+        let text = awkward_text(1200);
+        assert!(text.len() > 2 * SECTION_BYTES);
+        for kind in [TextKind::Plain, TextKind::Markdown] {
+            let a: Vec<Chunk> = fast.stream(&text, kind, &[]).collect();
+            let b: Vec<Chunk> = exact.stream(&text, kind, &[]).collect();
+            assert!(a.len() > 50 && a.iter().any(|c| c.windows.len() > 2));
+            assert_eq!(a.len(), b.len(), "{kind:?}");
+            for (x, y) in a.iter().zip(&b) {
+                assert_eq!(x, y, "{kind:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_piece_between_spaces_has_the_tokens_of_the_whole_inside_it() {
+        // As the chunker holds it: sizes are measured in full.
+        let chunker = Chunker::new(&model_tokenizer(), ChunkOptions::default()).unwrap();
+        let tokenizer = chunker.tokenizer;
+        let text = awkward_text(40);
+        let sizer = SectionSizer::new(&tokenizer, &text, true);
+        assert!(sizer.starts.is_some());
+        let cuts: Vec<usize> = text
+            .char_indices()
+            .filter(|&(i, c)| c == ' ' || c == '\n' || i == 0)
+            .map(|(i, _)| i)
+            .collect();
+        let mut checked = 0;
+        for (n, &a) in cuts.iter().enumerate() {
+            for &b in cuts[n + 1..].iter().step_by(7).take(12) {
+                let piece = &text[a..b];
+                assert!(sizer.range_of(piece).is_some());
+                let exact = text_splitter::ChunkSizer::size(&tokenizer, piece);
+                assert_eq!(
+                    text_splitter::ChunkSizer::size(&sizer, piece),
+                    exact,
+                    "{piece:?}"
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 1000, "{checked}");
+        // A copy is not a slice of the section, and a cut inside a word is not clean: both tokenized.
+        let copy = text[10..200].to_string();
+        assert!(sizer.range_of(&copy).is_none());
+        let inside = &text[1..201];
+        assert!(!sizer.clean_cut(1) || !sizer.clean_cut(201));
+        assert_eq!(
+            text_splitter::ChunkSizer::size(&sizer, inside),
+            text_splitter::ChunkSizer::size(&tokenizer, inside)
+        );
     }
 
     #[test]
