@@ -70,6 +70,10 @@ enum BenchWhat {
         /// Search widths to measure (the recall/latency curve).
         #[arg(long, value_delimiter = ',', default_value = "16,32,64,128,256")]
         ef: Vec<usize>,
+        /// Candidates kept while building the graph (default: the engine's); graphs built otherwise are
+        /// kept in their own folders under `--work`.
+        #[arg(long)]
+        ef_construction: Option<usize>,
         /// Where graphs are kept between runs (building a million takes a while).
         #[arg(long, default_value = "sift-bench-query")]
         work: PathBuf,
@@ -95,6 +99,8 @@ enum BenchWhat {
         queries: usize,
         #[arg(long, value_delimiter = ',')]
         ef: Vec<usize>,
+        #[arg(long)]
+        ef_construction: Option<usize>,
     },
     /// Text generation: load time, time to first token, prefill and decode tokens/s and peak RSS of the
     /// generator on a grounded prompt, next to a bare loop over the same session (prefill, then one run per
@@ -273,10 +279,20 @@ pub fn run(cli: &crate::Cli, args: &BenchArgs) -> Result<()> {
             sizes,
             queries,
             ef,
+            ef_construction,
             work,
             rebuild,
             plot,
-        } => query::run(db, sizes, *queries, ef, work, *rebuild, plot.as_deref()),
+        } => query::run(
+            db,
+            sizes,
+            *queries,
+            ef,
+            query::build_params(*ef_construction),
+            work,
+            *rebuild,
+            plot.as_deref(),
+        ),
         BenchWhat::QueryChild {
             stage,
             db,
@@ -284,7 +300,16 @@ pub fn run(cli: &crate::Cli, args: &BenchArgs) -> Result<()> {
             size,
             queries,
             ef,
-        } => query::child(*stage, db, work, *size, *queries, ef),
+            ef_construction,
+        } => query::child(
+            *stage,
+            db,
+            work,
+            *size,
+            *queries,
+            ef,
+            query::build_params(*ef_construction),
+        ),
         BenchWhat::LargeFile { mb, seconds } => large_file(cli, mb, *seconds),
         BenchWhat::Extract { dir, repeat } => extract(dir, *repeat),
         BenchWhat::Indexing {

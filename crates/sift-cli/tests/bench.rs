@@ -32,7 +32,7 @@ fn bench_query_builds_reuses_and_reports_recall() {
     index(data.path(), files.path());
     let db = data.path().join("index.sqlite");
     let plot = work.path().join("curve.svg");
-    let bench = || {
+    let bench = |extra: &[&str]| {
         let mut c = sift(data.path());
         c.args([
             "bench",
@@ -44,6 +44,7 @@ fn bench_query_builds_reuses_and_reports_recall() {
             "--ef",
             "16,64",
         ])
+        .args(extra)
         .arg("--db")
         .arg(&db)
         .arg("--work")
@@ -52,7 +53,7 @@ fn bench_query_builds_reuses_and_reports_recall() {
         .arg(&plot);
         run_ok(c).0
     };
-    let first = bench();
+    let first = bench(&[]);
     for n in [20, 400] {
         assert!(first.contains(&format!("{n} vectors: built in")), "{first}");
         assert!(
@@ -74,9 +75,18 @@ fn bench_query_builds_reuses_and_reports_recall() {
     assert_eq!(svg.matches("<circle").count(), 4, "{svg}");
 
     // A second run reuses the saved graphs instead of building them again.
-    let second = bench();
+    let second = bench(&[]);
     assert!(!second.contains("built in"), "{second}");
     assert_eq!(second.matches("reusing the graph").count(), 2, "{second}");
+
+    // Other build parameters: graphs of their own, beside the default ones.
+    let other = bench(&["--ef-construction", "24"]);
+    assert!(other.contains("ef_construction: 24"), "{other}");
+    assert_eq!(other.matches("built in").count(), 2, "{other}");
+    for n in [20, 400] {
+        assert!(work.path().join(format!("graphs/n{n}-efc24/graph")).is_dir());
+        assert!(work.path().join(format!("graphs/n{n}/graph")).is_dir());
+    }
 }
 
 /// A few generated paragraphs, one file each.

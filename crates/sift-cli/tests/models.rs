@@ -187,15 +187,7 @@ fn ctrl_c_keeps_the_partial_file_the_rerun_resumes_and_a_bad_checksum_is_rejecte
     c.args(["models", "download", "bge-small-en-v1.5"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    // Ctrl-C as in a terminal, even when this test runs where SIGINT is ignored (a background job), which
-    // the child would inherit.
-    // SAFETY: `signal` is async-signal-safe, and nothing else runs between fork and exec.
-    unsafe {
-        std::os::unix::process::CommandExt::pre_exec(&mut c, || {
-            libc::signal(libc::SIGINT, libc::SIG_DFL);
-            Ok(())
-        });
-    }
+    common::interruptible(&mut c);
     let mut child = c.spawn().unwrap();
     let started = Instant::now();
     while std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0) < 100_000 {
@@ -206,12 +198,7 @@ fn ctrl_c_keeps_the_partial_file_the_rerun_resumes_and_a_bad_checksum_is_rejecte
         std::thread::sleep(Duration::from_millis(20));
     }
     // Ctrl-C.
-    let pid = child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .unwrap()
-        .success());
+    common::ctrl_c(&child);
     let status = child.wait().unwrap();
     assert!(!status.success());
     let kept = std::fs::metadata(&part).unwrap().len();

@@ -176,14 +176,7 @@ fn ctrl_c_stops_indexing_cleanly_and_the_next_run_goes_on() {
     c.args(["--threads", "1", "index"])
         .arg(files.path())
         .stderr(Stdio::piped());
-    // Ctrl-C as in a terminal, even when this test runs where SIGINT is ignored (a background job).
-    // SAFETY: `signal` is async-signal-safe, and nothing else runs between fork and exec.
-    unsafe {
-        std::os::unix::process::CommandExt::pre_exec(&mut c, || {
-            libc::signal(libc::SIGINT, libc::SIG_DFL);
-            Ok(())
-        });
-    }
+    common::interruptible(&mut c);
     let child = c.spawn().unwrap();
     // Wait until some files are indexed (committed), then press Ctrl-C.
     let db = data.path().join("index.sqlite");
@@ -203,12 +196,7 @@ fn ctrl_c_stops_indexing_cleanly_and_the_next_run_goes_on() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    let pid = child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .unwrap()
-        .success());
+    common::ctrl_c(&child);
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");

@@ -601,17 +601,20 @@ impl Engine {
         let wanted = !parsed.semantic.trim().is_empty() && options.limit > 0;
         let results = std::thread::scope(|scope| -> Result<Vec<SearchHit>> {
             // The keyword side needs no query vector: it runs on its own connection while the query is
-            // embedded and the graph searched, so a query costs the longer of the two, not their sum.
+            // embedded and the graph searched, so a query costs the longer of the two, not their sum. A
+            // meaning-only search has none.
             let keyword = wanted.then(|| {
-                scope.spawn(|| {
-                    KeywordSide::search(
-                        &lock(&self.keyword_reader),
-                        &parsed,
-                        options.mode,
-                        &options.filter,
-                        &self.config.search,
-                        options.limit,
-                    )
+                (options.mode != Mode::Vector).then(|| {
+                    scope.spawn(|| {
+                        KeywordSide::search(
+                            &lock(&self.keyword_reader),
+                            &parsed,
+                            options.mode,
+                            &options.filter,
+                            &self.config.search,
+                            options.limit,
+                        )
+                    })
                 })
             });
             let query_vector = if options.mode == Mode::Keyword || !wanted {
@@ -643,10 +646,11 @@ impl Engine {
                 options.mode,
                 &options.filter,
                 options.limit,
-                || {
-                    keyword
+                || match keyword {
+                    Some(side) => side
                         .join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                    None => Ok(KeywordSide::none()),
                 },
                 &mut stages,
             )

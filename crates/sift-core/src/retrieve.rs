@@ -75,7 +75,7 @@ impl KeywordSide {
     ) -> Result<KeywordSide> {
         let started = Instant::now();
         let hits = match (mode, search::fts_expression(parsed)) {
-            (Mode::Vector, _) | (_, None) => Vec::new(),
+            (Mode::Vector, _) | (_, None) => return Ok(KeywordSide::none()),
             (_, Some(expr)) => reader.fts(&expr, depth(params, limit), filter)?,
         };
         let ideal = if hits.is_empty() || params.fusion != Fusion::Convex {
@@ -88,6 +88,15 @@ impl KeywordSide {
             ideal,
             ms: started.elapsed().as_secs_f64() * 1000.0,
         })
+    }
+
+    /// No keyword side: a meaning-only search, or a query with no words to look up.
+    pub(crate) fn none() -> KeywordSide {
+        KeywordSide {
+            hits: Vec::new(),
+            ideal: 0.0,
+            ms: 0.0,
+        }
     }
 }
 

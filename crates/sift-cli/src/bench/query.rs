@@ -151,8 +151,22 @@ struct Queried {
     deleted: Curve,
 }
 
-fn size_dir(work: &Path, n: usize) -> PathBuf {
-    work.join(format!("n{n}"))
+/// The engine's graph parameters, building with `ef_construction` candidates when given.
+pub fn build_params(ef_construction: Option<usize>) -> HnswParams {
+    let default = HnswParams::default();
+    HnswParams {
+        ef_construction: ef_construction.unwrap_or(default.ef_construction).max(1),
+        ..default
+    }
+}
+
+/// Where the graph of `n` vectors built with `params` is kept (the default parameters' in `n{n}`).
+fn size_dir(work: &Path, n: usize, params: HnswParams) -> PathBuf {
+    if params.ef_construction == HnswParams::default().ef_construction {
+        work.join(format!("n{n}"))
+    } else {
+        work.join(format!("n{n}-efc{}", params.ef_construction))
+    }
 }
 
 fn recall(got: &[(i64, f32)], truth: &[i64]) -> usize {
@@ -167,8 +181,9 @@ pub fn child(
     n: usize,
     queries: usize,
     ef: &[usize],
+    params: HnswParams,
 ) -> Result<()> {
-    let dir = size_dir(work, n);
+    let dir = size_dir(work, n, params);
     let line = match stage {
         Stage::Build => {
             let real = real_vectors(db)?;
@@ -176,7 +191,7 @@ pub fn child(
             drop(real);
             let dim = items[0].1.len();
             let t = Instant::now();
-            let mut graph = VectorIndex::new(NAME, dim, NAME, n, HnswParams::default());
+            let mut graph = VectorIndex::new(NAME, dim, NAME, n, params);
             for batch in items.chunks(4096) {
                 graph.insert(batch);
             }
@@ -221,9 +236,8 @@ pub fn child(
             let dim = qs[0].len();
             let rss_before_mb = super::current_rss_mb().unwrap_or(0.0);
             let t = Instant::now();
-            let mut graph =
-                VectorIndex::load(&dir.join("graph"), NAME, dim, NAME, HnswParams::default())
-                    .context("the saved graph could not be loaded")?;
+            let mut graph = VectorIndex::load(&dir.join("graph"), NAME, dim, NAME, params)
+                .context("the saved graph could not be loaded")?;
             let cold_start_ms = t.elapsed().as_secs_f64() * 1000.0;
             let rss_after_load_mb = super::current_rss_mb().unwrap_or(0.0);
             let measure = |graph: &VectorIndex, truth: &[Vec<i64>], ef: usize| {
@@ -250,7 +264,7 @@ pub fn child(
                 graph.set_ef_search(Some(e));
                 curve.push(measure(&graph, &truth.plain, e));
             }
-            let default_ef = HnswParams::default().ef_for(n);
+            let default_ef = params.ef_for(n);
             graph.set_ef_search(None);
             let default = measure(&graph, &truth.plain, default_ef);
             let gone: Vec<i64> = (1..=n as i64).filter(|id| id % DELETE_EVERY == 0).collect();
@@ -280,6 +294,7 @@ fn run_child<T: for<'de> Deserialize<'de>>(
     n: usize,
     queries: usize,
     ef: &[usize],
+    params: HnswParams,
 ) -> Result<T> {
     let exe = std::env::current_exe()?;
     let ef: Vec<String> = ef.iter().map(|e| e.to_string()).collect();
@@ -290,6 +305,7 @@ fn run_child<T: for<'de> Deserialize<'de>>(
         .arg(work)
         .args(["--size", &n.to_string(), "--queries", &queries.to_string()])
         .args(["--ef", &ef.join(",")])
+        .args(["--ef-construction", &params.ef_construction.to_string()])
         .stderr(std::process::Stdio::inherit())
         .output()?;
     anyhow::ensure!(
@@ -308,11 +324,13 @@ fn drop_page_cache() -> bool {
 }
 
 /// The parent: one build (unless the work folder holds it) and one query process per size.
+#[allow(clippy::too_many_arguments)]
 pub fn run(
     db: &Path,
     sizes: &[usize],
     queries: usize,
     ef: &[usize],
+    params: HnswParams,
     work: &Path,
     rebuild: bool,
     plot: Option<&Path>,
@@ -323,18 +341,18 @@ pub fn run(
     outln!(
         "real vectors: {real} from {} ({queries} held out as queries); HNSW {:?}",
         db.display(),
-        HnswParams::default()
+        params
     );
     let mut series = Vec::new();
     for &n in sizes {
-        let dir = size_dir(work, n);
+        let dir = size_dir(work, n, params);
         let have = dir.join("truth.json").exists()
             && dir.join("queries.json").exists()
             && dir.join("graph/meta.json").exists();
         if rebuild || !have {
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir)?;
-            let b: Built = run_child("build", db, work, n, queries, ef)?;
+            let b: Built = run_child("build", db, work, n, queries, ef, params)?;
             outln!(
                 "{n} vectors: built in {:.1} s ({:.0}/s), saved in {:.2} s ({:.0} MB), build peak RSS {:.0} MB; exact search p50 {:.2} ms, p95 {:.2} ms",
                 b.build_s,
@@ -359,7 +377,7 @@ pub fn run(
             );
         }
         let cold = drop_page_cache();
-        let q: Queried = run_child("query", db, work, n, queries, ef)?;
+        let q: Queried = run_child("query", db, work, n, queries, ef, params)?;
         outln!(
             "{n} vectors: loaded in {:.0} ms ({}), RSS {:.0} MB before → {:.0} MB after loading (peak {:.0} MB)",
             q.cold_start_ms,

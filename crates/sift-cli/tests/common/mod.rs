@@ -42,3 +42,25 @@ pub fn setup_part_missing(msg: &str) -> bool {
     eprintln!("SKIPPED: {msg}");
     false
 }
+
+/// Lets the child take Ctrl-C as in a terminal, even when the tests run where SIGINT is ignored (a
+/// background job), which the child would inherit.
+pub fn interruptible(c: &mut Command) {
+    // SAFETY: `signal` is async-signal-safe, and nothing else runs between fork and exec.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(c, || {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+}
+
+/// Presses Ctrl-C in the child's terminal (sends it SIGINT).
+pub fn ctrl_c(child: &std::process::Child) {
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+}
