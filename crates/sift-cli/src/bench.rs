@@ -393,11 +393,15 @@ fn indexing(
     let mut embedder = Embedder::load(&spec, &files, &options)?;
     let batches = embedder.prepare_documents(&texts)?;
     let tokens: usize = batches.iter().map(|b| b.tokens()).sum();
-    let t = Instant::now();
-    for b in &batches {
-        embedder.forward(b)?;
+    // Best of two: a slow spell of the machine (a shared VM) during one loop would flatter indexing.
+    let mut raw = f64::INFINITY;
+    for _ in 0..2 {
+        let t = Instant::now();
+        for b in &batches {
+            embedder.forward(b)?;
+        }
+        raw = raw.min(t.elapsed().as_secs_f64());
     }
-    let raw = t.elapsed().as_secs_f64();
     drop((embedder, batches));
 
     // The same units, model file, batch size and threads through a plain Python pipeline.
@@ -445,7 +449,7 @@ fn indexing(
     );
     let mut rows = vec![
         ("sift index (files -> searchable)", wall, tokens),
-        ("raw ORT session, same units, pre-tokenized", raw, tokens),
+        ("raw ORT session, same units (best of 2)", raw, tokens),
     ];
     if let PythonRun::Done {
         seconds, tokens, ..

@@ -84,7 +84,10 @@ fn bench_query_builds_reuses_and_reports_recall() {
     assert!(other.contains("ef_construction: 24"), "{other}");
     assert_eq!(other.matches("built in").count(), 2, "{other}");
     for n in [20, 400] {
-        assert!(work.path().join(format!("graphs/n{n}-efc24/graph")).is_dir());
+        assert!(work
+            .path()
+            .join(format!("graphs/n{n}-efc24/graph"))
+            .is_dir());
         assert!(work.path().join(format!("graphs/n{n}/graph")).is_dir());
     }
 }
