@@ -159,6 +159,11 @@ fn main() {
         )
         .with_writer(std::io::stderr)
         .init();
+    // What goes on after a Ctrl-C: the command that was stopped (both pick up where it stopped).
+    let resume = match cli.command {
+        Command::Watch => "sift watch",
+        _ => "sift index",
+    };
     if let Err(e) = run(cli) {
         if e.chain().any(is_broken_pipe) {
             std::process::exit(0);
@@ -167,7 +172,7 @@ fn main() {
             && e.chain()
                 .any(|c| matches!(c.downcast_ref(), Some(sift_core::Error::Cancelled)))
         {
-            eprintln!("stopped: what was indexed is kept; run `sift index` again to continue");
+            eprintln!("stopped: what was indexed is kept; run `{resume}` again to continue");
             std::process::exit(130);
         }
         eprintln!("error: {e:#}");

@@ -173,13 +173,49 @@ fn ctrl_c_stops_indexing_cleanly_and_the_next_run_goes_on() {
     let data = tempfile::tempdir().unwrap();
     write_notes(files.path(), "stop", 400);
     let mut c = sift(data.path());
-    c.args(["--threads", "1", "index"])
-        .arg(files.path())
-        .stderr(Stdio::piped());
+    c.args(["--threads", "1", "index"]).arg(files.path());
+    let done = ctrl_c_mid_pass(c, data.path(), "sift index");
+    assert!(done < 400);
+    let (_, rest) = run_ok({
+        let mut c = sift(data.path());
+        c.args(["--threads", "2", "index"]).arg(files.path());
+        c
+    });
+    assert!(rest.contains(&format!("{done} unchanged")), "{rest}");
+    assert_eq!(
+        status(data.path())["status"]["counts"]["indexed_files"],
+        400
+    );
+}
+
+/// `sift watch` stopped during its first pass says to start it again (not `sift index`).
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_watch_mid_pass_cleanly() {
+    let files = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    write_notes(files.path(), "first", 1);
+    common::index(data.path(), files.path());
+    write_notes(files.path(), "watch", 400);
+    let mut c = sift(data.path());
+    c.args(["--threads", "1", "watch"]);
+    let done = ctrl_c_mid_pass(c, data.path(), "sift watch");
+    assert!(done > 1 && done < 401);
+}
+
+/// Runs `c` (an indexing command) until some files are committed, presses Ctrl-C, and checks it stopped
+/// cleanly: exit 130, the message naming `resume`, the graph saved with every committed vector. Returns
+/// how many files were indexed.
+#[cfg(unix)]
+fn ctrl_c_mid_pass(mut c: Command, data: &Path, resume: &str) -> u64 {
+    c.stderr(Stdio::piped());
     common::interruptible(&mut c);
+    let before = status(data)["status"]["counts"]["indexed_files"]
+        .as_u64()
+        .unwrap_or(0);
     let child = c.spawn().unwrap();
     // Wait until some files are indexed (committed), then press Ctrl-C.
-    let db = data.path().join("index.sqlite");
+    let db = data.join("index.sqlite");
     let started = Instant::now();
     loop {
         let indexed = db
@@ -187,7 +223,7 @@ fn ctrl_c_stops_indexing_cleanly_and_the_next_run_goes_on() {
             .then(|| sift_core::Store::open(&db).ok()?.counts().ok())
             .flatten()
             .map_or(0, |c| c.indexed_files);
-        if indexed > 0 {
+        if indexed > before {
             break;
         }
         assert!(
@@ -201,27 +237,20 @@ fn ctrl_c_stops_indexing_cleanly_and_the_next_run_goes_on() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
     assert!(
-        stderr.contains("stopped: what was indexed is kept"),
+        stderr.contains(&format!(
+            "stopped: what was indexed is kept; run `{resume}` again to continue"
+        )),
         "{stderr}"
     );
-    let st = status(data.path());
+    let st = status(data);
     let done = st["status"]["counts"]["indexed_files"].as_u64().unwrap();
-    assert!(done > 0 && done < 400, "{st}");
+    assert!(done > before, "{st}");
     assert_eq!(st["status"]["index_source"], "loaded", "{st}");
     assert_eq!(
         st["status"]["index_vectors"], st["status"]["counts"]["vectors"],
         "the saved graph holds every committed vector: {st}"
     );
-    let (_, rest) = run_ok({
-        let mut c = sift(data.path());
-        c.args(["--threads", "2", "index"]).arg(files.path());
-        c
-    });
-    assert!(rest.contains(&format!("{done} unchanged")), "{rest}");
-    assert_eq!(
-        status(data.path())["status"]["counts"]["indexed_files"],
-        400
-    );
+    done
 }
 
 #[test]
