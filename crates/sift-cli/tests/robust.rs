@@ -210,20 +210,19 @@ fn ctrl_c_stops_watch_mid_pass_cleanly() {
 fn ctrl_c_mid_pass(mut c: Command, data: &Path, resume: &str) -> u64 {
     c.stderr(Stdio::piped());
     common::interruptible(&mut c);
-    let before = status(data)["status"]["counts"]["indexed_files"]
-        .as_u64()
-        .unwrap_or(0);
-    let child = c.spawn().unwrap();
-    // Wait until some files are indexed (committed), then press Ctrl-C.
     let db = data.join("index.sqlite");
-    let started = Instant::now();
-    loop {
-        let indexed = db
-            .exists()
+    let indexed = || {
+        db.exists()
             .then(|| sift_core::Store::open(&db).ok()?.counts().ok())
             .flatten()
-            .map_or(0, |c| c.indexed_files);
-        if indexed > before {
+            .map_or(0, |c| c.indexed_files)
+    };
+    let before = indexed();
+    let child = c.spawn().unwrap();
+    // Wait until some files are indexed (committed), then press Ctrl-C.
+    let started = Instant::now();
+    loop {
+        if indexed() > before {
             break;
         }
         assert!(
