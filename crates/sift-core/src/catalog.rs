@@ -314,6 +314,11 @@ impl Catalog {
         let saved = self
             .graph()
             .save(&graph_dir(&self.data_dir, &self.model_key));
+        if saved.is_ok() {
+            // Dropped after the write lock is released: freeing a large graph takes a while.
+            let released = self.graph_mut().settle();
+            drop(released);
+        }
         let _ = file.unlock();
         saved
     }

@@ -10,13 +10,14 @@
 //! duplicate a point.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use hnsw_rs::prelude::{AnnT, Distance, Hnsw, HnswIo};
 use serde::{Deserialize, Serialize};
 
 use crate::embed::dot;
 use crate::error::{Error, Result};
+use crate::frozen::{self, FrozenGraph};
 use crate::quant;
 
 /// Cosine distance of two 8-bit vectors: `1 - cos`, clamped at 0 against rounding.
@@ -25,7 +26,7 @@ pub struct CosineI8;
 
 impl Distance<i8> for CosineI8 {
     fn eval(&self, va: &[i8], vb: &[i8]) -> f32 {
-        (1.0 - quant::cosine(va, vb)).max(0.0)
+        quant::distance(va, vb)
     }
 }
 
@@ -69,7 +70,8 @@ impl Default for HnswParams {
 
 const MAX_LAYER: usize = 16;
 const BASENAME: &str = "vectors";
-const IDS_FILE: &str = "ids.bin";
+/// The segment in its flat form ([`crate::frozen`]), next to hnsw_rs's files.
+const FLAT_FILE: &str = "graph.flat";
 
 /// Set of chunk ids as a growable bitset (ids are dense, increasing integers).
 #[derive(Debug, Clone, Default)]
@@ -145,8 +147,9 @@ pub struct IndexMeta {
     pub segments: Vec<String>,
 }
 
-/// 3: vectors in the graph are 8-bit, and the graph is saved as segments.
-const FORMAT: u32 = 3;
+/// 4: each segment is also saved flat ([`crate::frozen`]) and searched in place after a load
+/// (3: 8-bit vectors, saved as segments).
+const FORMAT: u32 = 4;
 const META_FILE: &str = "meta.json";
 /// The recent segment is merged into the base once it holds this many points, or an eighth of the base if
 /// that is more: saves stay small, a search visits at most two graphs, and each point is rewritten a
@@ -157,79 +160,190 @@ const MERGE_AT_LEAST: usize = 20_000;
 #[cfg(test)]
 const MERGE_AT_LEAST: usize = 3_000;
 
-/// One HNSW graph and where it was last saved. Inserting takes `&self` (hnsw_rs locks per point), so a
-/// segment can grow while it is searched.
+/// One HNSW graph, in up to two forms: hnsw_rs's, which takes inserts (`growing`: there while the segment is
+/// new, or once it has been thawed to take more points), and the saved flat file searched in place
+/// (`frozen`, [`crate::frozen`]: there after a load or a save). A search reads the frozen form while the
+/// segment is unchanged since it was saved, else the growing one. Inserting takes `&self` (hnsw_rs locks
+/// per point), so a segment can grow while it is searched.
 struct Segment {
-    hnsw: Hnsw<'static, i8, CosineI8>,
+    params: HnswParams,
+    growing: OnceLock<Hnsw<'static, i8, CosineI8>>,
+    frozen: Option<FrozenGraph>,
     /// The folder this segment was saved to, while it is unchanged since.
-    saved_as: Mutex<Option<String>>,
+    saved_at: Mutex<Option<PathBuf>>,
+}
+
+/// A fresh hnsw_rs graph.
+fn new_hnsw(params: HnswParams, capacity: usize) -> Hnsw<'static, i8, CosineI8> {
+    Hnsw::new(
+        params.max_connections,
+        capacity.max(1024),
+        MAX_LAYER,
+        params.ef_construction,
+        CosineI8,
+    )
+}
+
+/// Inserts `items` into `hnsw`, in parallel when there are enough of them.
+fn insert_into(hnsw: &Hnsw<'static, i8, CosineI8>, items: &[(&Vec<i8>, usize)]) {
+    if items.len() > 64 {
+        hnsw.parallel_insert(items);
+    } else {
+        for (v, id) in items {
+            hnsw.insert((v.as_slice(), *id));
+        }
+    }
+}
+
+/// Loads the hnsw_rs form saved in `folder`; `None` when it is missing or unreadable.
+fn load_hnsw(folder: &Path) -> Option<Hnsw<'static, i8, CosineI8>> {
+    let folder = folder.to_path_buf();
+    let shown = folder.display().to_string();
+    // hnsw_rs asserts on malformed files; a corrupt cache must lead to a rebuild, not a crash.
+    let loaded = std::panic::catch_unwind(move || {
+        // The loaded graph borrows its loader for its whole life; the loader is a few bytes and a segment
+        // is loaded at most once per merge, so it is leaked to give the graph a 'static lifetime.
+        let io: &'static mut HnswIo = Box::leak(Box::new(HnswIo::new(&folder, BASENAME)));
+        io.load_hnsw::<i8, CosineI8>()
+    });
+    match loaded {
+        Ok(Ok(hnsw)) => Some(hnsw),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, segment = shown, "saved graph unreadable");
+            None
+        }
+        Err(_) => {
+            tracing::warn!(segment = shown, "saved graph corrupt");
+            None
+        }
+    }
 }
 
 impl Segment {
     fn new(params: HnswParams, capacity: usize) -> Segment {
         Segment {
-            hnsw: Hnsw::new(
-                params.max_connections,
-                capacity.max(1024),
-                MAX_LAYER,
-                params.ef_construction,
-                CosineI8,
-            ),
-            saved_as: Mutex::new(None),
+            params,
+            growing: OnceLock::from(new_hnsw(params, capacity)),
+            frozen: None,
+            saved_at: Mutex::new(None),
         }
     }
 
-    fn saved_as(&self) -> Option<String> {
-        self.saved_as
+    /// The segment saved in `dir/name`, searched in place; its hnsw_rs form is loaded only if it grows.
+    fn load(dir: &Path, name: &str, dim: usize, params: HnswParams) -> Option<Segment> {
+        let folder = dir.join(name);
+        match FrozenGraph::open(&folder.join(FLAT_FILE), dim) {
+            Ok(frozen) => Some(Segment {
+                params,
+                growing: OnceLock::new(),
+                frozen: Some(frozen),
+                saved_at: Mutex::new(Some(folder)),
+            }),
+            Err(e) => {
+                tracing::warn!(error = %e, segment = name, "saved vector index unreadable; rebuilding");
+                None
+            }
+        }
+    }
+
+    fn saved_at(&self) -> Option<PathBuf> {
+        self.saved_at
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
     }
 
-    fn set_saved_as(&self, name: Option<String>) {
-        *self.saved_as.lock().unwrap_or_else(|e| e.into_inner()) = name;
+    fn set_saved_at(&self, folder: Option<PathBuf>) {
+        *self.saved_at.lock().unwrap_or_else(|e| e.into_inner()) = folder;
     }
 
     fn points(&self) -> usize {
-        self.hnsw.get_nb_point()
+        match (self.growing.get(), &self.frozen) {
+            (Some(hnsw), _) => hnsw.get_nb_point(),
+            (None, Some(frozen)) => frozen.len(),
+            (None, None) => 0,
+        }
+    }
+
+    /// The frozen form, while it holds exactly what the segment holds.
+    fn current_frozen(&self) -> Option<&FrozenGraph> {
+        let frozen = self.frozen.as_ref()?;
+        let saved = self.saved_at()?;
+        (frozen.path() == saved.join(FLAT_FILE)).then_some(frozen)
+    }
+
+    /// The hnsw_rs form, thawed from the saved folder on first use after a load. If hnsw_rs's files are
+    /// unreadable or disagree with the frozen form, the graph is rebuilt from the frozen form's vectors:
+    /// slower, and nothing is lost.
+    fn growing(&self) -> &Hnsw<'static, i8, CosineI8> {
+        self.growing.get_or_init(|| {
+            let frozen_points = self.frozen.as_ref().map_or(0, FrozenGraph::len);
+            if let Some(folder) = self.saved_at() {
+                match load_hnsw(&folder) {
+                    Some(hnsw) if hnsw.get_nb_point() == frozen_points => return hnsw,
+                    Some(_) => tracing::warn!(
+                        segment = %folder.display(),
+                        "saved graph forms disagree; rebuilding the segment from its vectors"
+                    ),
+                    None => tracing::warn!(
+                        segment = %folder.display(),
+                        "rebuilding the segment from its saved vectors"
+                    ),
+                }
+            }
+            let hnsw = new_hnsw(self.params, frozen_points);
+            if let Some(frozen) = &self.frozen {
+                let all = frozen.vectors();
+                for batch in all.chunks(4096) {
+                    let items: Vec<(&Vec<i8>, usize)> =
+                        batch.iter().map(|(v, id)| (v, *id)).collect();
+                    insert_into(&hnsw, &items);
+                }
+            }
+            hnsw
+        })
     }
 
     fn insert(&self, items: &[(&Vec<i8>, usize)]) {
         if items.is_empty() {
             return;
         }
-        self.set_saved_as(None);
-        if items.len() > 64 {
-            self.hnsw.parallel_insert(items);
-        } else {
-            for (v, id) in items {
-                self.hnsw.insert((v.as_slice(), *id));
-            }
-        }
+        // Thawed before the saved form stops counting as current: searches never lack a form.
+        let hnsw = self.growing();
+        self.set_saved_at(None);
+        insert_into(hnsw, items);
     }
 
     /// Every point's vector and id.
     fn vectors(&self) -> Vec<(Vec<i8>, usize)> {
-        self.hnsw
-            .get_point_indexation()
-            .into_iter()
-            .map(|p| (p.get_v().to_vec(), p.get_origin_id()))
-            .collect()
+        match (self.growing.get(), &self.frozen) {
+            (Some(hnsw), _) => hnsw
+                .get_point_indexation()
+                .into_iter()
+                .map(|p| (p.get_v().to_vec(), p.get_origin_id()))
+                .collect(),
+            (None, Some(frozen)) => frozen.vectors(),
+            (None, None) => Vec::new(),
+        }
     }
 
-    fn search(
+    /// hnsw_rs's search, for a segment that changed since it was saved.
+    fn search_growing(
         &self,
         query: &[i8],
         k: usize,
         ef: usize,
         filter: Option<&dyn Fn(&usize) -> bool>,
     ) -> Vec<(i64, f32)> {
-        if self.points() == 0 {
+        let Some(hnsw) = self.growing.get() else {
+            return Vec::new();
+        };
+        if hnsw.get_nb_point() == 0 {
             return Vec::new();
         }
         let found = match filter {
-            None => self.hnsw.search(query, k, ef),
-            Some(f) => self.hnsw.search_filter(query, k, ef, Some(&f)),
+            None => hnsw.search(query, k, ef),
+            Some(f) => hnsw.search_filter(query, k, ef, Some(&f)),
         };
         found
             .into_iter()
@@ -237,29 +351,25 @@ impl Segment {
             .collect()
     }
 
-    fn load(dir: &Path, name: &str) -> Option<Segment> {
-        let dir_owned: PathBuf = dir.join(name);
-        // hnsw_rs asserts on malformed files; a corrupt cache must lead to a rebuild, not a crash.
-        let loaded = std::panic::catch_unwind(move || {
-            // The loaded graph borrows its loader for its whole life; the loader is a few bytes and there is
-            // one load per segment per process start or rebuild, so it is leaked to give the graph a
-            // 'static lifetime.
-            let io: &'static mut HnswIo = Box::leak(Box::new(HnswIo::new(&dir_owned, BASENAME)));
-            io.load_hnsw::<i8, CosineI8>()
-        });
-        match loaded {
-            Ok(Ok(hnsw)) => Some(Segment {
-                hnsw,
-                saved_as: Mutex::new(Some(name.to_string())),
-            }),
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, segment = name, "saved vector index unreadable; rebuilding");
-                None
+    /// After a save: searches switch to the saved file, mapped. Returns the hnsw_rs form when `release` is
+    /// set and the file opened, for the caller to drop (outside any lock: freeing a large graph takes a while).
+    fn settle(&mut self, dim: usize, release: bool) -> Option<Hnsw<'static, i8, CosineI8>> {
+        let folder = self.saved_at()?;
+        let file = folder.join(FLAT_FILE);
+        if self.frozen.as_ref().is_none_or(|f| f.path() != file) {
+            match FrozenGraph::open(&file, dim) {
+                Ok(frozen) => self.frozen = Some(frozen),
+                Err(e) => {
+                    tracing::warn!(error = %e, "the graph just saved cannot be read back; searching it in memory");
+                    self.frozen = None;
+                    return None;
+                }
             }
-            Err(_) => {
-                tracing::warn!(segment = name, "saved vector index corrupt; rebuilding");
-                None
-            }
+        }
+        if release {
+            self.growing.take()
+        } else {
+            None
         }
     }
 }
@@ -320,7 +430,7 @@ impl VectorIndex {
             self.live.insert(*id);
         }
         let valid: Vec<(&Vec<i8>, usize)> = quantized.iter().map(|(v, id)| (v, *id)).collect();
-        if self.base.saved_as().is_none() && self.recent.points() == 0 && self.merging.is_none() {
+        if self.base.saved_at().is_none() && self.recent.points() == 0 && self.merging.is_none() {
             // A graph being built (never saved yet): one segment.
             self.base.insert(&valid);
         } else {
@@ -423,15 +533,22 @@ impl VectorIndex {
         let wide = ef.max((k as f64 / (1.0 - dead_share).max(0.5)).ceil() as usize + 16);
         let mut found: Vec<(i64, f32)> = Vec::new();
         for segment in self.segments() {
+            if let Some(frozen) = segment.current_frozen() {
+                // The saved form walks past rejected points itself.
+                let accept = |id: i64| live.contains(id) && allow.is_none_or(|f| f(id));
+                let filtering = allow.is_some() || self.dead() > 0;
+                found.extend(frozen.search(&query, k, ef, filtering.then_some(&accept)));
+                continue;
+            }
             if allow.is_none() && self.dead() == 0 {
-                found.extend(segment.search(&query, k, ef, None));
+                found.extend(segment.search_growing(&query, k, ef, None));
                 continue;
             }
             if allow.is_none() {
                 let before = found.len();
                 found.extend(
                     segment
-                        .search(&query, wide, wide, None)
+                        .search_growing(&query, wide, wide, None)
                         .into_iter()
                         .filter(|(id, _)| live.contains(*id))
                         .take(k),
@@ -441,7 +558,7 @@ impl VectorIndex {
                 }
                 found.truncate(before);
             }
-            found.extend(segment.search(&query, k, ef, Some(&filter)));
+            found.extend(segment.search_growing(&query, k, ef, Some(&filter)));
         }
         found.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         // While a merge runs a point can be in two segments.
@@ -521,35 +638,34 @@ impl VectorIndex {
             .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
         let mut names = Vec::new();
         for segment in self.segments() {
-            if segment
-                .saved_as()
-                .is_none_or(|n| !dir.join(n).join(META_FILE).exists())
-            {
+            let saved_here = segment
+                .saved_at()
+                .filter(|p| p.parent() == Some(dir) && p.join(META_FILE).exists());
+            if saved_here.is_none() {
                 let name = fresh_segment_name(dir);
                 let tmp = dir.join(format!("{name}.tmp"));
                 let _ = std::fs::remove_dir_all(&tmp);
                 std::fs::create_dir_all(&tmp)
                     .map_err(|e| Error::io(format!("creating {}", tmp.display()), e))?;
-                segment
-                    .hnsw
-                    .file_dump(&tmp, BASENAME)
+                let hnsw = segment.growing();
+                hnsw.file_dump(&tmp, BASENAME)
                     .map_err(|e| Error::Index(format!("saving the vector index: {e}")))?;
-                let ids: Vec<u8> = segment
-                    .hnsw
-                    .get_point_indexation()
-                    .into_iter()
-                    .flat_map(|p| (p.get_origin_id() as i64).to_le_bytes())
-                    .collect();
-                std::fs::write(tmp.join(IDS_FILE), ids)
-                    .map_err(|e| Error::io("writing index ids", e))?;
+                frozen::write(hnsw, self.dim, &tmp.join(FLAT_FILE))?;
                 // Marks the folder complete; a folder without it is never loaded.
                 std::fs::write(tmp.join(META_FILE), b"{}")
                     .map_err(|e| Error::io("writing index meta", e))?;
                 std::fs::rename(&tmp, dir.join(&name))
                     .map_err(|e| Error::io(format!("saving {}", dir.display()), e))?;
-                segment.set_saved_as(Some(name));
+                segment.set_saved_at(Some(dir.join(&name)));
+                names.push(name);
+            } else {
+                names.extend(
+                    saved_here
+                        .as_deref()
+                        .and_then(Path::file_name)
+                        .map(|n| n.to_string_lossy().into_owned()),
+                );
             }
-            names.extend(segment.saved_as());
         }
         let meta = IndexMeta {
             format: FORMAT,
@@ -582,6 +698,18 @@ impl VectorIndex {
             }
         }
         Ok(())
+    }
+
+    /// After a save: each saved segment is searched from its file, mapped ([`crate::frozen`]), and the
+    /// base's hnsw_rs form is released — it is loaded again only when a merge inserts into the base. The
+    /// recent segment keeps its hnsw_rs form, so the next pass inserts without reloading it. Returns what was
+    /// released, for the caller to drop outside the graph's lock.
+    pub(crate) fn settle(&mut self) -> Option<Hnsw<'static, i8, CosineI8>> {
+        if self.merging.is_some() {
+            return None;
+        }
+        let _ = self.recent.settle(self.dim, false);
+        self.base.settle(self.dim, true)
     }
 
     /// Reads the meta file of a saved graph.
@@ -621,16 +749,12 @@ impl VectorIndex {
         let mut present = IdSet::default();
         let mut segments = Vec::new();
         for name in &meta.segments {
-            let ids_bytes = std::fs::read(dir.join(name).join(IDS_FILE)).ok()?;
+            let segment = Segment::load(dir, name, dim, params)?;
             let before = present.len();
-            for c in ids_bytes.chunks_exact(8) {
-                let mut b = [0u8; 8];
-                b.copy_from_slice(c);
-                present.insert(i64::from_le_bytes(b));
+            for &id in segment.frozen.as_ref().map_or(&[][..], FrozenGraph::ids) {
+                present.insert(id);
             }
-            let segment = Segment::load(dir, name)?;
-            if segment.points() != present.len() - before || segment.points() * 8 != ids_bytes.len()
-            {
+            if segment.points() != present.len() - before {
                 tracing::warn!(
                     segment = name,
                     "saved vector index segment incomplete; rebuilding"
@@ -863,6 +987,11 @@ mod tests {
         assert_eq!(meta.segments.len(), 1, "a fresh build is one segment");
         let base = meta.segments[0].clone();
         let base_written = saved_files(&path)[&base];
+        // Settled, the base is searched from its file and its hnsw_rs form is let go.
+        assert!(g.settle().is_some(), "the base's hnsw_rs form is released");
+        assert!(g.base.growing.get().is_none() && g.base.current_frozen().is_some());
+        assert_eq!(g.base.points(), 2000);
+        assert_eq!(g.search(&first[17].1, 1, None)[0].0, first[17].0);
 
         // New vectors go to a second segment; saving writes it and leaves the base alone.
         let second = vectors(2001..=2100);
@@ -988,20 +1117,42 @@ mod tests {
     fn corrupt_saved_index_is_rejected_not_a_crash() {
         let dim = 8;
         let mut seed = 7u64;
-        let items = random_items(&mut seed, 1..=50, dim);
-        let mut idx = VectorIndex::new("m", dim, "db", 50, HnswParams::default());
-        idx.insert(&items);
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("hnsw");
-        idx.save(&path).unwrap();
-        let segment = path.join(&VectorIndex::saved_meta(&path).unwrap().segments[0]);
+        let items = random_items(&mut seed, 1..=300, dim);
+        let saved = |items: &[(i64, Vec<f32>)]| {
+            let mut idx = VectorIndex::new("m", dim, "db", 300, HnswParams::default());
+            idx.insert(items);
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("hnsw");
+            idx.save(&path).unwrap();
+            let segment = path.join(&VectorIndex::saved_meta(&path).unwrap().segments[0]);
+            (dir, path, segment)
+        };
+        // The searched form damaged: the graph is rebuilt (load says no), nothing crashes.
+        let (_keep, path, segment) = saved(&items[..200]);
+        std::fs::write(segment.join(FLAT_FILE), b"garbage").unwrap();
+        assert!(VectorIndex::load(&path, "m", dim, "db", HnswParams::default()).is_none());
+
+        // hnsw_rs's form damaged: loading and searching do not read it; the first insert, which needs it,
+        // rebuilds the segment from the saved vectors, and every point is still found.
+        let (_keep, path, segment) = saved(&items[..200]);
         for entry in std::fs::read_dir(&segment).unwrap() {
             let p = entry.unwrap().path();
             if p.extension().is_some_and(|e| e == "data" || e == "graph") {
                 std::fs::write(&p, b"garbage").unwrap();
             }
         }
-        assert!(VectorIndex::load(&path, "m", dim, "db", HnswParams::default()).is_none());
+        let mut loaded = VectorIndex::load(&path, "m", dim, "db", HnswParams::default()).unwrap();
+        assert_eq!(loaded.search(&items[7].1, 1, None)[0].0, 8);
+        // Into the base, as a merge would.
+        loaded
+            .base
+            .insert(&[(&quant::quantize(&items[250].1), 251)]);
+        loaded.present.insert(251);
+        loaded.live.insert(251);
+        for (id, v) in [&items[0], &items[199], &items[250]] {
+            assert_eq!(loaded.search(v, 1, None)[0].0, *id);
+        }
+        assert_eq!(loaded.base.points(), 201);
     }
 
     #[test]

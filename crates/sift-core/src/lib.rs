@@ -22,6 +22,7 @@ mod error;
 pub mod eval;
 mod extract;
 mod fault;
+mod frozen;
 mod fts_tokenizer;
 pub mod generate;
 mod index;

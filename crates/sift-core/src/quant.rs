@@ -100,6 +100,12 @@ pub fn cosine(a: &[i8], b: &[i8]) -> f32 {
     (ab as f64 / ((aa as f64) * (bb as f64)).sqrt()) as f32
 }
 
+/// The graph's distance between two 8-bit vectors: `1 - cos`, clamped at 0 against rounding. Both graph
+/// forms (hnsw_rs while building, [`crate::frozen`] once saved) measure with this, so they agree.
+pub fn distance(a: &[i8], b: &[i8]) -> f32 {
+    (1.0 - cosine(a, b)).max(0.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
