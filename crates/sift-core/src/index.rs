@@ -729,7 +729,25 @@ impl VectorIndex {
         params: HnswParams,
     ) -> Option<Self> {
         let meta = Self::saved_meta(dir)?;
-        if meta.format != FORMAT || meta.model != model || meta.dim != dim {
+        if meta.format == FORMAT - 1 && meta.model == model && meta.dim == dim {
+            // Saved before segments were also saved flat: each gains its flat file, read from hnsw_rs's
+            // (seconds), instead of a rebuild from the database (minutes at a million chunks).
+            for name in &meta.segments {
+                let folder = dir.join(name);
+                if !folder.join(FLAT_FILE).exists() {
+                    let hnsw = load_hnsw(&folder)?;
+                    let tmp = folder.join(format!("{FLAT_FILE}.tmp"));
+                    if let Err(e) = frozen::write(&hnsw, dim, &tmp).and_then(|()| {
+                        std::fs::rename(&tmp, folder.join(FLAT_FILE))
+                            .map_err(|e| Error::io("saving the graph", e))
+                    }) {
+                        tracing::warn!(error = %e, "could not upgrade the saved vector index; rebuilding");
+                        return None;
+                    }
+                }
+            }
+            tracing::info!("saved vector index upgraded to searching in place");
+        } else if meta.format != FORMAT || meta.model != model || meta.dim != dim {
             tracing::info!(
                 ?meta,
                 "saved vector index is for another model or format; rebuilding"
@@ -1153,6 +1171,38 @@ mod tests {
             assert_eq!(loaded.search(v, 1, None)[0].0, *id);
         }
         assert_eq!(loaded.base.points(), 201);
+    }
+
+    #[test]
+    fn a_graph_saved_before_flat_files_is_upgraded_not_rebuilt() {
+        let dim = 8;
+        let mut seed = 13u64;
+        let items = random_items(&mut seed, 1..=300, dim);
+        let mut idx = VectorIndex::new("m", dim, "db", 300, HnswParams::default());
+        idx.insert(&items);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hnsw");
+        idx.save(&path).unwrap();
+        // As format 3 left it: no flat file, meta says 3.
+        let mut meta = VectorIndex::saved_meta(&path).unwrap();
+        let segment = path.join(&meta.segments[0]);
+        std::fs::remove_file(segment.join(FLAT_FILE)).unwrap();
+        meta.format = 3;
+        std::fs::write(path.join(META_FILE), serde_json::to_vec(&meta).unwrap()).unwrap();
+        let mut loaded = VectorIndex::load(&path, "m", dim, "db", HnswParams::default()).unwrap();
+        assert!(segment.join(FLAT_FILE).exists());
+        assert_eq!(loaded.len(), 300);
+        assert_eq!(loaded.search(&items[41].1, 1, None)[0].0, 42);
+        loaded.save(&path).unwrap();
+        let meta = VectorIndex::saved_meta(&path).unwrap();
+        assert_eq!(meta.format, FORMAT);
+        assert_eq!(
+            meta.segments,
+            vec![segment.file_name().unwrap().to_string_lossy().into_owned()]
+        );
+        // Another format (or a damaged old one) is rebuilt.
+        std::fs::remove_file(segment.join(FLAT_FILE)).unwrap();
+        assert!(VectorIndex::load(&path, "m", dim, "db", HnswParams::default()).is_none());
     }
 
     #[test]
