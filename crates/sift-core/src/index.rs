@@ -1189,7 +1189,7 @@ mod tests {
         std::fs::remove_file(segment.join(FLAT_FILE)).unwrap();
         meta.format = 3;
         std::fs::write(path.join(META_FILE), serde_json::to_vec(&meta).unwrap()).unwrap();
-        let mut loaded = VectorIndex::load(&path, "m", dim, "db", HnswParams::default()).unwrap();
+        let loaded = VectorIndex::load(&path, "m", dim, "db", HnswParams::default()).unwrap();
         assert!(segment.join(FLAT_FILE).exists());
         assert_eq!(loaded.len(), 300);
         assert_eq!(loaded.search(&items[41].1, 1, None)[0].0, 42);
