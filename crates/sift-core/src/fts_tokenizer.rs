@@ -319,7 +319,7 @@ unsafe extern "C" fn collect(
     })
 }
 
-fn failure(rc: c_int, message: String) -> rusqlite::Error {
+pub(crate) fn failure(rc: c_int, message: String) -> rusqlite::Error {
     rusqlite::Error::SqliteFailure(ffi::Error::new(rc), Some(message))
 }
 
@@ -327,7 +327,7 @@ fn failure(rc: c_int, message: String) -> rusqlite::Error {
 ///
 /// # Safety
 /// `db` must be a valid open connection used by this thread only during the call.
-unsafe fn fts5_api(db: *mut ffi::sqlite3) -> rusqlite::Result<*mut ffi::fts5_api> {
+pub(crate) unsafe fn fts5_api(db: *mut ffi::sqlite3) -> rusqlite::Result<*mut ffi::fts5_api> {
     let mut stmt: *mut ffi::sqlite3_stmt = ptr::null_mut();
     // SAFETY: `db` is valid (caller); the SQL is a NUL-terminated constant; `stmt` receives the statement.
     let mut rc = unsafe {

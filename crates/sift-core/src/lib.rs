@@ -23,6 +23,7 @@ pub mod eval;
 mod extract;
 mod fault;
 mod frozen;
+mod fts_rank;
 mod fts_tokenizer;
 pub mod generate;
 mod index;

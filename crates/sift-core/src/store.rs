@@ -523,6 +523,7 @@ impl Store {
         // Every connection registers the keyword tokenizer before anything touches `chunks_fts` (migrations
         // included): without it the table can be neither searched nor written through the `chunks` triggers.
         crate::fts_tokenizer::register(&conn)?;
+        crate::fts_rank::register(&conn)?;
         register_vector_migration(&conn)?;
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -1031,12 +1032,13 @@ impl Store {
     }
 
     /// Full-text search: chunk ids and BM25 scores (lower is better, as SQLite reports them), best first.
+    /// Scored by `sift_rank` (`fts_rank.rs`): FTS5's BM25 with passage lengths kept in memory.
     pub fn fts(&self, match_expr: &str, limit: usize, filter: &Filter) -> Result<Vec<(i64, f64)>> {
         if filter.is_empty() {
             // No filter: rank in FTS5 alone; joining every match to its chunk and file before the sort costs
             // a B-tree lookup per matching passage.
             let mut stmt = self.conn.prepare_cached(&format!(
-                "SELECT rowid, bm25(chunks_fts) AS score FROM chunks_fts
+                "SELECT rowid, sift_rank(chunks_fts) AS score FROM chunks_fts
                  WHERE chunks_fts MATCH ?1 ORDER BY score LIMIT {limit}"
             ))?;
             let rows = stmt
@@ -1046,7 +1048,7 @@ impl Store {
         }
         let (cond, fparams) = filter.sql();
         let sql = format!(
-            "SELECT c.id, bm25(chunks_fts) AS score FROM chunks_fts
+            "SELECT c.id, sift_rank(chunks_fts) AS score FROM chunks_fts
              JOIN chunks c ON c.id = chunks_fts.rowid JOIN files f ON f.id = c.file_id
              WHERE chunks_fts MATCH ? AND {cond} ORDER BY score LIMIT {limit}"
         );
