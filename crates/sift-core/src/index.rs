@@ -729,25 +729,8 @@ impl VectorIndex {
         params: HnswParams,
     ) -> Option<Self> {
         let meta = Self::saved_meta(dir)?;
-        if meta.format == FORMAT - 1 && meta.model == model && meta.dim == dim {
-            // Saved before segments were also saved flat: each gains its flat file, read from hnsw_rs's
-            // (seconds), instead of a rebuild from the database (minutes at a million chunks).
-            for name in &meta.segments {
-                let folder = dir.join(name);
-                if !folder.join(FLAT_FILE).exists() {
-                    let hnsw = load_hnsw(&folder)?;
-                    let tmp = folder.join(format!("{FLAT_FILE}.tmp"));
-                    if let Err(e) = frozen::write(&hnsw, dim, &tmp).and_then(|()| {
-                        std::fs::rename(&tmp, folder.join(FLAT_FILE))
-                            .map_err(|e| Error::io("saving the graph", e))
-                    }) {
-                        tracing::warn!(error = %e, "could not upgrade the saved vector index; rebuilding");
-                        return None;
-                    }
-                }
-            }
-            tracing::info!("saved vector index upgraded to searching in place");
-        } else if meta.format != FORMAT || meta.model != model || meta.dim != dim {
+        let upgrade = meta.format == FORMAT - 1;
+        if (!upgrade && meta.format != FORMAT) || meta.model != model || meta.dim != dim {
             tracing::info!(
                 ?meta,
                 "saved vector index is for another model or format; rebuilding"
@@ -759,6 +742,32 @@ impl VectorIndex {
                 "saved vector index belongs to another database (was index.sqlite replaced?); rebuilding"
             );
             return None;
+        }
+        if upgrade {
+            // Saved before segments were also saved flat: each gains its flat file, read from hnsw_rs's
+            // (seconds), instead of a rebuild from the database (minutes at a million chunks).
+            for name in &meta.segments {
+                let folder = dir.join(name);
+                if folder.join(FLAT_FILE).exists() {
+                    continue;
+                }
+                let hnsw = load_hnsw(&folder)?;
+                // Named for this process: two processes opening the index at once each write their own,
+                // and either's rename leaves a whole file.
+                let tmp = folder.join(format!("{FLAT_FILE}.{}.tmp", std::process::id()));
+                let written = frozen::write(&hnsw, dim, &tmp).and_then(|()| {
+                    std::fs::rename(&tmp, folder.join(FLAT_FILE))
+                        .map_err(|e| Error::io("saving the graph", e))
+                });
+                if let Err(e) = written {
+                    let _ = std::fs::remove_file(&tmp);
+                    if !folder.join(FLAT_FILE).exists() {
+                        tracing::warn!(error = %e, "could not upgrade the saved vector index; rebuilding");
+                        return None;
+                    }
+                }
+            }
+            tracing::info!("saved vector index upgraded to searching in place");
         }
         if meta.segments.is_empty() || meta.segments.len() > 2 {
             tracing::warn!("saved vector index lists no or too many segments; rebuilding");
@@ -1131,20 +1140,24 @@ mod tests {
         assert_eq!(p.ef_for(LARGE_GRAPH + 1), 2 * p.ef_search);
     }
 
+    /// `items` built into a graph saved in a new temporary folder: (the folder, the graph's directory, its
+    /// one segment's folder).
+    fn saved(items: &[(i64, Vec<f32>)]) -> (tempfile::TempDir, PathBuf, PathBuf) {
+        let dim = items[0].1.len();
+        let mut idx = VectorIndex::new("m", dim, "db", items.len(), HnswParams::default());
+        idx.insert(items);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hnsw");
+        idx.save(&path).unwrap();
+        let segment = path.join(&VectorIndex::saved_meta(&path).unwrap().segments[0]);
+        (dir, path, segment)
+    }
+
     #[test]
     fn corrupt_saved_index_is_rejected_not_a_crash() {
         let dim = 8;
         let mut seed = 7u64;
         let items = random_items(&mut seed, 1..=300, dim);
-        let saved = |items: &[(i64, Vec<f32>)]| {
-            let mut idx = VectorIndex::new("m", dim, "db", 300, HnswParams::default());
-            idx.insert(items);
-            let dir = tempfile::tempdir().unwrap();
-            let path = dir.path().join("hnsw");
-            idx.save(&path).unwrap();
-            let segment = path.join(&VectorIndex::saved_meta(&path).unwrap().segments[0]);
-            (dir, path, segment)
-        };
         // The searched form damaged: the graph is rebuilt (load says no), nothing crashes.
         let (_keep, path, segment) = saved(&items[..200]);
         std::fs::write(segment.join(FLAT_FILE), b"garbage").unwrap();
@@ -1178,14 +1191,9 @@ mod tests {
         let dim = 8;
         let mut seed = 13u64;
         let items = random_items(&mut seed, 1..=300, dim);
-        let mut idx = VectorIndex::new("m", dim, "db", 300, HnswParams::default());
-        idx.insert(&items);
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("hnsw");
-        idx.save(&path).unwrap();
+        let (_keep, path, segment) = saved(&items);
         // As format 3 left it: no flat file, meta says 3.
         let mut meta = VectorIndex::saved_meta(&path).unwrap();
-        let segment = path.join(&meta.segments[0]);
         std::fs::remove_file(segment.join(FLAT_FILE)).unwrap();
         meta.format = 3;
         std::fs::write(path.join(META_FILE), serde_json::to_vec(&meta).unwrap()).unwrap();

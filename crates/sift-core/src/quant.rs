@@ -70,14 +70,56 @@ fn dots_portable(a: &[i8], b: &[i8]) -> (i32, i32, i32) {
     (sab, saa, sbb)
 }
 
-/// [`dots_portable`] compiled for AVX2 (twice the lanes of the x86-64 baseline, SSE2).
+/// [`dots_portable`] with AVX2 integer instructions: 16 bytes at a time sign-extended to 16 bits, then
+/// multiplied and added in pairs into 32-bit lanes (`vpmaddwd`). The compiler does not find this for the
+/// portable loop: it inserted bytes one by one and multiplied in 32 bits.
 ///
 /// # Safety
 /// The CPU must support AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn dots_avx2(a: &[i8], b: &[i8]) -> (i32, i32, i32) {
-    dots_portable(a, b)
+    use std::arch::x86_64::*;
+
+    /// The sum of a vector's eight 32-bit lanes.
+    #[target_feature(enable = "avx2")]
+    fn sum(v: __m256i) -> i32 {
+        let s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256::<1>(v));
+        let s = _mm_add_epi32(s, _mm_shuffle_epi32::<0b01_00_11_10>(s));
+        let s = _mm_add_epi32(s, _mm_shuffle_epi32::<0b10_11_00_01>(s));
+        _mm_cvtsi128_si32(s)
+    }
+
+    let n = a.len().min(b.len());
+    let (mut ab, mut aa, mut bb) = (
+        _mm256_setzero_si256(),
+        _mm256_setzero_si256(),
+        _mm256_setzero_si256(),
+    );
+    let mut i = 0;
+    while i + 16 <= n {
+        // SAFETY: i + 16 <= n, which is at most either slice's length: 16 bytes are readable from each
+        // (unaligned loads).
+        let (x, y) = unsafe {
+            (
+                _mm_loadu_si128(a.as_ptr().add(i).cast()),
+                _mm_loadu_si128(b.as_ptr().add(i).cast()),
+            )
+        };
+        let (x, y) = (_mm256_cvtepi8_epi16(x), _mm256_cvtepi8_epi16(y));
+        ab = _mm256_add_epi32(ab, _mm256_madd_epi16(x, y));
+        aa = _mm256_add_epi32(aa, _mm256_madd_epi16(x, x));
+        bb = _mm256_add_epi32(bb, _mm256_madd_epi16(y, y));
+        i += 16;
+    }
+    let (mut sab, mut saa, mut sbb) = (sum(ab), sum(aa), sum(bb));
+    for (&x, &y) in a[i..n].iter().zip(&b[i..n]) {
+        let (x, y) = (i32::from(x), i32::from(y));
+        sab += x * y;
+        saa += x * x;
+        sbb += y * y;
+    }
+    (sab, saa, sbb)
 }
 
 /// (a·b, a·a, b·b): the graph's distance, so its hottest loop. Uses AVX2 where the CPU has it (checked once
