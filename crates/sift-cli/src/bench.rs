@@ -483,7 +483,7 @@ fn indexing(
         );
     }
     outln!(
-        "each run, in order: sift index {first_wall:.1} s, raw {first_raw:.1} s, sift index {second_wall:.1} s, raw {second_raw:.1} s"
+        "each run, in order: sift index {first_wall:.2} s, raw {first_raw:.2} s, sift index {second_wall:.2} s, raw {second_raw:.2} s"
     );
     outln!(
         "indexing / raw ORT: {:.2}x; peak RSS of the first index run {index_rss:.0} MB",

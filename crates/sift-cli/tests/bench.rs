@@ -193,6 +193,23 @@ fn bench_indexing_compares_with_python_onnxruntime() {
     let out = run_ok(c).0;
     assert!(out.contains("raw ORT session, same units"), "{out}");
     assert!(!out.contains("Python onnxruntime + tokenizers"), "{out}");
+    // Both sides ran twice, alternating.
+    let runs = out
+        .lines()
+        .find_map(|l| l.strip_prefix("each run, in order: "))
+        .unwrap_or_else(|| panic!("no runs line: {out}"));
+    let seconds: Vec<f64> = runs
+        .split(", ")
+        .map(|r| {
+            r.trim_start_matches(|c: char| !c.is_ascii_digit())
+                .trim_end_matches(" s")
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(seconds.len(), 4, "{runs}");
+    // Indexing takes a measurable time; the raw loop over these few notes can round to 0.00 s.
+    assert!(seconds[0] > 0.0 && seconds[2] > 0.0, "{runs}");
     assert!(
         out.contains("Python row left out: no Python at /nonexistent/python")
             && out.contains("scripts/setup.sh"),
