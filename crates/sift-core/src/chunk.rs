@@ -58,6 +58,10 @@ pub struct Chunk {
     pub location: Option<Location>,
     /// The chunk cut into sentence windows, in order (empty when the chunk is one window already).
     pub windows: Vec<Window>,
+    /// `text`'s model token ids (no special tokens), read off the tokenization the chunker made to size it,
+    /// so the embedder does not tokenize it again; `None` when they could not be read off (see
+    /// [`SectionSizer`]): the embedder then tokenizes the text.
+    pub tokens: Option<Vec<u32>>,
 }
 
 /// A few sentences of a chunk, embedded on their own.
@@ -67,12 +71,35 @@ pub struct Window {
     /// Byte range in the document's text (inside its chunk's).
     pub start: usize,
     pub end: usize,
+    /// `text`'s model token ids, as [`Chunk::tokens`].
+    pub tokens: Option<Vec<u32>>,
+}
+
+/// One text to embed: a chunk's or a window's, with its token ids when the chunker has them.
+#[derive(Debug, Clone, Copy)]
+pub struct Unit<'a> {
+    pub text: &'a str,
+    pub tokens: Option<&'a [u32]>,
+}
+
+impl<'a> Unit<'a> {
+    /// A text without token ids (the embedder tokenizes it).
+    pub fn text(text: &'a str) -> Self {
+        Unit { text, tokens: None }
+    }
 }
 
 impl Chunk {
     /// The texts to embed for this chunk: its own, then its windows'.
-    pub fn texts(&self) -> impl Iterator<Item = &str> {
-        std::iter::once(self.text.as_str()).chain(self.windows.iter().map(|w| w.text.as_str()))
+    pub fn texts(&self) -> impl Iterator<Item = Unit<'_>> {
+        std::iter::once(Unit {
+            text: &self.text,
+            tokens: self.tokens.as_deref(),
+        })
+        .chain(self.windows.iter().map(|w| Unit {
+            text: &w.text,
+            tokens: w.tokens.as_deref(),
+        }))
     }
 
     /// How many vectors the chunk has: one, plus one per window.
@@ -145,35 +172,32 @@ impl Chunker {
             .flat_map(move |(offset, section, location)| {
                 self.section(section, kind)
                     .into_iter()
-                    .map(move |(start, s, windows)| (offset, start, s, windows, location))
+                    .map(move |(piece, windows)| (offset, piece, windows, location))
             })
-            .map(move |(offset, start, s, windows, location)| {
-                let start = offset + start;
+            .map(move |(offset, piece, windows, location)| {
+                let start = offset + piece.at;
                 Chunk {
                     line: lines.line_at(text, start),
                     start,
-                    end: start + s.len(),
-                    text: s.to_string(),
+                    end: start + piece.text.len(),
+                    text: piece.text.to_string(),
                     location: location.cloned(),
                     windows: windows
                         .into_iter()
-                        .map(|(at, w)| Window {
-                            text: w.to_string(),
-                            start: offset + at,
-                            end: offset + at + w.len(),
+                        .map(|w| Window {
+                            text: w.text.to_string(),
+                            start: offset + w.at,
+                            end: offset + w.at + w.text.len(),
+                            tokens: w.tokens,
                         })
                         .collect(),
+                    tokens: piece.tokens,
                 }
             })
     }
 
-    /// Chunks one section: (offset in the section, text, windows as (offset in the section, text)).
-    #[allow(clippy::type_complexity)]
-    fn section<'s>(
-        &self,
-        section: &'s str,
-        kind: TextKind,
-    ) -> Vec<(usize, &'s str, Vec<(usize, &'s str)>)> {
+    /// Chunks one section: each chunk with its windows.
+    fn section<'s>(&self, section: &'s str, kind: TextKind) -> Vec<(Piece<'s>, Vec<Piece<'s>>)> {
         let sizer = SectionSizer::new(&self.tokenizer, section, self.word_local);
         let options = self.options;
         let config = ChunkConfig::new(options.max_tokens.max(8)).with_sizer(&sizer);
@@ -202,36 +226,45 @@ impl Chunker {
             .map(|(start, s)| {
                 let windows = windows
                     .as_ref()
-                    .map(|w| windows_of(w, start, s))
+                    .map(|w| windows_of(w, &sizer, start, s))
                     .unwrap_or_default();
-                (start, s, windows)
+                (sizer.piece(start, s), windows)
             })
             .collect()
     }
 }
 
+/// A chunk or window of a section: its offset in the section, its text, its tokens when read off.
+struct Piece<'s> {
+    at: usize,
+    text: &'s str,
+    tokens: Option<Vec<u32>>,
+}
+
 /// Cuts a chunk (at `offset` in its section) into windows; none when it fits in one.
 fn windows_of<'s>(
     splitter: &TextSplitter<&SectionSizer<'_>>,
+    sizer: &SectionSizer<'_>,
     offset: usize,
     chunk: &'s str,
-) -> Vec<(usize, &'s str)> {
+) -> Vec<Piece<'s>> {
     let windows: Vec<(usize, &str)> = splitter
         .chunk_indices(chunk)
         .filter(|(_, w)| !w.trim().is_empty())
-        .map(|(start, w)| (offset + start, w))
         .collect();
     if windows.len() < 2 {
-        Vec::new()
-    } else {
-        windows
+        return Vec::new();
     }
+    windows
+        .into_iter()
+        .map(|(start, w)| sizer.piece(offset + start, w))
+        .collect()
 }
 
 /// Whether the tokenizer cuts text into words at whitespace and tokenizes each word alone (BERT's
 /// WordPiece with its normalizer and pre-tokenizer): then a piece of text that starts and ends next to
 /// whitespace has exactly the tokens of the whole text that lie inside it.
-fn word_local(tokenizer: &Tokenizer) -> bool {
+pub(crate) fn word_local(tokenizer: &Tokenizer) -> bool {
     use tokenizers::{ModelWrapper, NormalizerWrapper, PreTokenizerWrapper};
     matches!(tokenizer.get_model(), ModelWrapper::WordPiece(_))
         && matches!(
@@ -249,26 +282,48 @@ fn word_local(tokenizer: &Tokenizer) -> bool {
 /// most of the reader thread's time. With a word-local tokenizer the section is tokenized once: a piece
 /// (a slice of the section) whose ends touch whitespace has exactly the section's tokens that start inside
 /// it. Any other piece — cut inside a word or between punctuation, not a slice of the section, or any piece
-/// with another tokenizer — is tokenized as before, so sizes are always exact.
+/// with another tokenizer — is tokenized as before, so sizes are always exact. The same slices of the
+/// section's token ids are a chunk's or window's [`Chunk::tokens`].
 struct SectionSizer<'t> {
     tokenizer: &'t Tokenizer,
     section: &'t str,
-    /// Byte offsets where the section's tokens start, ascending; `None` when sizes are not read off them.
-    starts: Option<Vec<usize>>,
+    /// Byte offsets where the section's tokens start, ascending, and the tokens' ids; `None` when sizes are
+    /// not read off them.
+    tokens: Option<(Vec<usize>, Vec<u32>)>,
 }
 
 impl<'t> SectionSizer<'t> {
     fn new(tokenizer: &'t Tokenizer, section: &'t str, word_local: bool) -> Self {
-        let starts = word_local
+        let tokens = word_local
             .then(|| tokenizer.encode(section, false).ok())
             .flatten()
-            .map(|e| e.get_offsets().iter().map(|o| o.0).collect::<Vec<_>>())
-            .filter(|s| s.is_sorted());
+            .map(|e| {
+                let starts: Vec<usize> = e.get_offsets().iter().map(|o| o.0).collect();
+                (starts, e.get_ids().to_vec())
+            })
+            .filter(|(starts, ids)| starts.is_sorted() && starts.len() == ids.len());
         SectionSizer {
             tokenizer,
             section,
-            starts,
+            tokens,
         }
+    }
+
+    /// Indices of the section's tokens inside `piece`, when they are exactly its tokens.
+    fn token_range(&self, piece: &str) -> Option<std::ops::Range<usize>> {
+        let (starts, _) = self.tokens.as_ref()?;
+        let (a, b) = self.range_of(piece)?;
+        (self.clean_cut(a) && self.clean_cut(b))
+            .then(|| starts.partition_point(|&s| s < a)..starts.partition_point(|&s| s < b))
+    }
+
+    /// `text` (a slice of the section at `at`) with its token ids when they can be read off.
+    fn piece<'s>(&self, at: usize, text: &'s str) -> Piece<'s> {
+        let tokens = self
+            .token_range(text)
+            .zip(self.tokens.as_ref())
+            .map(|(r, (_, ids))| ids[r].to_vec());
+        Piece { at, text, tokens }
     }
 
     /// Where `piece` lies in the section, when it is a slice of it.
@@ -294,14 +349,10 @@ impl<'t> SectionSizer<'t> {
 
 impl text_splitter::ChunkSizer for SectionSizer<'_> {
     fn size(&self, piece: &str) -> usize {
-        if let Some(starts) = &self.starts {
-            if let Some((a, b)) = self.range_of(piece) {
-                if self.clean_cut(a) && self.clean_cut(b) {
-                    return starts.partition_point(|&s| s < b) - starts.partition_point(|&s| s < a);
-                }
-            }
+        match self.token_range(piece) {
+            Some(r) => r.len(),
+            None => text_splitter::ChunkSizer::size(self.tokenizer, piece),
         }
-        text_splitter::ChunkSizer::size(self.tokenizer, piece)
     }
 }
 
@@ -519,7 +570,7 @@ mod tests {
             }
             // Whole sentences: each window ends at the end of one.
             assert!(c.windows.iter().all(|w| w.text.trim_end().ends_with('.')));
-            let texts: Vec<&str> = c.texts().collect();
+            let texts: Vec<&str> = c.texts().map(|u| u.text).collect();
             assert_eq!(texts[0], c.text);
             assert_eq!(texts.len(), c.units());
         }
@@ -589,14 +640,49 @@ mod tests {
         // Several sections, so pieces of each are measured against the right tokenization.
         let text = awkward_text(1200);
         assert!(text.len() > 2 * SECTION_BYTES);
+        let ids = |t: &str| tokenizer.encode(t, false).unwrap().get_ids().to_vec();
         for kind in [TextKind::Plain, TextKind::Markdown] {
             let a: Vec<Chunk> = fast.stream(&text, kind, &[]).collect();
             let b: Vec<Chunk> = exact.stream(&text, kind, &[]).collect();
             assert!(a.len() > 50 && a.iter().any(|c| c.windows.len() > 2));
             assert_eq!(a.len(), b.len(), "{kind:?}");
+            let (mut read_off, mut units) = (0, 0);
             for (x, y) in a.iter().zip(&b) {
-                assert_eq!(x, y, "{kind:?}");
+                // The same chunks and windows; only the fast chunker has token ids, and they are exactly
+                // what tokenizing each text gives.
+                let strip = |c: &Chunk| {
+                    let mut c = c.clone();
+                    c.tokens = None;
+                    c.windows.iter_mut().for_each(|w| w.tokens = None);
+                    c
+                };
+                assert_eq!(strip(x), *y, "{kind:?}");
+                assert!(y.texts().all(|u| u.tokens.is_none()));
+                for unit in x.texts() {
+                    units += 1;
+                    if let Some(t) = unit.tokens {
+                        assert_eq!(t, ids(unit.text), "{kind:?} {:?}", unit.text);
+                        read_off += 1;
+                    }
+                }
             }
+            // Most units are cut next to whitespace; the rest (windows cut inside `"{x:?}"` and the like
+            // by the sentence rules) are tokenized by the embedder.
+            assert!(read_off * 5 > units * 3, "{read_off} of {units}");
+        }
+        // In prose every chunk and window is cut next to whitespace.
+        let prose = "The committee met on Tuesday to review the budget, and it agreed to fund the new library. \
+                     Members asked how the costs would be shared; the treasurer answered at length.\n\n"
+            .repeat(80);
+        let chunks: Vec<Chunk> = fast.stream(&prose, TextKind::Plain, &[]).collect();
+        assert!(chunks.iter().any(|c| c.windows.len() > 2));
+        for unit in chunks.iter().flat_map(Chunk::texts) {
+            assert_eq!(
+                unit.tokens,
+                Some(ids(unit.text).as_slice()),
+                "{:?}",
+                unit.text
+            );
         }
     }
 
@@ -607,7 +693,7 @@ mod tests {
         let tokenizer = chunker.tokenizer;
         let text = awkward_text(40);
         let sizer = SectionSizer::new(&tokenizer, &text, true);
-        assert!(sizer.starts.is_some());
+        assert!(sizer.tokens.is_some());
         let cuts: Vec<usize> = text
             .char_indices()
             .filter(|&(i, c)| c == ' ' || c == '\n' || i == 0)
@@ -618,12 +704,13 @@ mod tests {
             for &b in cuts[n + 1..].iter().step_by(7).take(12) {
                 let piece = &text[a..b];
                 assert!(sizer.range_of(piece).is_some());
-                let exact = text_splitter::ChunkSizer::size(&tokenizer, piece);
+                let exact = tokenizer.encode(piece, false).unwrap().get_ids().to_vec();
                 assert_eq!(
                     text_splitter::ChunkSizer::size(&sizer, piece),
-                    exact,
+                    exact.len(),
                     "{piece:?}"
                 );
+                assert_eq!(sizer.piece(a, piece).tokens, Some(exact), "{piece:?}");
                 checked += 1;
             }
         }
@@ -637,6 +724,9 @@ mod tests {
             text_splitter::ChunkSizer::size(&sizer, inside),
             text_splitter::ChunkSizer::size(&tokenizer, inside)
         );
+        // Neither has token ids read off the section: the embedder tokenizes them.
+        assert!(sizer.piece(10, &copy).tokens.is_none());
+        assert!(sizer.piece(1, inside).tokens.is_none());
     }
 
     #[test]
@@ -648,11 +738,13 @@ mod tests {
             line: 5,
             location: None,
             windows: Vec::new(),
+            tokens: None,
         };
         let w = Window {
             text: "three".into(),
             start: 18,
             end: 23,
+            tokens: None,
         };
         assert_eq!(chunk.line_of(&w), 7);
     }

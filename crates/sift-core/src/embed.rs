@@ -3,7 +3,9 @@
 //! Texts are tokenized, sorted by length and run in batches padded only to the longest text of the batch
 //! (dynamic padding), then pooled (mean under the attention mask, or CLS) and L2-normalised as the model's
 //! manifest says. Output order always equals input order, and a text's vector does not depend on which
-//! other texts share its batch.
+//! other texts share its batch. A chunk whose token ids the chunker already has ([`Unit::tokens`]) is not
+//! tokenized again: its ids are framed with the special tokens and the document prefix ([`Framing`]), which
+//! gives exactly the tokenizer's own output (checked when the model loads; otherwise texts are tokenized).
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,6 +15,7 @@ use ort::session::Session;
 use ort::value::Tensor;
 use tokenizers::{Tokenizer, TruncationParams};
 
+use crate::chunk::Unit;
 use crate::error::{Error, Result};
 use crate::model::{ModelFiles, ModelSpec, Pooling, Precision};
 use crate::runtime::{self, Provider};
@@ -90,6 +93,91 @@ pub struct Embedder {
     /// The tokenizer's padding token (`[PAD]` = 0 for BERT, `<pad>` = 1 for XLM-R/E5); padded positions are
     /// masked, but XLM-R graphs derive position ids from which ids are padding.
     pad_id: i64,
+    /// How documents' token ids become the model's input; `None` when this tokenizer or prefix needs the
+    /// text tokenized whole.
+    framing: Option<Framing>,
+}
+
+/// One text's model input: token ids with special tokens, truncated to the model's window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Encoded {
+    ids: Vec<u32>,
+    /// Whether the text was longer than the window (only its beginning is in `ids`).
+    overflowed: bool,
+}
+
+/// A text on its way into the model: to tokenize, or already tokenized.
+enum Input {
+    /// Prefixed text; `precut` when it was cut before tokenizing (far longer than the window).
+    Text {
+        text: String,
+        precut: bool,
+    },
+    Encoded(Encoded),
+}
+
+/// Builds a document's model input from its token ids (as the chunker read them off, special tokens
+/// excluded) instead of tokenizing its text again: `head` + prefix ids + ids + `tail`, the content cut to
+/// the window the way the tokenizer truncates. Exact only for a word-local tokenizer (`chunk::word_local`:
+/// a text's tokens do not depend on what precedes it across a space) and a prefix that ends at a word
+/// boundary; [`Framing::new`] checks that on probe texts against the tokenizer itself and declines
+/// otherwise, so a model it does not fit is only slower, never different.
+#[derive(Debug)]
+struct Framing {
+    head: Vec<u32>,
+    prefix: Vec<u32>,
+    tail: Vec<u32>,
+    max_tokens: usize,
+}
+
+impl Framing {
+    /// `tokenizer` as [`load_tokenizer`] returns it (truncating at the window, no padding).
+    fn new(tokenizer: &Tokenizer, prefix: &str) -> Option<Framing> {
+        if !crate::chunk::word_local(tokenizer)
+            || !(prefix.is_empty() || prefix.ends_with(char::is_whitespace))
+        {
+            return None;
+        }
+        let max_tokens = tokenizer.get_truncation()?.max_length;
+        let mut whole = tokenizer.clone();
+        whole.with_truncation(None).ok()?;
+        let ids = |t: &str| whole.encode(t, false).ok().map(|e| e.get_ids().to_vec());
+        let probe = tokenizer.encode("probe", true).ok()?;
+        let mask = probe.get_special_tokens_mask();
+        let first = mask.iter().position(|&m| m == 0)?;
+        let last = mask.iter().rposition(|&m| m == 0)?;
+        let framing = Framing {
+            head: probe.get_ids()[..first].to_vec(),
+            prefix: ids(prefix)?,
+            tail: probe.get_ids()[last + 1..].to_vec(),
+            max_tokens,
+        };
+        let long = "A sentence, with punctuation; naïve café 漢字 x=f(1). ".repeat(max_tokens / 4);
+        for text in ["", "The résumé: \"no\" — not (that) one!", &long] {
+            let want = tokenizer.encode(format!("{prefix}{text}"), true).ok()?;
+            let got = framing.frame(&ids(text)?);
+            if got.ids != want.get_ids() || got.overflowed == want.get_overflowing().is_empty() {
+                tracing::debug!("token ids are framed by tokenizing texts whole for this model");
+                return None;
+            }
+        }
+        Some(framing)
+    }
+
+    fn frame(&self, tokens: &[u32]) -> Encoded {
+        let room = self
+            .max_tokens
+            .saturating_sub(self.head.len() + self.tail.len());
+        let content = self.prefix.len() + tokens.len();
+        let mut ids = Vec::with_capacity(self.head.len() + content.min(room) + self.tail.len());
+        ids.extend_from_slice(&self.head);
+        ids.extend(self.prefix.iter().chain(tokens).take(room));
+        ids.extend_from_slice(&self.tail);
+        Encoded {
+            ids,
+            overflowed: content > room,
+        }
+    }
 }
 
 /// Texts longer than this many bytes per window token are cut before tokenizing: the model would only see
@@ -126,7 +214,6 @@ impl Embedder {
             onnx = %files.onnx.display(), "embedding model loaded");
         Ok(Embedder {
             session,
-            tokenizer,
             spec: spec.clone(),
             precision: files.precision,
             provider,
@@ -134,6 +221,8 @@ impl Embedder {
             output_index,
             has_token_type_ids,
             pad_id,
+            framing: Framing::new(&tokenizer, &spec.document_prefix),
+            tokenizer,
         })
     }
 
@@ -168,16 +257,36 @@ impl Embedder {
         self.embed_with_prefix(&prefix, texts, None)
     }
 
-    /// [`Embedder::embed_documents`], checking `cancel` before every model run: once it is set, the call
-    /// ends with [`Error::Cancelled`] within one batch (the indexer's pause latency, whatever the number of
-    /// texts).
-    pub fn embed_documents_until<S: AsRef<str>>(
+    /// [`Embedder::embed_documents`] for chunks' units, using their token ids where they have them, and
+    /// checking `cancel` before every model run: once it is set, the call ends with [`Error::Cancelled`]
+    /// within one batch (the indexer's pause latency, whatever the number of texts).
+    pub fn embed_units_until(
         &mut self,
-        texts: &[S],
+        units: &[Unit<'_>],
         cancel: &AtomicBool,
     ) -> Result<Vec<Embedding>> {
-        let prefix = self.spec.document_prefix.clone();
-        self.embed_with_prefix(&prefix, texts, Some(cancel))
+        let prefix = &self.spec.document_prefix;
+        let inputs = units
+            .iter()
+            .map(|u| match (&self.framing, u.tokens) {
+                // A text long enough to be cut before tokenizing takes the text path, so its vector is
+                // the same whichever way it arrives.
+                (Some(f), Some(tokens)) if u.text.len() <= self.precut_bytes() => {
+                    Input::Encoded(f.frame(tokens))
+                }
+                _ => self.text_input(prefix, u.text),
+            })
+            .collect::<Vec<_>>();
+        let framed = inputs
+            .iter()
+            .filter(|i| matches!(i, Input::Encoded(_)))
+            .count();
+        tracing::debug!(
+            framed,
+            tokenized = inputs.len() - framed,
+            "embedding document units"
+        );
+        self.embed_inputs(inputs, Some(cancel))
     }
 
     /// Embeds one search query (with the model's query prefix).
@@ -195,27 +304,43 @@ impl Embedder {
         texts: &[S],
         cancel: Option<&AtomicBool>,
     ) -> Result<Vec<Embedding>> {
-        if texts.is_empty() {
+        let inputs = texts
+            .iter()
+            .map(|t| self.text_input(prefix, t.as_ref()))
+            .collect();
+        self.embed_inputs(inputs, cancel)
+    }
+
+    /// Texts longer than this are cut before tokenizing.
+    fn precut_bytes(&self) -> usize {
+        self.spec.max_tokens * BYTES_PER_TOKEN_BOUND
+    }
+
+    fn text_input(&self, prefix: &str, text: &str) -> Input {
+        let cut = self.precut_bytes();
+        let precut = text.len() > cut;
+        let text = if precut {
+            &text[..floor_char_boundary(text, cut)]
+        } else {
+            text
+        };
+        Input::Text {
+            text: format!("{prefix}{text}"),
+            precut,
+        }
+    }
+
+    fn embed_inputs(
+        &mut self,
+        inputs: Vec<Input>,
+        cancel: Option<&AtomicBool>,
+    ) -> Result<Vec<Embedding>> {
+        if inputs.is_empty() {
             return Ok(Vec::new());
         }
-        let cut = self.spec.max_tokens * BYTES_PER_TOKEN_BOUND;
-        let mut precut = vec![false; texts.len()];
-        let inputs: Vec<String> = texts
-            .iter()
-            .enumerate()
-            .map(|(i, t)| {
-                let t = t.as_ref();
-                let t = if t.len() > cut {
-                    precut[i] = true;
-                    &t[..floor_char_boundary(t, cut)]
-                } else {
-                    t
-                };
-                format!("{prefix}{t}")
-            })
-            .collect();
+        let n = inputs.len();
         let batches = self.prepare(inputs)?;
-        let mut out: Vec<Option<Embedding>> = vec![None; texts.len()];
+        let mut out: Vec<Option<Embedding>> = vec![None; n];
         for batch in &batches {
             if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
                 return Err(Error::Cancelled);
@@ -230,7 +355,7 @@ impl Embedder {
                 out[i] = Some(Embedding {
                     vector: v,
                     tokens,
-                    truncated: precut[i] || overflow,
+                    truncated: overflow,
                 });
             }
         }
@@ -239,19 +364,49 @@ impl Embedder {
             .collect()
     }
 
-    /// Tokenizes texts (already prefixed) into length-sorted batches padded to their longest member.
-    fn prepare(&self, inputs: Vec<String>) -> Result<Vec<Batch>> {
-        let encodings = self
+    /// Tokenizes the texts among `inputs` (in one parallel call); the others are ready already.
+    fn encode(&self, inputs: Vec<Input>) -> Result<Vec<Encoded>> {
+        let mut texts = Vec::new();
+        let mut precut = Vec::new();
+        let mut out: Vec<Option<Encoded>> = Vec::with_capacity(inputs.len());
+        for input in inputs {
+            match input {
+                Input::Text { text, precut: cut } => {
+                    texts.push(text);
+                    precut.push(cut);
+                    out.push(None);
+                }
+                Input::Encoded(e) => out.push(Some(e)),
+            }
+        }
+        let mut encoded = self
             .tokenizer
-            .encode_batch(inputs, true)
-            .map_err(|e| Error::Embed(format!("tokenizing failed: {e}")))?;
-        let mut order: Vec<usize> = (0..encodings.len()).collect();
-        order.sort_by_key(|&i| encodings[i].get_ids().len());
+            .encode_batch(texts, true)
+            .map_err(|e| Error::Embed(format!("tokenizing failed: {e}")))?
+            .into_iter()
+            .zip(precut)
+            .map(|(e, cut)| Encoded {
+                ids: e.get_ids().to_vec(),
+                overflowed: cut || !e.get_overflowing().is_empty(),
+            });
+        out.into_iter()
+            .map(|e| {
+                e.or_else(|| encoded.next())
+                    .ok_or_else(|| Error::Embed("the tokenizer lost a text".into()))
+            })
+            .collect()
+    }
+
+    /// Encodes `inputs` into length-sorted batches padded to their longest member.
+    fn prepare(&self, inputs: Vec<Input>) -> Result<Vec<Batch>> {
+        let encoded = self.encode(inputs)?;
+        let mut order: Vec<usize> = (0..encoded.len()).collect();
+        order.sort_by_key(|&i| encoded[i].ids.len());
         let mut batches = Vec::new();
         for rows in order.chunks(self.batch_size) {
             let seq = rows
                 .iter()
-                .map(|&i| encodings[i].get_ids().len())
+                .map(|&i| encoded[i].ids.len())
                 .max()
                 .unwrap_or(0)
                 .max(1);
@@ -259,15 +414,9 @@ impl Embedder {
             let mut ids = vec![self.pad_id; n * seq];
             let mut mask = vec![0i64; n * seq];
             for (row, &i) in rows.iter().enumerate() {
-                let enc = &encodings[i];
-                for (col, (&id, &m)) in enc
-                    .get_ids()
-                    .iter()
-                    .zip(enc.get_attention_mask())
-                    .enumerate()
-                {
+                for (col, &id) in encoded[i].ids.iter().enumerate() {
                     ids[row * seq + col] = i64::from(id);
-                    mask[row * seq + col] = i64::from(m);
+                    mask[row * seq + col] = 1;
                 }
             }
             batches.push(Batch {
@@ -275,11 +424,8 @@ impl Embedder {
                 seq,
                 ids,
                 mask,
-                tokens: rows.iter().map(|&i| encodings[i].get_ids().len()).collect(),
-                overflowed: rows
-                    .iter()
-                    .map(|&i| !encodings[i].get_overflowing().is_empty())
-                    .collect(),
+                tokens: rows.iter().map(|&i| encoded[i].ids.len()).collect(),
+                overflowed: rows.iter().map(|&i| encoded[i].overflowed).collect(),
             });
         }
         Ok(batches)
@@ -291,7 +437,7 @@ impl Embedder {
         self.prepare(
             texts
                 .iter()
-                .map(|t| format!("{prefix}{}", t.as_ref()))
+                .map(|t| self.text_input(prefix, t.as_ref()))
                 .collect(),
         )
     }
@@ -527,6 +673,60 @@ mod tests {
             let j = floor_char_boundary(s, i);
             assert!(s.is_char_boundary(j) && j <= i.max(s.len()));
         }
+    }
+
+    /// The model's tokenizer as the embedder loads it (installed by `scripts/setup.sh`).
+    fn model_tokenizer() -> Tokenizer {
+        let spec = crate::model::spec("all-MiniLM-L6-v2").unwrap();
+        let files = crate::model::locate(&spec, Precision::Int8, None)
+            .expect("the model is installed by scripts/setup.sh (run it first)");
+        load_tokenizer(&files.tokenizer, spec.max_tokens).unwrap()
+    }
+
+    #[test]
+    fn framed_chunk_tokens_are_what_tokenizing_the_text_gives() {
+        use crate::chunk::{ChunkOptions, Chunker, TextKind};
+        let tokenizer = model_tokenizer();
+        let chunker = Chunker::new(&tokenizer, ChunkOptions::default()).unwrap();
+        let mut text = String::new();
+        for i in 0..900 {
+            text.push_str(match i % 6 {
+                0 => "The café's naïve résumé was ÜBER-long; it said: \"no, not that one!\" ",
+                1 => "漢字とかなの文章も混ざっています。中文句子在这里。 ",
+                2 => "fn main() { let x = vec![1, 2, 3]; } see https://example.com/a?b=c. ",
+                3 => "Braising beef slowly for three hours until tender.\n",
+                4 => "Supercalifragilisticexpialidocious-antidisestablishmentarianism-pneumonoultramicroscopicsilicovolcanoconiosis. ",
+                _ => "Short. Shorter! (parenthetical) [bracketed] 🙂\n\n",
+            });
+        }
+        let chunks: Vec<_> = chunker.stream(&text, TextKind::Plain, &[]).collect();
+        for prefix in ["", "passage: "] {
+            let framing =
+                Framing::new(&tokenizer, prefix).expect("MiniLM's tokenizer is word-local");
+            let mut framed = 0;
+            for unit in chunks.iter().flat_map(|c| c.texts()) {
+                let Some(tokens) = unit.tokens else { continue };
+                let want = tokenizer
+                    .encode(format!("{prefix}{}", unit.text), true)
+                    .unwrap();
+                let got = framing.frame(tokens);
+                assert_eq!(got.ids, want.get_ids(), "{prefix:?} {:?}", unit.text);
+                assert_eq!(got.overflowed, !want.get_overflowing().is_empty());
+                framed += 1;
+            }
+            assert!(framed > 200, "{framed}");
+        }
+        // Longer than the window: cut as the tokenizer cuts, and marked.
+        let mut whole = tokenizer.clone();
+        whole.with_truncation(None).unwrap();
+        let long = "word and another word, ".repeat(200);
+        let framing = Framing::new(&tokenizer, "passage: ").unwrap();
+        let got = framing.frame(whole.encode(long.as_str(), false).unwrap().get_ids());
+        let want = tokenizer.encode(format!("passage: {long}"), true).unwrap();
+        assert_eq!(got.ids, want.get_ids());
+        assert!(got.overflowed && got.ids.len() == 256);
+        // A prefix glued to the text could merge with its first word: framing declines.
+        assert!(Framing::new(&tokenizer, "passage:").is_none());
     }
 
     #[test]

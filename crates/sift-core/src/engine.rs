@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::answer::{self, Answer, Source};
 use crate::catalog::{Catalog, IndexSource};
-use crate::chunk::ChunkOptions;
+use crate::chunk::{ChunkOptions, Unit};
 use crate::confidence::{self, Yardstick};
 use crate::embed::{EmbedOptions, Embedder};
 use crate::error::{Error, Result};
@@ -541,9 +541,9 @@ impl Engine {
             return Ok(report);
         }
         let tokenizer = self.with_doc_embedder(|e| Ok(e.tokenizer().clone()))?;
-        let embed = |texts: &[&str], cancel: &AtomicBool| -> Result<Vec<Vec<f32>>> {
+        let embed = |units: &[Unit<'_>], cancel: &AtomicBool| -> Result<Vec<Vec<f32>>> {
             self.with_doc_embedder(|e| {
-                Ok(e.embed_documents_until(texts, cancel)?
+                Ok(e.embed_units_until(units, cancel)?
                     .into_iter()
                     .map(|x| x.vector)
                     .collect())

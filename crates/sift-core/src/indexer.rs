@@ -29,7 +29,7 @@ use std::sync::mpsc;
 use serde::Serialize;
 
 use crate::catalog::Catalog;
-use crate::chunk::{Chunk, ChunkOptions, Chunker};
+use crate::chunk::{Chunk, ChunkOptions, Chunker, Unit};
 use crate::error::{Error, Result};
 use crate::extract::{self, ExtractError, ExtractOptions};
 use crate::fault;
@@ -93,7 +93,7 @@ pub(crate) enum Scope {
 
 /// Embeds document texts (the engine's document embedder); ends with [`Error::Cancelled`] soon after the
 /// flag is set.
-pub(crate) type EmbedFn<'a> = dyn Fn(&[&str], &AtomicBool) -> Result<Vec<Vec<f32>>> + Sync + 'a;
+pub(crate) type EmbedFn<'a> = dyn Fn(&[Unit<'_>], &AtomicBool) -> Result<Vec<Vec<f32>>> + Sync + 'a;
 
 /// See the module docs.
 pub(crate) struct Indexer<'a> {
@@ -558,7 +558,7 @@ impl Indexer<'_> {
                 p.scanned.path.display()
             )));
         }
-        let texts: Vec<&str> = slices
+        let texts: Vec<Unit<'_>> = slices
             .iter()
             .flat_map(|p| p.chunks.iter().flat_map(Chunk::texts))
             .collect();
@@ -710,7 +710,7 @@ impl Indexer<'_> {
                 return Ok(added);
             };
             after = last;
-            let texts: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
+            let texts: Vec<Unit<'_>> = rows.iter().map(|r| Unit::text(&r.1)).collect();
             match embed_caught(self.embed, &texts, cancel) {
                 Ok(vectors) if vectors.len() == rows.len() => {
                     self.embedded_total
@@ -735,7 +735,11 @@ impl Indexer<'_> {
 }
 
 /// Runs the embedder, turning a panic inside it into an error for the batch (then retried per file).
-fn embed_caught(embed: &EmbedFn<'_>, texts: &[&str], cancel: &AtomicBool) -> Result<Vec<Vec<f32>>> {
+fn embed_caught(
+    embed: &EmbedFn<'_>,
+    texts: &[Unit<'_>],
+    cancel: &AtomicBool,
+) -> Result<Vec<Vec<f32>>> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| embed(texts, cancel))).unwrap_or_else(
         |panic| {
             Err(Error::Embed(format!(

@@ -42,7 +42,7 @@ pub mod worker;
 
 pub use answer::Answer;
 pub use catalog::IndexSource;
-pub use chunk::{Chunk, ChunkOptions, Window};
+pub use chunk::{Chunk, ChunkOptions, Unit, Window};
 pub use confidence::{Confidence, Strength};
 pub use engine::{
     AskOptions, AskPassage, AskResponse, AskTimings, Engine, EngineConfig, FolderStatus,

@@ -169,3 +169,42 @@ fn reports_cpu_provider_and_dimension() {
     assert_eq!(e.provider().to_string(), "CPU");
     assert_eq!(e.precision(), Precision::Int8);
 }
+
+/// Texts that come with their token ids (as the chunker reads them off) are embedded from those ids; the
+/// vectors, token counts and truncation flags are exactly the ones embedding the texts gives.
+#[test]
+fn units_with_token_ids_embed_like_their_texts() {
+    use sift_core::Unit;
+    let mut e = embedder(Precision::Int8, 8);
+    let mut whole = e.tokenizer().clone();
+    whole.with_truncation(None).unwrap();
+    // The reference texts (empty, whitespace, unicode, code, HTML, one longer than the window) and each
+    // again with its neighbour, so batches mix lengths.
+    let r = reference();
+    let mut texts = r.texts.clone();
+    texts.extend(r.texts.windows(2).map(|w| format!("{} {}", w[0], w[1])));
+    let ids: Vec<Vec<u32>> = texts
+        .iter()
+        .map(|t| whole.encode(t.as_str(), false).unwrap().get_ids().to_vec())
+        .collect();
+    assert!(ids.iter().any(|i| i.len() > 256));
+    let units: Vec<Unit> = texts
+        .iter()
+        .zip(&ids)
+        .map(|(t, i)| Unit {
+            text: t,
+            tokens: Some(i),
+        })
+        .collect();
+    let from_ids = e
+        .embed_units_until(&units, &std::sync::atomic::AtomicBool::new(false))
+        .unwrap();
+    let from_texts = e.embed_documents(&texts).unwrap();
+    assert_eq!(from_ids.len(), texts.len());
+    for (i, (a, b)) in from_ids.iter().zip(&from_texts).enumerate() {
+        assert_eq!(a.tokens, b.tokens, "{:?}", texts[i]);
+        assert_eq!(a.truncated, b.truncated, "{:?}", texts[i]);
+        assert_eq!(a.vector, b.vector, "{:?}", texts[i]);
+    }
+    assert!(from_ids.iter().any(|x| x.truncated));
+}
