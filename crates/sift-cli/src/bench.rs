@@ -124,14 +124,17 @@ enum BenchWhat {
     /// Files → searchable: `sift index DIR` from scratch (default settings, a fresh data folder), next to the
     /// raw ONNX Runtime session on the same units (every passage and window the index then holds, tokenized
     /// beforehand, same batch size and threads) in the same run: how close indexing comes to the model alone
-    /// (each twice, alternating, best of each); and a plain Python pipeline (onnxruntime + tokenizers + numpy, scripts/bench_python_embed.py) on the
+    /// (each `--runs` times, alternating, best of each); and a plain Python pipeline (onnxruntime + tokenizers + numpy, scripts/bench_python_embed.py) on the
     /// same units, model file, batch size and threads.
     Indexing {
         /// Folder of documents.
         dir: PathBuf,
-        /// Texts to embed per committed batch (default: the engine's).
+        /// Model tokens to embed per committed group (default: the engine's).
         #[arg(long)]
-        batch_units: Option<usize>,
+        batch_tokens: Option<usize>,
+        /// Runs of each side, alternating (index, raw, index, raw, …); the best of each is compared.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
         /// Python with onnxruntime and tokenizers for the Python row (default: the venv scripts/setup.sh
         /// makes, `<cache>/venv`); the row is left out, with a note, when it is missing.
         #[arg(long)]
@@ -314,9 +317,10 @@ pub fn run(cli: &crate::Cli, args: &BenchArgs) -> Result<()> {
         BenchWhat::Extract { dir, repeat } => extract(dir, *repeat),
         BenchWhat::Indexing {
             dir,
-            batch_units,
+            batch_tokens,
+            runs,
             python,
-        } => indexing(cli, dir, *batch_units, python.as_deref()),
+        } => indexing(cli, dir, *batch_tokens, *runs, python.as_deref()),
         BenchWhat::Watch {
             edits,
             files,
@@ -348,7 +352,8 @@ fn bench_config(cli: &crate::Cli, data: &std::path::Path) -> Result<sift_core::E
 fn indexing(
     cli: &crate::Cli,
     dir: &std::path::Path,
-    batch_units: Option<usize>,
+    batch_tokens: Option<usize>,
+    runs: usize,
     python: Option<&std::path::Path>,
 ) -> Result<()> {
     use std::sync::atomic::AtomicBool;
@@ -356,14 +361,14 @@ fn indexing(
     // One whole `sift index` of `dir` into a fresh data directory: its wall time and what it indexed.
     let index_once = |data: &std::path::Path| -> Result<_> {
         let mut config = bench_config(cli, data)?;
-        if let Some(n) = batch_units {
-            config.batch_units = n.max(1);
+        if let Some(n) = batch_tokens {
+            config.batch_tokens = n.max(1);
         }
         let threads = match config.settings.threads {
             0 => sift_core::runtime::default_threads(),
             n => n,
         };
-        let units_per_batch = config.batch_units;
+        let tokens_per_group = config.batch_tokens;
         let engine = sift_core::Engine::open(config)?;
         engine.add_folder(dir)?;
         let started = Instant::now();
@@ -374,12 +379,13 @@ fn indexing(
             engine.model_key(),
             engine.status()?.precision,
             threads,
-            units_per_batch,
+            tokens_per_group,
         );
         Ok((wall, report, facts))
     };
     let data = work.join("data");
-    let (first_wall, report, (spec, key, precision, threads, units_per_batch)) = index_once(&data)?;
+    let (first_wall, report, (spec, key, precision, threads, tokens_per_group)) =
+        index_once(&data)?;
     // The process's high-water mark so far: the first index run's (later runs add the raw session's).
     let index_rss = peak_rss_mb().unwrap_or(0.0);
 
@@ -403,8 +409,9 @@ fn indexing(
     let mut embedder = Embedder::load(&spec, &files, &options)?;
     let batches = embedder.prepare_documents(&texts)?;
     let tokens: usize = batches.iter().map(|b| b.tokens()).sum();
-    // Each measured twice, alternating (index, raw, index, raw), and the best of each kept: this machine's
-    // speed drifts (a shared VM), and a slow spell during one side's only run would decide the ratio.
+    // Each measured `runs` times, alternating (index, raw, index, raw, …), and the best of each kept: this
+    // machine's speed drifts (a shared VM), and a slow spell during one side's only run would decide the
+    // ratio.
     let mut raw_loop = || -> Result<f64> {
         let t = Instant::now();
         for b in &batches {
@@ -412,10 +419,19 @@ fn indexing(
         }
         Ok(t.elapsed().as_secs_f64())
     };
-    let first_raw = raw_loop()?;
-    let (second_wall, _, _) = index_once(&work.join("data-again"))?;
-    let second_raw = raw_loop()?;
-    let (wall, raw) = (first_wall.min(second_wall), first_raw.min(second_raw));
+    let mut walls = vec![first_wall];
+    let mut raws = vec![raw_loop()?];
+    for run in 1..runs.max(1) {
+        walls.push(index_once(&work.join(format!("data-{run}")))?.0);
+        raws.push(raw_loop()?);
+    }
+    let best = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
+    let (wall, raw) = (best(&walls), best(&raws));
+    let in_order: Vec<String> = walls
+        .iter()
+        .zip(&raws)
+        .map(|(w, r)| format!("sift index {w:.2} s, raw {r:.2} s"))
+        .collect();
     drop((embedder, batches));
 
     // The same units, model file, batch size and threads through a plain Python pipeline.
@@ -441,7 +457,7 @@ fn indexing(
     });
     let py = python_embed(&python, &work, &config)?;
     outln!(
-        "machine: {}, {} cores; model {} ({precision}), {threads} threads, {units_per_batch} texts per committed batch",
+        "machine: {}, {} cores; model {} ({precision}), {threads} threads, {tokens_per_group} tokens per committed group",
         cpu_model(),
         std::thread::available_parallelism().map_or(1, |n| n.get()),
         spec.id
@@ -462,8 +478,8 @@ fn indexing(
         "tokens/s"
     );
     let mut rows = vec![
-        ("sift index (files -> searchable, best of 2)", wall, tokens),
-        ("raw ORT session, same units (best of 2)", raw, tokens),
+        ("sift index (files -> searchable, best)", wall, tokens),
+        ("raw ORT session, same units (best)", raw, tokens),
     ];
     if let PythonRun::Done {
         seconds, tokens, ..
@@ -482,9 +498,7 @@ fn indexing(
             tokens as f64 / secs
         );
     }
-    outln!(
-        "each run, in order: sift index {first_wall:.2} s, raw {first_raw:.2} s, sift index {second_wall:.2} s, raw {second_raw:.2} s"
-    );
+    outln!("each run, in order: {}", in_order.join(", "));
     outln!(
         "indexing / raw ORT: {:.2}x; peak RSS of the first index run {index_rss:.0} MB",
         raw / wall
@@ -1078,10 +1092,10 @@ fn large_file(cli: &crate::Cli, sizes: &[usize], seconds: u64) -> Result<()> {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
     outln!(
-        "machine: {}, {} cores; batch {} texts",
+        "machine: {}, {} cores; {} tokens per committed group",
         cpu_model(),
         std::thread::available_parallelism().map_or(1, |n| n.get()),
-        sift_core::EngineConfig::new(std::env::temp_dir())?.batch_units
+        sift_core::EngineConfig::new(std::env::temp_dir())?.batch_tokens
     );
     outln!("size MB | rss before MB | peak rss at 1st commit MB | peak rss after {seconds}s MB | time to 1st commit s | chunks committed | pause latency ms");
     for &mb in sizes {

@@ -189,11 +189,12 @@ fn bench_indexing_compares_with_python_onnxruntime() {
     // Without the interpreter the Python row is left out with a note, not an error.
     let mut c = sift(data.path());
     c.args(["bench", "indexing", "--python", "/nonexistent/python"])
+        .args(["--runs", "2"])
         .arg(files.path());
     let out = run_ok(c).0;
     assert!(out.contains("raw ORT session, same units"), "{out}");
     assert!(!out.contains("Python onnxruntime + tokenizers"), "{out}");
-    // Both sides ran twice, alternating.
+    // Both sides ran twice (`--runs 2`), alternating.
     let runs = out
         .lines()
         .find_map(|l| l.strip_prefix("each run, in order: "))

@@ -87,6 +87,12 @@ impl<'a> Unit<'a> {
     pub fn text(text: &'a str) -> Self {
         Unit { text, tokens: None }
     }
+
+    /// The model work it costs, in tokens: exact when its ids are known, else estimated from its length
+    /// (≈ 4 bytes a token in English prose; text without ids is rare).
+    pub fn token_estimate(&self) -> usize {
+        self.tokens.map_or(self.text.len() / 4, <[u32]>::len) + 2
+    }
 }
 
 impl Chunk {
@@ -105,6 +111,11 @@ impl Chunk {
     /// How many vectors the chunk has: one, plus one per window.
     pub fn units(&self) -> usize {
         1 + self.windows.len()
+    }
+
+    /// The tokens embedding it and its windows costs ([`Unit::token_estimate`]).
+    pub fn token_estimate(&self) -> usize {
+        self.texts().map(|u| u.token_estimate()).sum()
     }
 
     /// 1-based line where `window` starts.

@@ -93,13 +93,15 @@ pub struct EngineConfig {
     pub extract: ExtractOptions,
     pub hnsw: HnswParams,
     pub search: SearchParams,
-    /// Texts embedded (chunks and their sentence windows) per database transaction while indexing. Larger
-    /// groups sort into batches of like length (less padding: 4.8 % more tokens than one global sort at
-    /// 256, 2.4 % at 512) and spread each commit's and graph insert's fixed cost: 64 → 256 → 512 took
-    /// indexing from 0.69x to 0.80x to ≈ 0.9x of the raw session (docs/BENCHMARKS.md). Embedding checks the
-    /// cancel flag per model batch, so a pause still waits for one batch of 8, not the group; a kill loses
-    /// at most the group in hand (≈ 2 s of work on two cores).
-    pub batch_units: usize,
+    /// Model tokens embedded (chunks and their sentence windows) per database transaction while indexing:
+    /// groups are sized by the model's work, so each commit comes after about the same time whatever the
+    /// documents (many short notes or long pages). Larger groups sort into batches of like length (less
+    /// padding) and spread each commit's and graph insert's fixed cost: groups of 64 → 256 → 512 → ≈ 1,000
+    /// texts (here ≈ 64 k tokens) took indexing from 0.69x to 0.80x to ≈ 0.9x to ≈ 0.93x of the raw session
+    /// (docs/BENCHMARKS.md). Embedding checks the cancel flag per model batch, so a pause still waits for
+    /// one batch of 8 texts, not the group; a kill loses at most the group in hand (≈ 5 s of work on two
+    /// cores).
+    pub batch_tokens: usize,
     /// How to start the extraction worker that reads documents (PDF, office, mail…) in a separate process;
     /// `None` reads them in this process (no protection against a parser that crashes or hangs). The CLI and
     /// the app always set it.
@@ -119,7 +121,7 @@ impl EngineConfig {
             extract: ExtractOptions::default(),
             hnsw: HnswParams::default(),
             search: SearchParams::default(),
-            batch_units: 512,
+            batch_tokens: 64 * 1024,
             worker: None,
         })
     }
@@ -558,7 +560,7 @@ impl Engine {
             extract: self.config.extract,
             worker: self.config.worker.as_ref(),
             excludes: &self.config.settings.excludes,
-            batch_units: self.config.batch_units.max(1),
+            batch_tokens: self.config.batch_tokens.max(1),
             lock_dir: self.config.data_dir.join("locks"),
             embedded_total: &self.embedded_total,
         };

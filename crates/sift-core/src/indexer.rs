@@ -4,9 +4,15 @@
 //! through the [`Catalog`].
 //!
 //! Pipeline: a reader thread extracts and chunks changed files while the calling thread embeds and commits
-//! bounded batches (at most `batch_units` texts to embed each — chunks and their windows — a large file split
-//! over several batches), checking
-//! for cancellation between batches — so memory and pause latency do not depend on file size.
+//! bounded groups (about `batch_tokens` model tokens to embed each — chunks and their windows, sized by the
+//! model's work rather than by count — a large file split over several groups), checking for cancellation
+//! between groups and the embedder between its batches — so memory and pause latency do not depend on file
+//! size. Text reaches the model tokenized once: the chunker's token ids travel with each chunk
+//! ([`Chunk::tokens`]).
+//!
+//! Measured and not done (docs/BENCHMARKS.md): sizing the model's own batches by tokens (short windows
+//! ran slower in larger batches than in batches of 8), and storing on a separate thread while the next
+//! group embeds (on two cores it only takes CPU from the model's two threads).
 //!
 //! Decisions per file (the unchanged checks):
 //! - same size and mtime as recorded, chunked by the same chunker → nothing to do (vectors of the active
@@ -107,8 +113,8 @@ pub(crate) struct Indexer<'a> {
     /// The extraction worker, when documents are read in a separate process.
     pub worker: Option<&'a WorkerCommand>,
     pub excludes: &'a [String],
-    /// Texts embedded (chunks and their windows) per batch, one transaction each.
-    pub batch_units: usize,
+    /// Model tokens embedded (chunks and their windows) per group, one transaction each.
+    pub batch_tokens: usize,
     pub lock_dir: PathBuf,
     pub embedded_total: &'a AtomicU64,
 }
@@ -361,7 +367,7 @@ impl Indexer<'_> {
         let chunker = Chunker::new(self.tokenizer, self.chunk)?;
         let extract_options = self.extract;
         let chunker_key = self.chunker_key.as_str();
-        let group = self.batch_units.max(1);
+        let group = self.batch_tokens.max(1);
         let mut moved = Vec::new();
         std::thread::scope(|scope| -> Result<()> {
             let (tx, rx) = mpsc::sync_channel::<Prepared>(16);
@@ -414,9 +420,9 @@ impl Indexer<'_> {
             });
             // `rx` is owned here: returning early (an error) drops it, which unblocks and stops the reader.
             let mut batch: Vec<Pending> = Vec::new();
-            let mut batch_units = 0usize;
-            // The first batch is a quarter of the others, so the first results are searchable soon.
-            let mut limit = (self.batch_units / 4).max(1);
+            let mut batch_tokens = 0usize;
+            // The first group is a quarter of the others, so the first results are searchable soon.
+            let mut limit = (self.batch_tokens / 4).max(1);
             // Documents that failed: their remaining slices are dropped, never stored.
             let mut failed: HashSet<PathBuf> = HashSet::new();
             // Ordinal of the next chunk of the document being received.
@@ -443,16 +449,17 @@ impl Indexer<'_> {
                         let total = chunks.len();
                         let mut taken = 0;
                         while !chunks.is_empty() {
-                            // As many chunks as the batch has room for, counted in texts to embed (a
+                            // As many chunks as the group has room for, counted in tokens to embed (a
                             // chunk and its windows), at least one.
-                            let room = limit.saturating_sub(batch_units).max(1);
+                            let room = limit.saturating_sub(batch_tokens).max(1);
                             let mut fit = 0;
-                            let mut units = 0;
+                            let mut tokens = 0;
                             for c in &chunks {
-                                if fit > 0 && units + c.units() > room {
+                                let t = c.token_estimate();
+                                if fit > 0 && tokens + t > room {
                                     break;
                                 }
-                                units += c.units();
+                                tokens += t;
                                 fit += 1;
                             }
                             let rest = chunks.split_off(fit);
@@ -468,11 +475,11 @@ impl Indexer<'_> {
                             });
                             doc_ordinal += n;
                             taken += n;
-                            batch_units += units;
-                            if batch_units >= limit {
+                            batch_tokens += tokens;
+                            if batch_tokens >= limit {
                                 self.flush(folder, &mut batch, &mut failed, event, report, cancel)?;
-                                batch_units = 0;
-                                limit = self.batch_units.max(1);
+                                batch_tokens = 0;
+                                limit = self.batch_tokens.max(1);
                                 progress(event);
                                 if cancel.load(Ordering::Relaxed) {
                                     return Ok(());
@@ -504,7 +511,11 @@ impl Indexer<'_> {
                     } => {
                         // A document that failed mid-stream: what is still batched of it is dropped.
                         batch.retain(|p| p.scanned.path != scanned.path);
-                        batch_units = batch.iter().flat_map(|p| &p.chunks).map(Chunk::units).sum();
+                        batch_tokens = batch
+                            .iter()
+                            .flat_map(|p| &p.chunks)
+                            .map(Chunk::token_estimate)
+                            .sum();
                         failed.insert(scanned.path.clone());
                         self.problem(folder, &scanned, status, reason, event, report)?;
                     }
@@ -703,9 +714,9 @@ impl Indexer<'_> {
             if cancel.load(Ordering::Relaxed) {
                 return Err(Error::Cancelled);
             }
-            let rows = self.catalog.read(|s| {
-                s.chunks_missing_vectors(&model, folder.id, after, self.batch_units.max(1))
-            })?;
+            let rows = self
+                .catalog
+                .read(|s| s.chunks_missing_vectors(&model, folder.id, after, FILL_ROWS))?;
             let Some(last) = rows.last().map(|r| r.0) else {
                 return Ok(added);
             };
@@ -839,8 +850,11 @@ fn content_hash(doc: &extract::Extracted) -> String {
     h.finalize().to_hex().to_string()
 }
 
-/// Sends a document's chunks in groups of `group` (the last one marked), checking `cancel` between groups.
-/// A text without any chunk is a skipped file.
+/// Rows per call when filling in missing vectors (chunks read back from the database).
+const FILL_ROWS: usize = 512;
+
+/// Sends a document's chunks in groups of about `group` tokens to embed (the last one marked), checking
+/// `cancel` between groups. A text without any chunk is a skipped file.
 fn send_chunks(
     tx: &mpsc::SyncSender<Prepared>,
     chunker: &Chunker,
@@ -851,7 +865,8 @@ fn send_chunks(
     cancel: &AtomicBool,
 ) -> std::result::Result<(), Stopped> {
     let mut held: Option<Vec<Chunk>> = None;
-    let mut current = Vec::with_capacity(group);
+    let mut current = Vec::new();
+    let mut current_tokens = 0;
     let mut first = true;
     let send = |chunks: Vec<Chunk>, first: &mut bool, last: bool| {
         let item = Prepared::Document {
@@ -865,8 +880,10 @@ fn send_chunks(
         tx.send(item).map_err(|_| Stopped)
     };
     for chunk in chunker.stream(&doc.text, doc.kind, &doc.parts) {
+        current_tokens += chunk.token_estimate();
         current.push(chunk);
-        if current.len() >= group {
+        if current_tokens >= group {
+            current_tokens = 0;
             if let Some(prev) = held.replace(std::mem::take(&mut current)) {
                 send(prev, &mut first, false)?;
             }

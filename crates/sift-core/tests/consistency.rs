@@ -401,7 +401,7 @@ fn a_large_file_is_committed_in_bounded_batches_and_pauses_promptly() {
     .unwrap();
     let mut config = EngineConfig::new(data.path()).unwrap();
     config.settings.threads = 2;
-    config.batch_units = 32;
+    config.batch_tokens = 1024;
     let engine = std::sync::Arc::new(Engine::open(config).unwrap());
     engine.add_folder(files.path()).unwrap();
     let cancel = std::sync::Arc::new(AtomicBool::new(false));
