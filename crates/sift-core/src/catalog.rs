@@ -210,6 +210,10 @@ impl Catalog {
 
     /// Writes document parts (chunks with vectors of this catalog's model) in one transaction.
     pub(crate) fn write_parts(&self, parts: &[DocPart]) -> Result<()> {
+        if parts.iter().any(|p| !p.vectors.is_empty()) {
+            // Under the read lock, so a saved segment's first growth after a load does not stop searches.
+            self.graph().thaw_for_insert();
+        }
         let mut w = lock(&self.writer);
         let (removed, added) = w.write_parts(parts, &self.model_key)?;
         let items: Vec<(i64, Vec<f32>)> = parts
@@ -226,6 +230,9 @@ impl Catalog {
 
     /// Adds this model's vectors to chunks that lack them.
     pub(crate) fn add_vectors(&self, items: &[(i64, Vec<f32>)]) -> Result<u64> {
+        if !items.is_empty() {
+            self.graph().thaw_for_insert();
+        }
         let mut w = lock(&self.writer);
         let stored = w.add_vectors(&self.model_key, items)?;
         let mut graph = self.graph_mut();

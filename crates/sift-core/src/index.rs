@@ -430,12 +430,25 @@ impl VectorIndex {
             self.live.insert(*id);
         }
         let valid: Vec<(&Vec<i8>, usize)> = quantized.iter().map(|(v, id)| (v, *id)).collect();
+        self.insert_target().insert(&valid);
+    }
+
+    /// The segment inserts go to: the base while a graph is being built (never saved yet: one segment),
+    /// otherwise the recent one.
+    fn insert_target(&self) -> &Segment {
         if self.base.saved_at().is_none() && self.recent.points() == 0 && self.merging.is_none() {
-            // A graph being built (never saved yet): one segment.
-            self.base.insert(&valid);
+            &self.base
         } else {
-            self.recent.insert(&valid);
+            &self.recent
         }
+    }
+
+    /// Loads the hnsw_rs form of the segment the next insert grows, if it is not loaded yet (a saved
+    /// segment is searched in its mapped flat form and thawed only to grow: up to a second for a recent
+    /// segment of 125 k points). Takes `&self`, so callers run it under the read lock before taking the
+    /// write lock to insert: searches go on meanwhile (they keep reading the saved form until the insert).
+    pub fn thaw_for_insert(&self) {
+        self.insert_target().growing();
     }
 
     /// Marks chunks as deleted; they never appear in results again.
@@ -1184,6 +1197,34 @@ mod tests {
             assert_eq!(loaded.search(v, 1, None)[0].0, *id);
         }
         assert_eq!(loaded.base.points(), 201);
+    }
+
+    #[test]
+    fn the_segment_an_insert_grows_is_thawed_beforehand_while_searches_read_the_saved_form() {
+        let dim = 8;
+        let mut seed = 17u64;
+        let items = random_items(&mut seed, 1..=300, dim);
+        let (_keep, path, _) = saved(&items[..200]);
+        let mut idx = VectorIndex::load(&path, "m", dim, "db", HnswParams::default()).unwrap();
+        idx.insert(&items[200..250]);
+        idx.save(&path).unwrap();
+        assert_eq!(VectorIndex::saved_meta(&path).unwrap().segments.len(), 2);
+        // Both segments saved, neither thawed: searches read the mapped files.
+        let mut idx = VectorIndex::load(&path, "m", dim, "db", HnswParams::default()).unwrap();
+        assert!(idx.base.growing.get().is_none() && idx.recent.growing.get().is_none());
+        assert!(idx.recent.current_frozen().is_some());
+        idx.thaw_for_insert();
+        // The recent segment (where inserts go) is ready to grow; the base stays mapped only; searches
+        // still read the saved form.
+        assert_eq!(idx.recent.growing.get().map(|h| h.get_nb_point()), Some(50));
+        assert!(idx.base.growing.get().is_none());
+        assert!(idx.recent.current_frozen().is_some());
+        assert_eq!(idx.search(&items[220].1, 1, None)[0].0, 221);
+        idx.insert(&items[250..]);
+        assert!(idx.recent.current_frozen().is_none());
+        for (id, v) in [&items[0], &items[220], &items[299]] {
+            assert_eq!(idx.search(v, 1, None)[0].0, *id);
+        }
     }
 
     #[test]
