@@ -11,7 +11,7 @@
 
 use std::ffi::{c_int, c_void, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use rusqlite::{ffi, Connection};
 
@@ -26,9 +26,24 @@ const B: f64 = 0.75;
 /// Passages beyond this id are scored without the cache (it is a plain array indexed by id).
 const MAX_CACHED_ID: i64 = 1 << 26;
 
-/// What a connection's `sift_rank` keeps between queries: each passage's length in tokens by id (0: not
-/// read yet; a passage that matches a query has at least one token).
-struct Lengths(Mutex<Vec<u32>>);
+/// What a connection's `sift_rank` keeps between queries, shared with the [`crate::Store`] that owns the
+/// connection.
+pub(crate) struct RankState {
+    /// Each passage's length in tokens by id (0: not read yet; a passage that matches a query has at least
+    /// one token).
+    lengths: Mutex<Vec<u32>>,
+    /// Each phrase's IDF, in the query's phrase order, from the last query that scored a row: what FTS5
+    /// counted to score it, so the caller need not count each word's passages again (for the score a
+    /// passage holding each word once would get).
+    last_idf: Mutex<Vec<f64>>,
+}
+
+impl RankState {
+    /// The phrase IDFs of the last query that scored a row since the last call (empty if none did).
+    pub(crate) fn take_idf(&self) -> Vec<f64> {
+        std::mem::take(&mut *self.last_idf.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
 
 /// What one query's scoring keeps between rows (FTS5 auxiliary data).
 struct QueryData {
@@ -37,8 +52,8 @@ struct QueryData {
     freq: Vec<f64>,
 }
 
-/// Registers `sift_rank` on `conn`.
-pub(crate) fn register(conn: &Connection) -> rusqlite::Result<()> {
+/// Registers `sift_rank` on `conn`; returns its state, for the IDFs of the last query.
+pub(crate) fn register(conn: &Connection) -> rusqlite::Result<Arc<RankState>> {
     // SAFETY: the handle is only used for the duration of this call, on this thread, while `conn` (which
     // owns it) is borrowed, and only through SQLite's public API.
     let db = unsafe { conn.handle() };
@@ -51,7 +66,11 @@ pub(crate) fn register(conn: &Connection) -> rusqlite::Result<()> {
             "this SQLite's FTS5 cannot register functions".into(),
         ));
     };
-    let user = Box::into_raw(Box::new(Lengths(Mutex::new(Vec::new()))));
+    let state = Arc::new(RankState {
+        lengths: Mutex::new(Vec::new()),
+        last_idf: Mutex::new(Vec::new()),
+    });
+    let user = Box::into_raw(Box::new(state.clone()));
     // SAFETY: valid API pointer and NUL-terminated name; FTS5 owns `user` from here and frees it with
     // `x_destroy` when the connection closes (or at once if registration fails).
     let rc = unsafe {
@@ -66,13 +85,13 @@ pub(crate) fn register(conn: &Connection) -> rusqlite::Result<()> {
     if rc != ffi::SQLITE_OK {
         return Err(failure(rc, "registering the keyword ranking failed".into()));
     }
-    Ok(())
+    Ok(state)
 }
 
 unsafe extern "C" fn x_destroy(user: *mut c_void) {
     if !user.is_null() {
-        // SAFETY: `user` is the `Lengths` boxed in `register`; FTS5 calls this once.
-        drop(unsafe { Box::from_raw(user.cast::<Lengths>()) });
+        // SAFETY: `user` is the `Arc<RankState>` boxed in `register`; FTS5 calls this once.
+        drop(unsafe { Box::from_raw(user.cast::<Arc<RankState>>()) });
     }
 }
 
@@ -120,13 +139,14 @@ fn ok(rc: c_int) -> Result<(), c_int> {
 }
 
 /// The current query's data, computed on its first row as `bm25()` computes it: the average length over
-/// the table, and each phrase's IDF from the rows that hold it.
+/// the table, and each phrase's IDF from the rows that hold it (also left in `state` for the caller).
 ///
 /// # Safety
 /// `api` and `fts` as given to an FTS5 function, during that call.
 unsafe fn query_data<'a>(
     api: &ffi::Fts5ExtensionApi,
     fts: *mut ffi::Fts5Context,
+    state: &RankState,
 ) -> Result<&'a mut QueryData, c_int> {
     let (get, set) = match (api.xGetAuxdata, api.xSetAuxdata) {
         (Some(get), Some(set)) => (get, set),
@@ -159,6 +179,11 @@ unsafe fn query_data<'a>(
         let v = v.ln();
         idf.push(if v <= 0.0 { 1e-6 } else { v });
     }
+    state
+        .last_idf
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone_from(&idf);
     let data = Box::into_raw(Box::new(QueryData {
         avgdl: tokens as f64 / rows as f64,
         freq: vec![0.0; idf.len()],
@@ -192,8 +217,11 @@ unsafe fn score(
     ) else {
         return Err(ffi::SQLITE_ERROR);
     };
+    // SAFETY: the user data is the connection's `Arc<RankState>` (registered with this function), alive
+    // while the connection is.
+    let state: &RankState = unsafe { &*user_data(fts).cast::<Arc<RankState>>() };
     // SAFETY: as this function's contract.
-    let data = unsafe { query_data(api, fts) }?;
+    let data = unsafe { query_data(api, fts, state) }?;
     data.freq.iter_mut().for_each(|f| *f = 0.0);
     let mut n = 0;
     // SAFETY (the calls below): valid API and context, out-pointers to locals.
@@ -209,15 +237,12 @@ unsafe fn score(
         }
     }
     let id = unsafe { rowid(fts) };
-    // SAFETY: the user data is the connection's `Lengths` (registered with this function), alive while
-    // the connection is.
-    let lengths = unsafe { &*user_data(fts).cast::<Lengths>() };
     let slot = usize::try_from(id)
         .ok()
         .filter(|_| (1..MAX_CACHED_ID).contains(&id));
     let cached = slot.and_then(|s| {
-        lengths
-            .0
+        state
+            .lengths
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get(s)
@@ -231,7 +256,7 @@ unsafe fn score(
             ok(unsafe { column_size(fts, -1, &mut n) })?;
             let n = u32::try_from(n).unwrap_or(0);
             if let Some(s) = slot.filter(|_| n > 0) {
-                let mut all = lengths.0.lock().unwrap_or_else(|e| e.into_inner());
+                let mut all = state.lengths.lock().unwrap_or_else(|e| e.into_inner());
                 if all.len() <= s {
                     all.resize(s + 1, 0);
                 }

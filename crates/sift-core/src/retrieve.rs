@@ -81,7 +81,15 @@ impl KeywordSide {
         let ideal = if hits.is_empty() || params.fusion != Fusion::Convex {
             0.0
         } else {
-            reader.ideal_bm25(&parsed.terms)?
+            // The expression lists the exact phrases, then the words (`search::fts_expression`): the
+            // words' IDFs, as the search just counted them, sum to the ideal score.
+            let idf = reader.last_keyword_idf();
+            let phrases = parsed.phrases.len();
+            if idf.len() == phrases + parsed.terms.len() {
+                idf[phrases..].iter().sum()
+            } else {
+                reader.ideal_bm25(&parsed.terms)?
+            }
         };
         Ok(KeywordSide {
             hits,

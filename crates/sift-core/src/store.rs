@@ -438,6 +438,8 @@ pub(crate) const MAX_KEYWORD_SEGMENTS: usize = 8;
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// `sift_rank`'s state on `conn` (the last keyword query's IDFs).
+    rank: std::sync::Arc<crate::fts_rank::RankState>,
 }
 
 fn now_secs() -> i64 {
@@ -523,7 +525,7 @@ impl Store {
         // Every connection registers the keyword tokenizer before anything touches `chunks_fts` (migrations
         // included): without it the table can be neither searched nor written through the `chunks` triggers.
         crate::fts_tokenizer::register(&conn)?;
-        crate::fts_rank::register(&conn)?;
+        let rank = crate::fts_rank::register(&conn)?;
         register_vector_migration(&conn)?;
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -535,6 +537,7 @@ impl Store {
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
+            rank,
         };
         store.migrate()?;
         store.conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -1034,6 +1037,8 @@ impl Store {
     /// Full-text search: chunk ids and BM25 scores (lower is better, as SQLite reports them), best first.
     /// Scored by `sift_rank` (`fts_rank.rs`): FTS5's BM25 with passage lengths kept in memory.
     pub fn fts(&self, match_expr: &str, limit: usize, filter: &Filter) -> Result<Vec<(i64, f64)>> {
+        // Left by an earlier query; this one's replace them when it scores a row.
+        self.rank.take_idf();
         if filter.is_empty() {
             // No filter: rank in FTS5 alone; joining every match to its chunk and file before the sort costs
             // a B-tree lookup per matching passage.
@@ -1078,6 +1083,12 @@ impl Store {
             sum += idf.ln().max(1e-6);
         }
         Ok(sum)
+    }
+
+    /// The IDF of each phrase of the last [`Store::fts`] query, in the order they appear in its expression,
+    /// exactly as its scores used them; empty when it matched nothing.
+    pub(crate) fn last_keyword_idf(&self) -> Vec<f64> {
+        self.rank.take_idf()
     }
 
     /// The keyword index's tokenizer on this connection, to cut text exactly as the index does.
@@ -1663,6 +1674,44 @@ mod tests {
         let ideal = store.ideal_bm25(&parse_query("合同").terms).unwrap();
         assert!((ideal - (6.5f64 / 1.5).ln()).abs() < 1e-9, "{ideal}");
         assert!(store.integrity_problems().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_keyword_search_leaves_the_idfs_it_scored_with() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("index.sqlite")).unwrap();
+        insert_passages(&store.conn, CJK_PASSAGES);
+        let mut matched = 0;
+        for query in [
+            "合同",
+            "contract signing",
+            "contract 合同 nothingmatches",
+            r#""终止条款" 合同"#,
+            r#""contract signing""#,
+            "nothingmatches",
+        ] {
+            let q = parse_query(query);
+            let expr = search::fts_expression(&q).unwrap();
+            let hits = store.fts(&expr, 20, &Filter::default()).unwrap();
+            let idf = store.last_keyword_idf();
+            if hits.is_empty() {
+                assert!(idf.is_empty(), "{query}");
+                continue;
+            }
+            matched += 1;
+            // One per phrase, then one per word, as FTS5 counted them: the words' sum is the ideal score
+            // counted word by word.
+            assert_eq!(idf.len(), q.phrases.len() + q.terms.len(), "{query}");
+            let ideal: f64 = idf[q.phrases.len()..].iter().sum();
+            let counted = store.ideal_bm25(&q.terms).unwrap();
+            assert!(
+                (ideal - counted).abs() < 1e-9,
+                "{query}: {ideal} vs {counted}"
+            );
+            // Taken: the next call has nothing unless another search scores.
+            assert!(store.last_keyword_idf().is_empty());
+        }
+        assert_eq!(matched, 4);
     }
 
     #[test]
