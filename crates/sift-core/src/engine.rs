@@ -98,9 +98,10 @@ pub struct EngineConfig {
     /// documents (many short notes or long pages). Larger groups sort into batches of like length (less
     /// padding) and spread each commit's and graph insert's fixed cost: groups of 64 → 256 → 512 → ≈ 1,000
     /// texts (here ≈ 64 k tokens) took indexing from 0.69x to 0.80x to ≈ 0.9x to ≈ 0.93x of the raw session
-    /// (docs/BENCHMARKS.md). Embedding checks the cancel flag per model batch, so a pause still waits for
-    /// one batch of 8 texts, not the group; a kill loses at most the group in hand (≈ 5 s of work on two
-    /// cores).
+    /// (docs/BENCHMARKS.md). The first group of a pass is a sixteenth of this, each next one twice the
+    /// last, so the first results are committed within a second. Embedding checks the cancel flag per
+    /// model batch, so a pause still waits for one batch of 8 texts, not the group; a kill loses at most
+    /// the group in hand (≈ 5 s of work on two cores).
     pub batch_tokens: usize,
     /// How to start the extraction worker that reads documents (PDF, office, mail…) in a separate process;
     /// `None` reads them in this process (no protection against a parser that crashes or hangs). The CLI and

@@ -44,6 +44,18 @@ pub struct HnswParams {
 /// gives 0.983 at a p95 of 3.5 ms.
 pub const LARGE_GRAPH: usize = 250_000;
 
+/// Up to this many points a search compares the query with every vector rather than walking the graph:
+/// exact, at a cost of a few tenths of a millisecond. HNSW can leave an outlier — the one passage on its
+/// topic in a folder about something else, exactly what a person searches for — with no link pointing at
+/// it, so no walk reaches it (`tests/robust.rs` met one at 553 points: the contract clause among notes).
+pub const EXACT_SEARCH_LIMIT: usize = 10_000;
+
+/// Whether a graph of `points` is searched exactly. Never in this module's tests: they test the graph walk
+/// on a few thousand points; `exact_search_*` tests call the exact path directly.
+fn searched_exactly(points: usize) -> bool {
+    !cfg!(test) && points <= EXACT_SEARCH_LIMIT
+}
+
 impl HnswParams {
     /// The `ef` a search uses in a graph of `points` points.
     pub fn ef_for(&self, points: usize) -> usize {
@@ -314,6 +326,23 @@ impl Segment {
         insert_into(hnsw, items);
     }
 
+    /// Calls `visit` with every point's vector and id, from the form searches read.
+    fn visit(&self, visit: &mut dyn FnMut(&[i8], i64)) {
+        if let Some(frozen) = self.current_frozen() {
+            for (node, &id) in frozen.ids().iter().enumerate() {
+                visit(frozen.vector(node), id);
+            }
+        } else if let Some(hnsw) = self.growing.get() {
+            for p in hnsw.get_point_indexation() {
+                visit(p.get_v(), p.get_origin_id() as i64);
+            }
+        } else if let Some(frozen) = &self.frozen {
+            for (node, &id) in frozen.ids().iter().enumerate() {
+                visit(frozen.vector(node), id);
+            }
+        }
+    }
+
     /// Every point's vector and id.
     fn vectors(&self) -> Vec<(Vec<i8>, usize)> {
         match (self.growing.get(), &self.frozen) {
@@ -537,6 +566,12 @@ impl VectorIndex {
             .max(k);
         let query = quant::quantize(query);
         let live = &self.live;
+        if searched_exactly(self.present.len()) && self.fixed_ef.is_none() {
+            // (A fixed `ef` is a request to measure the graph walk: `sift bench query`.)
+            return self.search_exact(&query, k, &|id| {
+                live.contains(id) && allow.is_none_or(|f| f(id))
+            });
+        }
         let filter = |id: &usize| live.contains(*id as i64) && allow.is_none_or(|f| f(*id as i64));
         // Deleted points only (at most a quarter: then the graph is compacted): the plain search, asked for
         // enough more that `k` live ones remain, then filtered. hnsw_rs's filtered search keeps walking
@@ -575,6 +610,35 @@ impl VectorIndex {
         }
         found.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         // While a merge runs a point can be in two segments.
+        found.dedup_by_key(|f| f.0);
+        found.truncate(k);
+        found
+    }
+
+    /// The `k` nearest accepted points, by comparing `query` with every point (see [`EXACT_SEARCH_LIMIT`]).
+    fn search_exact(
+        &self,
+        query: &[i8],
+        k: usize,
+        accept: &dyn Fn(i64) -> bool,
+    ) -> Vec<(i64, f32)> {
+        let mut found: Vec<(i64, f32)> = Vec::with_capacity(self.present.len());
+        for segment in self.segments() {
+            segment.visit(&mut |v, id| {
+                if accept(id) {
+                    found.push((id, 1.0 - quant::distance(query, v)));
+                }
+            });
+        }
+        // While a merge runs a point can be in two segments: twice as many candidates leave `k` distinct.
+        let keep = if self.merging.is_some() { 2 * k } else { k }.min(found.len());
+        if keep == 0 {
+            return Vec::new();
+        }
+        let order = |a: &(i64, f32), b: &(i64, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+        found.select_nth_unstable_by(keep - 1, order);
+        found.truncate(keep);
+        found.sort_by(order);
         found.dedup_by_key(|f| f.0);
         found.truncate(k);
         found
@@ -1252,6 +1316,55 @@ mod tests {
         // Another format (or a damaged old one) is rebuilt.
         std::fs::remove_file(segment.join(FLAT_FILE)).unwrap();
         assert!(VectorIndex::load(&path, "m", dim, "db", HnswParams::default()).is_none());
+    }
+
+    #[test]
+    fn exact_search_finds_every_point_in_every_form_with_filters_and_deletions() {
+        let dim = 16;
+        let mut seed = 23u64;
+        let items = random_items(&mut seed, 1..=600, dim);
+        let (_keep, path, _) = saved(&items[..400]);
+        let mut idx = VectorIndex::load(&path, "m", dim, "db", HnswParams::default()).unwrap();
+        // The base searched in its saved form, the recent segment growing in memory.
+        idx.insert(&items[400..]);
+        idx.remove(&[3, 450]);
+        let mut exact = ExactIndex::new(dim);
+        for (id, v) in &items {
+            exact.insert(*id, v);
+        }
+        let live = |id: i64| id != 3 && id != 450;
+        let odd = |id: i64| id % 2 == 1;
+        for q in items.iter().step_by(37).map(|x| &x.1) {
+            for (allow, keep) in [
+                (None, &live as &dyn Fn(i64) -> bool),
+                (Some(&odd as &dyn Fn(i64) -> bool), &|id| {
+                    live(id) && odd(id)
+                }),
+            ] {
+                let accept = |id: i64| idx.live.contains(id) && allow.is_none_or(|f| f(id));
+                let got: Vec<i64> = idx
+                    .search_exact(&quant::quantize(q), 10, &accept)
+                    .into_iter()
+                    .map(|x| x.0)
+                    .collect();
+                let want: Vec<i64> = exact
+                    .search(q, 600)
+                    .into_iter()
+                    .map(|x| x.0)
+                    .filter(|&id| keep(id))
+                    .take(10)
+                    .collect();
+                // 8-bit vectors: the same points, ties aside.
+                let same = got.iter().filter(|id| want.contains(id)).count();
+                assert!(same >= 9, "{got:?} vs {want:?}");
+                assert!(got.iter().all(|&id| keep(id)));
+            }
+        }
+        // A point whose vector is the query is first, whichever segment holds it.
+        for id in [1, 399, 401, 600] {
+            let q = quant::quantize(&items[id as usize - 1].1);
+            assert_eq!(idx.search_exact(&q, 1, &|_| true)[0].0, id);
+        }
     }
 
     #[test]

@@ -421,8 +421,10 @@ impl Indexer<'_> {
             // `rx` is owned here: returning early (an error) drops it, which unblocks and stops the reader.
             let mut batch: Vec<Pending> = Vec::new();
             let mut batch_tokens = 0usize;
-            // The first group is a quarter of the others, so the first results are searchable soon.
-            let mut limit = (self.batch_tokens / 4).max(1);
+            // The first group is a sixteenth of a full one and each next one twice the last, up to full
+            // size: the first results are searchable (and committed, should the pass be killed) within
+            // a second, and the groups reach their efficient size after a few.
+            let mut limit = (self.batch_tokens / 16).max(1);
             // Documents that failed: their remaining slices are dropped, never stored.
             let mut failed: HashSet<PathBuf> = HashSet::new();
             // Ordinal of the next chunk of the document being received.
@@ -479,7 +481,7 @@ impl Indexer<'_> {
                             if batch_tokens >= limit {
                                 self.flush(folder, &mut batch, &mut failed, event, report, cancel)?;
                                 batch_tokens = 0;
-                                limit = self.batch_tokens.max(1);
+                                limit = (limit * 2).min(self.batch_tokens.max(1));
                                 progress(event);
                                 if cancel.load(Ordering::Relaxed) {
                                     return Ok(());
