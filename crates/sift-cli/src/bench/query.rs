@@ -264,8 +264,10 @@ pub fn child(
                 graph.set_ef_search(Some(e));
                 curve.push(measure(&graph, &truth.plain, e));
             }
+            // The graph at its default width, set explicitly: left unset, a graph of up to
+            // `EXACT_SEARCH_LIMIT` points is scanned exactly, and this bench measures the walk.
             let default_ef = params.ef_for(n);
-            graph.set_ef_search(None);
+            graph.set_ef_search(Some(default_ef));
             let default = measure(&graph, &truth.plain, default_ef);
             let gone: Vec<i64> = (1..=n as i64).filter(|id| id % DELETE_EVERY == 0).collect();
             graph.remove(&gone);
