@@ -10,9 +10,9 @@
 //! size. Text reaches the model tokenized once: the chunker's token ids travel with each chunk
 //! ([`Chunk::tokens`]).
 //!
-//! Measured and not done (docs/BENCHMARKS.md): sizing the model's own batches by tokens (short windows
-//! ran slower in larger batches than in batches of 8), and storing on a separate thread while the next
-//! group embeds (on two cores it only takes CPU from the model's two threads).
+//! Not done (docs/BENCHMARKS.md): sizing the model's own batches by tokens (measured: short windows ran
+//! slower in larger batches than in batches of 8), and storing on a separate thread while the next group
+//! embeds (on two cores it would compete with the model's two spinning threads; see the profile there).
 //!
 //! Decisions per file (the unchanged checks):
 //! - same size and mtime as recorded, chunked by the same chunker → nothing to do (vectors of the active
