@@ -59,8 +59,8 @@ pub struct Chunk {
     /// The chunk cut into sentence windows, in order (empty when the chunk is one window already).
     pub windows: Vec<Window>,
     /// `text`'s model token ids (no special tokens), read off the tokenization the chunker made to size it,
-    /// so the embedder does not tokenize it again; `None` when they could not be read off (see
-    /// [`SectionSizer`]): the embedder then tokenizes the text.
+    /// so the embedder does not tokenize it again; `None` when they could not be read off (a piece not cut
+    /// next to whitespace, or a tokenizer that is not word-local): the embedder then tokenizes the text.
     pub tokens: Option<Vec<u32>>,
 }
 
