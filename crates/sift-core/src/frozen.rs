@@ -8,8 +8,16 @@
 //! graph is rebuilt): a 64-byte header, then sections that each start at a multiple of 64 bytes —
 //! chunk ids (`i64` × n), vectors (`i8` × dim × n), levels (`u8` × n), the base layer (`u32` × (1 + width₀)
 //! × n: a count, then neighbours), where each point's upper-layer lists start (`u32` × n, [`NONE`] for a
-//! point on the base layer only), and the upper-layer lists (`u32` × (1 + width) × records; a point of level
-//! L has L records, for layers 1..=L).
+//! point on the base layer only), the upper-layer lists (`u32` × (1 + width) × records; a point of level
+//! L has L records, for layers 1..=L), the orphans (`u32` × orphans, ascending) and their vectors again
+//! (`i8` × dim × orphans, in that order, so a search reads them in one sequential sweep).
+//!
+//! Orphans are the points no walk of the base layer from the entry point can reach: HNSW prunes each
+//! point's links to its closest, most diverse neighbours, and a point unlike everything near it — the one
+//! passage on its topic in a folder about something else, exactly what a person searches for — can end up
+//! with no link pointing at it. [`write`] finds them (a breadth-first walk of the base layer) and
+//! [`FrozenGraph::search`] compares the query with each of them after its walk, so every point of a saved
+//! segment can be found. They are few (none to a few per thousand points: docs/BENCHMARKS.md).
 //!
 //! Invariant (what makes mapping the file sound): a file is never changed after it is written. `index.rs`
 //! writes each segment into a new folder and renames it into place, and only ever deletes whole folders.
@@ -29,7 +37,8 @@ use crate::index::CosineI8;
 use crate::quant;
 
 const MAGIC: &[u8; 8] = b"SIFTHNSW";
-const VERSION: u32 = 1;
+/// 2: with the orphan section (1 had none; `index.rs` rewrites such files from hnsw_rs's form).
+const VERSION: u32 = 2;
 /// Written as a native `u32`: reads back differently on a machine of the other endianness.
 const ENDIAN: u32 = 0x0102_0304;
 const HEADER: usize = 64;
@@ -51,12 +60,22 @@ struct Layout {
     base: usize,
     upper_start: usize,
     upper: usize,
+    upper_end: usize,
+    orphans: usize,
+    orphan_vectors: usize,
     len: usize,
 }
 
 impl Layout {
     /// `None` when the sizes overflow (a corrupt header).
-    fn new(n: usize, dim: usize, width0: usize, width: usize, records: usize) -> Option<Layout> {
+    fn new(
+        n: usize,
+        dim: usize,
+        width0: usize,
+        width: usize,
+        records: usize,
+        orphans: usize,
+    ) -> Option<Layout> {
         let ids = HEADER;
         let vectors = align(ids.checked_add(n.checked_mul(8)?)?)?;
         let levels = align(vectors.checked_add(n.checked_mul(dim)?)?)?;
@@ -64,7 +83,11 @@ impl Layout {
         let upper_start =
             align(base.checked_add(n.checked_mul(width0.checked_add(1)?.checked_mul(4)?)?)?)?;
         let upper = align(upper_start.checked_add(n.checked_mul(4)?)?)?;
-        let len = upper.checked_add(records.checked_mul(width.checked_add(1)?.checked_mul(4)?)?)?;
+        let upper_end =
+            upper.checked_add(records.checked_mul(width.checked_add(1)?.checked_mul(4)?)?)?;
+        let orphans_at = align(upper_end)?;
+        let orphan_vectors = align(orphans_at.checked_add(orphans.checked_mul(4)?)?)?;
+        let len = orphan_vectors.checked_add(orphans.checked_mul(dim)?)?;
         Some(Layout {
             ids,
             vectors,
@@ -72,6 +95,9 @@ impl Layout {
             base,
             upper_start,
             upper,
+            upper_end,
+            orphans: orphans_at,
+            orphan_vectors,
             len,
         })
     }
@@ -124,13 +150,46 @@ pub(crate) fn write(hnsw: &Hnsw<'static, i8, CosineI8>, dim: usize, path: &Path)
             "a graph of {top} layers cannot be saved"
         )));
     }
-    let layout = Layout::new(n, dim, width0, width, records).ok_or_else(too_big)?;
     let node = |id: &PointId| -> u32 {
         at.get(id.0 as usize)
             .and_then(|l| usize::try_from(id.1).ok().and_then(|r| l.get(r)))
             .copied()
             .unwrap_or(NONE)
     };
+    // A point's lists, as positions (read again per section rather than held: a million points' lists
+    // are a few hundred MB).
+    let lists = |p: &Arc<Point<'static, i8>>| -> Vec<Vec<u32>> {
+        p.get_neighborhood_id()
+            .iter()
+            .take(p.get_point_id().0 as usize + 1)
+            .map(|list| {
+                list.iter()
+                    .map(|nb| node(&nb.p_id))
+                    .filter(|&x| x != NONE)
+                    .collect()
+            })
+            .collect()
+    };
+    let orphans = orphans(n, entry, |i| {
+        points
+            .get(i)
+            .and_then(|p| lists(p).into_iter().next())
+            .unwrap_or_default()
+    });
+    if orphans.len() > n / 100 {
+        tracing::info!(
+            points = n,
+            orphans = orphans.len(),
+            "many graph points unreachable by a walk"
+        );
+    } else {
+        tracing::debug!(
+            points = n,
+            orphans = orphans.len(),
+            "graph points unreachable by a walk"
+        );
+    }
+    let layout = Layout::new(n, dim, width0, width, records, orphans.len()).ok_or_else(too_big)?;
 
     let io = |e| Error::io(format!("writing {}", path.display()), e);
     let mut out = Writer {
@@ -149,6 +208,7 @@ pub(crate) fn write(hnsw: &Hnsw<'static, i8, CosineI8>, dim: usize, path: &Path)
         width0 as u32,
         width as u32,
         records as u32,
+        orphans.len() as u32,
     ]
     .into_iter()
     .enumerate()
@@ -176,20 +236,6 @@ pub(crate) fn write(hnsw: &Hnsw<'static, i8, CosineI8>, dim: usize, path: &Path)
     for p in &points {
         out.put(&[p.get_point_id().0]).map_err(io)?;
     }
-    // A point's lists, as positions (read again per section rather than held: a million points' lists
-    // are a few hundred MB).
-    let lists = |p: &Arc<Point<'static, i8>>| -> Vec<Vec<u32>> {
-        p.get_neighborhood_id()
-            .iter()
-            .take(p.get_point_id().0 as usize + 1)
-            .map(|list| {
-                list.iter()
-                    .map(|nb| node(&nb.p_id))
-                    .filter(|&x| x != NONE)
-                    .collect()
-            })
-            .collect()
-    };
     out.pad_to(layout.base).map_err(io)?;
     for p in &points {
         out.list(lists(p).first().map_or(&[][..], Vec::as_slice), width0)
@@ -211,6 +257,16 @@ pub(crate) fn write(hnsw: &Hnsw<'static, i8, CosineI8>, dim: usize, path: &Path)
                 .map_err(io)?;
         }
     }
+    out.pad_to(layout.orphans).map_err(io)?;
+    for x in &orphans {
+        out.put(&x.to_ne_bytes()).map_err(io)?;
+    }
+    out.pad_to(layout.orphan_vectors).map_err(io)?;
+    for &x in &orphans {
+        if let Some(p) = points.get(x as usize) {
+            out.put(bytemuck::cast_slice(p.get_v())).map_err(io)?;
+        }
+    }
     if out.pos != layout.len {
         return Err(Error::Index(format!(
             "the saved graph is {} bytes, {} expected",
@@ -220,6 +276,26 @@ pub(crate) fn write(hnsw: &Hnsw<'static, i8, CosineI8>, dim: usize, path: &Path)
     let file = out.w.into_inner().map_err(|e| io(e.into_error()))?;
     file.sync_all().map_err(io)?;
     Ok(())
+}
+
+/// The points of a graph of `n` points that a walk of the base layer from `entry` never reaches, ascending;
+/// `base(i)` gives point `i`'s base-layer neighbours.
+fn orphans(n: usize, entry: u32, base: impl Fn(usize) -> Vec<u32>) -> Vec<u32> {
+    let mut reached = vec![false; n];
+    let mut todo = Vec::new();
+    if let Some(r) = reached.get_mut(entry as usize) {
+        *r = true;
+        todo.push(entry);
+    }
+    while let Some(at) = todo.pop() {
+        for nb in base(at as usize) {
+            if let Some(r) = reached.get_mut(nb as usize).filter(|r| !**r) {
+                *r = true;
+                todo.push(nb);
+            }
+        }
+    }
+    (0..n as u32).filter(|&i| !reached[i as usize]).collect()
 }
 
 /// A buffered writer that counts what it wrote, for padding to section starts.
@@ -264,6 +340,7 @@ pub(crate) struct FrozenGraph {
     entry: u32,
     width0: usize,
     width: usize,
+    orphan_count: usize,
     layout: Layout,
 }
 
@@ -332,14 +409,15 @@ impl FrozenGraph {
         let (file_dim, n, max_level, entry) =
             (field(2) as usize, field(3) as usize, field(4), field(5));
         let (width0, width, records) = (field(6) as usize, field(7) as usize, field(8) as usize);
+        let orphans = field(9) as usize;
         if file_dim != dim {
             return Err(format!("graph of {file_dim} dimensions, {dim} expected"));
         }
         if n == 0 || entry as usize >= n || max_level > MAX_LEVEL {
             return Err("graph header out of range".into());
         }
-        let layout =
-            Layout::new(n, dim, width0, width, records).ok_or("graph header out of range")?;
+        let layout = Layout::new(n, dim, width0, width, records, orphans)
+            .ok_or("graph header out of range")?;
         if map.len() != layout.len {
             return Err(format!(
                 "graph file is {} bytes, {} expected",
@@ -356,6 +434,7 @@ impl FrozenGraph {
             entry,
             width0,
             width,
+            orphan_count: orphans,
             layout,
         };
         // The sections read as wider integers must be aligned for them (the map starts on a page).
@@ -363,6 +442,8 @@ impl FrozenGraph {
             || graph.base().len() != n * (width0 + 1)
             || graph.upper_start().len() != n
             || graph.upper().len() != records * (width + 1)
+            || graph.orphans().len() != orphans
+            || graph.orphan_vectors().len() != orphans * dim
         {
             return Err("graph sections misaligned".into());
         }
@@ -406,7 +487,20 @@ impl FrozenGraph {
     }
 
     fn upper(&self) -> &[u32] {
-        self.section(self.layout.upper, self.layout.len)
+        self.section(self.layout.upper, self.layout.upper_end)
+    }
+
+    /// The points no walk reaches (see the module's doc).
+    pub(crate) fn orphans(&self) -> &[u32] {
+        self.section(
+            self.layout.orphans,
+            self.layout.orphans + 4 * self.orphan_count,
+        )
+    }
+
+    /// The orphans' vectors, one after another in the orphans' order.
+    fn orphan_vectors(&self) -> &[i8] {
+        self.section(self.layout.orphan_vectors, self.layout.len)
     }
 
     /// The 8-bit vector of point `node`.
@@ -526,6 +620,22 @@ impl FrozenGraph {
                 }
             }
         }
+        // The points no walk reaches, each compared with the query.
+        for (&node, v) in self
+            .orphans()
+            .iter()
+            .zip(self.orphan_vectors().chunks_exact(self.dim))
+        {
+            if (node as usize) < self.n && ok(node) {
+                let d = quant::distance(query, v);
+                if found.len() < ef || found.peek().is_some_and(|worst| d < worst.d) {
+                    found.push(Near { d, node });
+                    if found.len() > ef {
+                        found.pop();
+                    }
+                }
+            }
+        }
         let mut best = found.into_sorted_vec();
         best.truncate(k);
         best.into_iter()
@@ -628,6 +738,63 @@ mod tests {
     }
 
     #[test]
+    fn points_no_link_leads_to_are_orphans() {
+        // 0 ↔ 1 ↔ 2; 3 links to 0 but nothing links to 3; 4 has no links at all; 5 and 6 only link to
+        // each other.
+        let lists: Vec<Vec<u32>> = vec![
+            vec![1],
+            vec![0, 2],
+            vec![1],
+            vec![0],
+            vec![],
+            vec![6],
+            vec![5],
+        ];
+        let base = |i: usize| lists[i].clone();
+        assert_eq!(orphans(7, 0, base), vec![3, 4, 5, 6]);
+        assert_eq!(orphans(7, 3, base), vec![4, 5, 6]);
+        assert!(orphans(3, 0, |i| vec![((i + 1) % 3) as u32]).is_empty());
+    }
+
+    #[test]
+    fn a_point_unlike_all_others_is_found_though_no_link_leads_to_it() {
+        // A tight cluster, then one point half-way off it (cosine 0.5 to the cluster): its would-be
+        // neighbours keep their links to each other (closer) and drop the one back to it, so no walk of
+        // the graph reaches it (five runs of five out of five when this test was written).
+        let dir = tempfile::tempdir().unwrap();
+        let dim = 32;
+        let mut seed = 5u64;
+        let cluster: Vec<Vec<i8>> = (0..2000)
+            .map(|_| {
+                let noise = unit(&mut seed, dim);
+                let mut v: Vec<f32> = noise.iter().map(|&x| f32::from(x) * 0.05).collect();
+                v[0] += 127.0;
+                let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+                v.iter().map(|x| (x / norm * 127.0) as i8).collect()
+            })
+            .collect();
+        let mut outlier = vec![0i8; dim];
+        (outlier[0], outlier[1]) = (63, 110);
+        let hnsw = Hnsw::new(16, cluster.len() + 1, 16, 100, CosineI8);
+        let items: Vec<(&Vec<i8>, usize)> = cluster.iter().zip(1..).collect();
+        hnsw.parallel_insert(&items);
+        hnsw.insert((outlier.as_slice(), 2001));
+        let path = dir.path().join("graph.flat");
+        write(&hnsw, dim, &path).unwrap();
+        let graph = FrozenGraph::open(&path, dim).unwrap();
+        let node = graph.ids().iter().position(|&id| id == 2001).unwrap() as u32;
+        assert!(graph.orphans().contains(&node), "{:?}", graph.orphans());
+        let got = graph.search(&outlier, 5, 64, None);
+        assert_eq!(got[0].0, 2001);
+        assert!(got[0].1 > 0.99, "{got:?}");
+        // Filtered out, it is not returned.
+        let not_it = |id: i64| id != 2001;
+        let got = graph.search(&outlier, 5, 64, Some(&not_it));
+        assert_eq!(got.len(), 5);
+        assert!(got.iter().all(|(id, _)| *id != 2001));
+    }
+
+    #[test]
     fn damaged_files_are_refused_or_searched_without_a_crash() {
         let dir = tempfile::tempdir().unwrap();
         let dim = 16;
@@ -649,7 +816,7 @@ mod tests {
         // Neighbour lists overwritten with noise (the header intact): searches return, ids stay ids.
         let mut seed = 3u64;
         let mut noisy = good.clone();
-        let from = Layout::new(600, dim, 0, 0, 0).unwrap().base;
+        let from = Layout::new(600, dim, 0, 0, 0, 0).unwrap().base;
         for b in &mut noisy[from..] {
             seed ^= seed << 13;
             seed ^= seed >> 7;

@@ -159,9 +159,12 @@ pub struct IndexMeta {
     pub segments: Vec<String>,
 }
 
-/// 4: each segment is also saved flat ([`crate::frozen`]) and searched in place after a load
-/// (3: 8-bit vectors, saved as segments).
-const FORMAT: u32 = 4;
+/// 5: the flat file lists the points no graph walk reaches, searched every time ([`crate::frozen`]);
+/// 4: each segment is also saved flat and searched in place after a load; 3: 8-bit vectors, saved as
+/// segments. A graph saved as 3 or 4 gains its flat files from hnsw_rs's at load ([`VectorIndex::load`]).
+const FORMAT: u32 = 5;
+/// The oldest saved format that is upgraded rather than rebuilt.
+const UPGRADABLE_FROM: u32 = 3;
 const META_FILE: &str = "meta.json";
 /// The recent segment is merged into the base once it holds this many points, or an eighth of the base if
 /// that is more: saves stay small, a search visits at most two graphs, and each point is rewritten a
@@ -549,6 +552,15 @@ impl VectorIndex {
             .filter(|s| s.points() > 0)
     }
 
+    /// Points of the saved segments that no walk of their graph reaches, which every search compares with
+    /// the query ([`crate::frozen`]).
+    pub fn unreachable_points(&self) -> usize {
+        self.segments()
+            .filter_map(Segment::current_frozen)
+            .map(|f| f.orphans().len())
+            .sum()
+    }
+
     /// The `k` nearest live chunks to `query`, as (chunk id, cosine similarity), best first.
     /// `allow` restricts results further (folder / type filters, exact phrases).
     pub fn search(
@@ -806,7 +818,7 @@ impl VectorIndex {
         params: HnswParams,
     ) -> Option<Self> {
         let meta = Self::saved_meta(dir)?;
-        let upgrade = meta.format == FORMAT - 1;
+        let upgrade = (UPGRADABLE_FROM..FORMAT).contains(&meta.format);
         if (!upgrade && meta.format != FORMAT) || meta.model != model || meta.dim != dim {
             tracing::info!(
                 ?meta,
@@ -821,11 +833,12 @@ impl VectorIndex {
             return None;
         }
         if upgrade {
-            // Saved before segments were also saved flat: each gains its flat file, read from hnsw_rs's
-            // (seconds), instead of a rebuild from the database (minutes at a million chunks).
+            // Saved before segments were saved flat, or before the flat file listed the points no walk
+            // reaches: each gains its (current) flat file, read from hnsw_rs's (seconds), instead of a
+            // rebuild from the database (minutes at a million chunks).
             for name in &meta.segments {
                 let folder = dir.join(name);
-                if folder.join(FLAT_FILE).exists() {
+                if FrozenGraph::open(&folder.join(FLAT_FILE), dim).is_ok() {
                     continue;
                 }
                 let hnsw = load_hnsw(&folder)?;
@@ -838,13 +851,13 @@ impl VectorIndex {
                 });
                 if let Err(e) = written {
                     let _ = std::fs::remove_file(&tmp);
-                    if !folder.join(FLAT_FILE).exists() {
+                    if FrozenGraph::open(&folder.join(FLAT_FILE), dim).is_err() {
                         tracing::warn!(error = %e, "could not upgrade the saved vector index; rebuilding");
                         return None;
                     }
                 }
             }
-            tracing::info!("saved vector index upgraded to searching in place");
+            tracing::info!(from = meta.format, "saved vector index upgraded");
         }
         if meta.segments.is_empty() || meta.segments.len() > 2 {
             tracing::warn!("saved vector index lists no or too many segments; rebuilding");
@@ -1292,7 +1305,7 @@ mod tests {
     }
 
     #[test]
-    fn a_graph_saved_before_flat_files_is_upgraded_not_rebuilt() {
+    fn a_graph_saved_in_an_older_format_is_upgraded_not_rebuilt() {
         let dim = 8;
         let mut seed = 13u64;
         let items = random_items(&mut seed, 1..=300, dim);
@@ -1313,6 +1326,20 @@ mod tests {
             meta.segments,
             vec![segment.file_name().unwrap().to_string_lossy().into_owned()]
         );
+        // As format 4 left it: a flat file without the orphan list (version 1), meta says 4.
+        let flat = segment.join(FLAT_FILE);
+        let mut bytes = std::fs::read(&flat).unwrap();
+        bytes[8..12].copy_from_slice(&1u32.to_ne_bytes());
+        std::fs::write(&flat, &bytes).unwrap();
+        assert!(FrozenGraph::open(&flat, dim).is_err());
+        let mut meta = VectorIndex::saved_meta(&path).unwrap();
+        meta.format = 4;
+        std::fs::write(path.join(META_FILE), serde_json::to_vec(&meta).unwrap()).unwrap();
+        let loaded = VectorIndex::load(&path, "m", dim, "db", HnswParams::default()).unwrap();
+        assert!(FrozenGraph::open(&flat, dim).is_ok());
+        assert_eq!(loaded.search(&items[41].1, 1, None)[0].0, 42);
+        loaded.save(&path).unwrap();
+        assert_eq!(VectorIndex::saved_meta(&path).unwrap().format, FORMAT);
         // Another format (or a damaged old one) is rebuilt.
         std::fs::remove_file(segment.join(FLAT_FILE)).unwrap();
         assert!(VectorIndex::load(&path, "m", dim, "db", HnswParams::default()).is_none());

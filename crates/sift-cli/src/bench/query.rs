@@ -142,6 +142,9 @@ struct Curve {
 #[derive(Serialize, Deserialize)]
 struct Queried {
     cold_start_ms: f64,
+    /// Points no walk of the saved graph reaches (each search compares the query with them).
+    #[serde(default)]
+    unreachable: usize,
     rss_before_mb: f64,
     rss_after_load_mb: f64,
     peak_rss_mb: f64,
@@ -240,6 +243,7 @@ pub fn child(
                 .context("the saved graph could not be loaded")?;
             let cold_start_ms = t.elapsed().as_secs_f64() * 1000.0;
             let rss_after_load_mb = super::current_rss_mb().unwrap_or(0.0);
+            let unreachable = graph.unreachable_points();
             let measure = |graph: &VectorIndex, truth: &[Vec<i64>], ef: usize| {
                 let (mut ms, mut hits) = (Vec::new(), 0);
                 for (q, want) in qs.iter().zip(truth) {
@@ -274,6 +278,7 @@ pub fn child(
             let deleted = measure(&graph, &truth.after_delete, default_ef);
             serde_json::to_string(&Queried {
                 cold_start_ms,
+                unreachable,
                 rss_before_mb,
                 rss_after_load_mb,
                 peak_rss_mb: peak_rss_mb().unwrap_or(0.0),
@@ -387,6 +392,10 @@ pub fn run(
             q.rss_before_mb,
             q.rss_after_load_mb,
             q.peak_rss_mb
+        );
+        outln!(
+            "{n} vectors: {} unreachable by a walk of the saved graph (compared with every query)",
+            q.unreachable
         );
         for c in &q.curve {
             outln!(
