@@ -50,11 +50,14 @@ pub const LARGE_GRAPH: usize = 250_000;
 /// it, so no walk reaches it (`tests/robust.rs` met one at 553 points: the contract clause among notes).
 pub const EXACT_SEARCH_LIMIT: usize = 10_000;
 
-/// Whether a graph of `points` is searched exactly. Never in this module's tests: they test the graph walk
-/// on a few thousand points; `exact_search_*` tests call the exact path directly.
-fn searched_exactly(points: usize) -> bool {
-    !cfg!(test) && points <= EXACT_SEARCH_LIMIT
+/// Search results' order: nearest first, then by id.
+fn best_first(a: &(i64, f32), b: &(i64, f32)) -> std::cmp::Ordering {
+    b.1.total_cmp(&a.1).then(a.0.cmp(&b.0))
 }
+
+/// Up to how many points a new index scans rather than walks: [`EXACT_SEARCH_LIMIT`], or none in this
+/// module's tests, which test the graph walk on a few thousand points (and set it where they test scans).
+const EXACT_LIMIT_AT_START: usize = if cfg!(test) { 0 } else { EXACT_SEARCH_LIMIT };
 
 impl HnswParams {
     /// The `ef` a search uses in a graph of `points` points.
@@ -346,6 +349,24 @@ impl Segment {
         }
     }
 
+    /// The `k` points of this segment nearest to `query` that `accept` lets through, by comparing the query
+    /// with every point; in no particular order.
+    fn scan(&self, query: &[i8], k: usize, accept: &dyn Fn(i64) -> bool) -> Vec<(i64, f32)> {
+        let mut found: Vec<(i64, f32)> = Vec::with_capacity(self.points());
+        self.visit(&mut |v, id| {
+            if accept(id) {
+                found.push((id, 1.0 - quant::distance(query, v)));
+            }
+        });
+        let keep = k.min(found.len());
+        if keep == 0 {
+            return Vec::new();
+        }
+        found.select_nth_unstable_by(keep - 1, best_first);
+        found.truncate(keep);
+        found
+    }
+
     /// Every point's vector and id.
     fn vectors(&self) -> Vec<(Vec<i8>, usize)> {
         match (self.growing.get(), &self.frozen) {
@@ -416,6 +437,8 @@ pub struct VectorIndex {
     params: HnswParams,
     /// `ef` set by [`VectorIndex::set_ef_search`] (benchmarks), instead of the default for the size.
     fixed_ef: Option<usize>,
+    /// Graphs (or growing segments) of up to this many points are scanned, not walked.
+    exact_limit: usize,
     base: Segment,
     recent: Segment,
     merging: Option<Segment>,
@@ -439,6 +462,7 @@ impl VectorIndex {
             database: database.to_string(),
             params,
             fixed_ef: None,
+            exact_limit: EXACT_LIMIT_AT_START,
             base: Segment::new(params, capacity_hint),
             recent: Segment::new(params, 1024),
             merging: None,
@@ -552,6 +576,12 @@ impl VectorIndex {
             .filter(|s| s.points() > 0)
     }
 
+    /// Whether a graph (or a growing segment) of `points` points is scanned rather than walked: up to
+    /// [`EXACT_SEARCH_LIMIT`] points, unless a fixed `ef` asks to measure the walk (`sift bench query`).
+    fn searched_exactly(&self, points: usize) -> bool {
+        self.fixed_ef.is_none() && points <= self.exact_limit
+    }
+
     /// Points of the saved segments that no walk of their graph reaches, which every search compares with
     /// the query ([`crate::frozen`]).
     pub fn unreachable_points(&self) -> usize {
@@ -578,7 +608,7 @@ impl VectorIndex {
             .max(k);
         let query = quant::quantize(query);
         let live = &self.live;
-        if searched_exactly(self.present.len()) && self.fixed_ef.is_none() {
+        if self.searched_exactly(self.present.len()) {
             // (A fixed `ef` is a request to measure the graph walk: `sift bench query`.)
             return self.search_exact(&query, k, &|id| {
                 live.contains(id) && allow.is_none_or(|f| f(id))
@@ -598,6 +628,13 @@ impl VectorIndex {
                 let accept = |id: i64| live.contains(id) && allow.is_none_or(|f| f(id));
                 let filtering = allow.is_some() || self.dead() > 0;
                 found.extend(frozen.search(&query, k, ef, filtering.then_some(&accept)));
+                continue;
+            }
+            if self.searched_exactly(segment.points()) {
+                // Changed since it was saved (a pass is adding to it): no list yet of the points its walk
+                // cannot reach (`frozen.rs`), so while it is small it is scanned instead.
+                let accept = |id: i64| live.contains(id) && allow.is_none_or(|f| f(id));
+                found.extend(segment.scan(&query, k, &accept));
                 continue;
             }
             if allow.is_none() && self.dead() == 0 {
@@ -620,7 +657,7 @@ impl VectorIndex {
             }
             found.extend(segment.search_growing(&query, k, ef, Some(&filter)));
         }
-        found.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        found.sort_by(best_first);
         // While a merge runs a point can be in two segments.
         found.dedup_by_key(|f| f.0);
         found.truncate(k);
@@ -634,23 +671,12 @@ impl VectorIndex {
         k: usize,
         accept: &dyn Fn(i64) -> bool,
     ) -> Vec<(i64, f32)> {
-        let mut found: Vec<(i64, f32)> = Vec::with_capacity(self.present.len());
-        for segment in self.segments() {
-            segment.visit(&mut |v, id| {
-                if accept(id) {
-                    found.push((id, 1.0 - quant::distance(query, v)));
-                }
-            });
-        }
-        // While a merge runs a point can be in two segments: twice as many candidates leave `k` distinct.
-        let keep = if self.merging.is_some() { 2 * k } else { k }.min(found.len());
-        if keep == 0 {
-            return Vec::new();
-        }
-        let order = |a: &(i64, f32), b: &(i64, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
-        found.select_nth_unstable_by(keep - 1, order);
-        found.truncate(keep);
-        found.sort_by(order);
+        let mut found: Vec<(i64, f32)> = self
+            .segments()
+            .flat_map(|s| s.scan(query, k, accept))
+            .collect();
+        // While a merge runs a point can be in two segments; each gave `k` distinct points, so `k` remain.
+        found.sort_by(best_first);
         found.dedup_by_key(|f| f.0);
         found.truncate(k);
         found
@@ -896,6 +922,7 @@ impl VectorIndex {
             database: database.to_string(),
             params,
             fixed_ef: None,
+            exact_limit: EXACT_LIMIT_AT_START,
             base,
             recent,
             merging: None,
@@ -1343,6 +1370,47 @@ mod tests {
         // Another format (or a damaged old one) is rebuilt.
         std::fs::remove_file(segment.join(FLAT_FILE)).unwrap();
         assert!(VectorIndex::load(&path, "m", dim, "db", HnswParams::default()).is_none());
+    }
+
+    #[test]
+    fn a_small_growing_segment_is_scanned_so_a_point_no_link_leads_to_is_found() {
+        // A tight cluster, then one point half-way off it (as in `frozen.rs`'s test): hnsw_rs's walk never
+        // reaches it (30 runs of 30 when this test was written), and before a save there is no list of such
+        // points.
+        let dim = 32;
+        let mut seed = 7u64;
+        // A saved base of 1,000 other points, searched in its saved form.
+        let base = random_items(&mut seed, 1..=1000, dim);
+        let (_keep, path, _) = saved(&base);
+        let mut idx = VectorIndex::load(&path, "m", dim, "db", HnswParams::default()).unwrap();
+        let cluster: Vec<(i64, Vec<f32>)> = (1001..=3000)
+            .map(|id| {
+                let noise = random_unit(&mut seed, dim);
+                let mut v: Vec<f32> = noise.iter().map(|x| x * 0.05).collect();
+                v[0] += 1.0;
+                let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+                (id, v.iter().map(|x| x / norm).collect())
+            })
+            .collect();
+        let mut outlier = vec![0.0f32; dim];
+        (outlier[0], outlier[1]) = (0.5, 0.75f32.sqrt());
+        idx.insert(&cluster);
+        idx.insert(&[(3001, outlier.clone())]);
+        assert!(idx.base.current_frozen().is_some() && idx.recent.current_frozen().is_none());
+        assert_eq!(idx.recent.points(), 2001);
+        let first = |idx: &VectorIndex, q: &[f32]| idx.search(q, 5, None)[0].0;
+        assert_ne!(first(&idx, &outlier), 3001, "the walk alone misses it");
+        // The whole index is too large to scan, the growing segment is not.
+        idx.exact_limit = 2500;
+        let got = idx.search(&outlier, 5, None);
+        assert_eq!(got[0].0, 3001);
+        assert!(got[0].1 > 0.99, "{got:?}");
+        // Filters still apply to the scan; the saved base is still searched.
+        let not_it = |id: i64| id != 3001;
+        let got = idx.search(&outlier, 5, Some(&not_it));
+        assert_eq!(got.len(), 5);
+        assert!(got.iter().all(|(id, _)| *id != 3001));
+        assert_eq!(first(&idx, &base[499].1), 500);
     }
 
     #[test]
