@@ -67,6 +67,13 @@ struct Layout {
 }
 
 impl Layout {
+    /// How many upper-layer records the layout holds, each a count and `width` entries.
+    fn records(&self, width: usize) -> usize {
+        (self.upper_end - self.upper) / (4 * (width + 1))
+    }
+}
+
+impl Layout {
     /// `None` when the sizes overflow (a corrupt header).
     fn new(
         n: usize,
@@ -267,15 +274,47 @@ pub(crate) fn write(hnsw: &Hnsw<'static, i8, CosineI8>, dim: usize, path: &Path)
             out.put(bytemuck::cast_slice(p.get_v())).map_err(io)?;
         }
     }
-    if out.pos != layout.len {
-        return Err(Error::Index(format!(
-            "the saved graph is {} bytes, {} expected",
-            out.pos, layout.len
-        )));
+    out.finish(layout.len, path)
+}
+
+/// Rewrites the version-1 flat file at `from` (written before the orphan list) as the current version at
+/// `to`: the same sections, then the orphans found by walking its own base layer — seconds at a million
+/// points, where reading hnsw_rs's form again takes tens and gigabytes. Errors when `from` is not a
+/// version-1 graph of `dim` dimensions.
+pub(crate) fn upgrade(from: &Path, to: &Path, dim: usize) -> Result<()> {
+    let old = FrozenGraph::open_version(from, dim, 1).map_err(Error::Index)?;
+    let orphans = orphans(old.n, old.entry, |i| old.neighbours(i as u32, 0).to_vec());
+    let layout = Layout::new(
+        old.n,
+        dim,
+        old.width0,
+        old.width,
+        old.layout.records(old.width),
+        orphans.len(),
+    )
+    .ok_or_else(|| Error::Index("graph header out of range".into()))?;
+    let io = |e| Error::io(format!("writing {}", to.display()), e);
+    let mut out = Writer {
+        w: BufWriter::with_capacity(1 << 20, File::create(to).map_err(io)?),
+        pos: 0,
+    };
+    let mut header = [0u8; HEADER];
+    header.copy_from_slice(&old.map[..HEADER]);
+    header[8..12].copy_from_slice(&VERSION.to_ne_bytes());
+    header[44..48].copy_from_slice(&(orphans.len() as u32).to_ne_bytes());
+    out.put(&header).map_err(io)?;
+    out.put(&old.map[HEADER..old.layout.upper_end])
+        .map_err(io)?;
+    out.pad_to(layout.orphans).map_err(io)?;
+    for x in &orphans {
+        out.put(&x.to_ne_bytes()).map_err(io)?;
     }
-    let file = out.w.into_inner().map_err(|e| io(e.into_error()))?;
-    file.sync_all().map_err(io)?;
-    Ok(())
+    out.pad_to(layout.orphan_vectors).map_err(io)?;
+    for &x in &orphans {
+        out.put(bytemuck::cast_slice(old.vector(x as usize)))
+            .map_err(io)?;
+    }
+    out.finish(layout.len, to)
 }
 
 /// The points of a graph of `n` points that a walk of the base layer from `entry` never reaches, ascending;
@@ -308,6 +347,19 @@ impl Writer {
     fn put(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         self.pos += bytes.len();
         self.w.write_all(bytes)
+    }
+
+    /// Checks that `len` bytes were written, and flushes them to disk.
+    fn finish(self, len: usize, path: &Path) -> Result<()> {
+        if self.pos != len {
+            return Err(Error::Index(format!(
+                "the saved graph is {} bytes, {len} expected",
+                self.pos
+            )));
+        }
+        let io = |e| Error::io(format!("writing {}", path.display()), e);
+        let file = self.w.into_inner().map_err(|e| io(e.into_error()))?;
+        file.sync_all().map_err(io)
     }
 
     fn pad_to(&mut self, at: usize) -> std::io::Result<()> {
@@ -382,6 +434,16 @@ impl PartialOrd for Near {
 impl FrozenGraph {
     /// Maps the segment file at `path`, for vectors of `dim` dimensions.
     pub(crate) fn open(path: &Path, dim: usize) -> std::result::Result<FrozenGraph, String> {
+        Self::open_version(path, dim, VERSION)
+    }
+
+    /// Maps a file of `version` (the current one, or 1: written before the orphan list, which it reads
+    /// as empty).
+    fn open_version(
+        path: &Path,
+        dim: usize,
+        version: u32,
+    ) -> std::result::Result<FrozenGraph, String> {
         let file = File::open(path).map_err(|e| format!("opening {}: {e}", path.display()))?;
         // SAFETY: the file is never modified after it is written (the module's invariant: segments are
         // written into a new folder, renamed into place, and only deleted as a whole), so the mapped bytes
@@ -399,7 +461,7 @@ impl FrozenGraph {
         if map.len() < HEADER || &map[..8] != MAGIC {
             return Err("not a saved graph".into());
         }
-        if field(0) != VERSION || field(1) != ENDIAN {
+        if field(0) != version || field(1) != ENDIAN {
             return Err(format!(
                 "graph file version {} / byte order {:#x}",
                 field(0),
@@ -409,6 +471,7 @@ impl FrozenGraph {
         let (file_dim, n, max_level, entry) =
             (field(2) as usize, field(3) as usize, field(4), field(5));
         let (width0, width, records) = (field(6) as usize, field(7) as usize, field(8) as usize);
+        // (Version 1 left this header field zero.)
         let orphans = field(9) as usize;
         if file_dim != dim {
             return Err(format!("graph of {file_dim} dimensions, {dim} expected"));
@@ -416,8 +479,13 @@ impl FrozenGraph {
         if n == 0 || entry as usize >= n || max_level > MAX_LEVEL {
             return Err("graph header out of range".into());
         }
-        let layout = Layout::new(n, dim, width0, width, records, orphans)
+        let mut layout = Layout::new(n, dim, width0, width, records, orphans)
             .ok_or("graph header out of range")?;
+        if version == 1 {
+            // It ended with the upper-layer lists.
+            (layout.orphans, layout.orphan_vectors, layout.len) =
+                (layout.upper_end, layout.upper_end, layout.upper_end);
+        }
         if map.len() != layout.len {
             return Err(format!(
                 "graph file is {} bytes, {} expected",
@@ -653,6 +721,18 @@ impl FrozenGraph {
     }
 }
 
+/// Rewrites the current-version file at `path` as version 1 left it (no orphan sections, header field
+/// zero, the file ending with the upper-layer lists), for tests of the upgrade.
+#[cfg(test)]
+pub(crate) fn downgrade_to_version_1(path: &Path, dim: usize) {
+    let graph = FrozenGraph::open(path, dim).unwrap();
+    let mut bytes = graph.map[..graph.layout.upper_end].to_vec();
+    drop(graph);
+    bytes[8..12].copy_from_slice(&1u32.to_ne_bytes());
+    bytes[44..48].copy_from_slice(&0u32.to_ne_bytes());
+    std::fs::write(path, bytes).unwrap();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -792,6 +872,22 @@ mod tests {
         let got = graph.search(&outlier, 5, 64, Some(&not_it));
         assert_eq!(got.len(), 5);
         assert!(got.iter().all(|(id, _)| *id != 2001));
+        // A file written before the orphan list is upgraded from itself to the very same bytes.
+        let written = std::fs::read(&path).unwrap();
+        let old = dir.path().join("old.flat");
+        std::fs::copy(&path, &old).unwrap();
+        downgrade_to_version_1(&old, dim);
+        assert!(
+            FrozenGraph::open(&old, dim).is_err(),
+            "version 1 is not searched"
+        );
+        let new = dir.path().join("new.flat");
+        upgrade(&old, &new, dim).unwrap();
+        assert_eq!(std::fs::read(&new).unwrap(), written);
+        assert!(
+            upgrade(&path, &new, dim).is_err(),
+            "only version 1 is upgraded"
+        );
     }
 
     #[test]

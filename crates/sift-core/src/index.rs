@@ -859,25 +859,32 @@ impl VectorIndex {
             return None;
         }
         if upgrade {
-            // Saved before segments were saved flat, or before the flat file listed the points no walk
-            // reaches: each gains its (current) flat file, read from hnsw_rs's (seconds), instead of a
-            // rebuild from the database (minutes at a million chunks).
+            // Saved before the flat file listed the points no walk reaches (4): each segment's file is
+            // rewritten from itself (`frozen::upgrade`: seconds at a million points). Saved before segments
+            // were saved flat (3), or that file unreadable: it is written from hnsw_rs's form (tens of
+            // seconds at a million) — either way, no rebuild from the database (minutes).
             for name in &meta.segments {
                 let folder = dir.join(name);
-                if FrozenGraph::open(&folder.join(FLAT_FILE), dim).is_ok() {
+                let flat = folder.join(FLAT_FILE);
+                if FrozenGraph::open(&flat, dim).is_ok() {
                     continue;
                 }
-                let hnsw = load_hnsw(&folder)?;
                 // Named for this process: two processes opening the index at once each write their own,
                 // and either's rename leaves a whole file.
                 let tmp = folder.join(format!("{FLAT_FILE}.{}.tmp", std::process::id()));
-                let written = frozen::write(&hnsw, dim, &tmp).and_then(|()| {
-                    std::fs::rename(&tmp, folder.join(FLAT_FILE))
-                        .map_err(|e| Error::io("saving the graph", e))
-                });
+                let written = frozen::upgrade(&flat, &tmp, dim)
+                    .or_else(|e| {
+                        tracing::debug!(error = %e, segment = name, "no older flat file to upgrade");
+                        let hnsw = load_hnsw(&folder)
+                            .ok_or_else(|| Error::Index("the saved graph is unreadable".into()))?;
+                        frozen::write(&hnsw, dim, &tmp)
+                    })
+                    .and_then(|()| {
+                        std::fs::rename(&tmp, &flat).map_err(|e| Error::io("saving the graph", e))
+                    });
                 if let Err(e) = written {
                     let _ = std::fs::remove_file(&tmp);
-                    if FrozenGraph::open(&folder.join(FLAT_FILE), dim).is_err() {
+                    if FrozenGraph::open(&flat, dim).is_err() {
                         tracing::warn!(error = %e, "could not upgrade the saved vector index; rebuilding");
                         return None;
                     }
@@ -1353,17 +1360,26 @@ mod tests {
             meta.segments,
             vec![segment.file_name().unwrap().to_string_lossy().into_owned()]
         );
-        // As format 4 left it: a flat file without the orphan list (version 1), meta says 4.
+        // As format 4 left it: a flat file without the orphan list (version 1), meta says 4. It is
+        // upgraded from itself: hnsw_rs's files are not needed (here, gone).
         let flat = segment.join(FLAT_FILE);
-        let mut bytes = std::fs::read(&flat).unwrap();
-        bytes[8..12].copy_from_slice(&1u32.to_ne_bytes());
-        std::fs::write(&flat, &bytes).unwrap();
+        frozen::downgrade_to_version_1(&flat, dim);
         assert!(FrozenGraph::open(&flat, dim).is_err());
+        let mut removed = 0;
+        for entry in std::fs::read_dir(&segment).unwrap() {
+            let entry = entry.unwrap().path();
+            if entry.to_string_lossy().contains(BASENAME) {
+                std::fs::remove_file(entry).unwrap();
+                removed += 1;
+            }
+        }
+        assert_eq!(removed, 2, "hnsw_rs's graph and data files");
         let mut meta = VectorIndex::saved_meta(&path).unwrap();
         meta.format = 4;
         std::fs::write(path.join(META_FILE), serde_json::to_vec(&meta).unwrap()).unwrap();
         let loaded = VectorIndex::load(&path, "m", dim, "db", HnswParams::default()).unwrap();
         assert!(FrozenGraph::open(&flat, dim).is_ok());
+        assert_eq!(loaded.len(), 300);
         assert_eq!(loaded.search(&items[41].1, 1, None)[0].0, 42);
         loaded.save(&path).unwrap();
         assert_eq!(VectorIndex::saved_meta(&path).unwrap().format, FORMAT);
