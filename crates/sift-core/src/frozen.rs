@@ -67,13 +67,6 @@ struct Layout {
 }
 
 impl Layout {
-    /// How many upper-layer records the layout holds, each a count and `width` entries.
-    fn records(&self, width: usize) -> usize {
-        (self.upper_end - self.upper) / (4 * (width + 1))
-    }
-}
-
-impl Layout {
     /// `None` when the sizes overflow (a corrupt header).
     fn new(
         n: usize,
@@ -107,6 +100,11 @@ impl Layout {
             orphan_vectors,
             len,
         })
+    }
+
+    /// How many upper-layer records the layout holds, each a count and `width` entries.
+    fn records(&self, width: usize) -> usize {
+        (self.upper_end - self.upper) / (4 * (width + 1))
     }
 }
 
@@ -688,13 +686,18 @@ impl FrozenGraph {
                 }
             }
         }
-        // The points no walk reaches, each compared with the query.
+        // The points no walk of the base layer reaches, each compared with the query — unless the descent
+        // through the upper layers ended on one, and it was seen already.
+        let seen_already = |node: u32| {
+            seen.get(node as usize / 64)
+                .is_none_or(|w| w & (1 << (node % 64)) != 0)
+        };
         for (&node, v) in self
             .orphans()
             .iter()
             .zip(self.orphan_vectors().chunks_exact(self.dim))
         {
-            if (node as usize) < self.n && ok(node) {
+            if (node as usize) < self.n && !seen_already(node) && ok(node) {
                 let d = quant::distance(query, v);
                 if found.len() < ef || found.peek().is_some_and(|worst| d < worst.d) {
                     found.push(Near { d, node });
@@ -888,6 +891,44 @@ mod tests {
             upgrade(&path, &new, dim).is_err(),
             "only version 1 is upgraded"
         );
+    }
+
+    #[test]
+    fn an_orphan_the_walk_reached_anyway_is_returned_once() {
+        // The entry point listed as an orphan (the descent through the upper layers can end on a point no
+        // base-layer link leads to): a search starting there must not return it twice.
+        let dir = tempfile::tempdir().unwrap();
+        let dim = 16;
+        let (path, _) = saved(dir.path(), 600, dim);
+        let graph = FrozenGraph::open(&path, dim).unwrap();
+        let entry = graph.entry;
+        let layout = Layout::new(
+            600,
+            dim,
+            graph.width0,
+            graph.width,
+            graph.layout.records(graph.width),
+            1,
+        )
+        .unwrap();
+        let mut bytes = graph.map[..graph.layout.upper_end].to_vec();
+        bytes[44..48].copy_from_slice(&1u32.to_ne_bytes());
+        bytes.resize(layout.orphans, 0);
+        bytes.extend_from_slice(&entry.to_ne_bytes());
+        bytes.resize(layout.orphan_vectors, 0);
+        let query = graph.vector(entry as usize).to_vec();
+        bytes.extend(query.iter().map(|&x| x as u8));
+        drop(graph);
+        std::fs::write(&path, bytes).unwrap();
+        let graph = FrozenGraph::open(&path, dim).unwrap();
+        assert_eq!(graph.orphans(), [entry]);
+        let got = graph.search(&query, 10, 40, None);
+        assert_eq!(got.len(), 10);
+        let mut ids: Vec<i64> = got.iter().map(|x| x.0).collect();
+        assert_eq!(ids[0], graph.ids()[entry as usize]);
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), 10, "{got:?}");
     }
 
     #[test]
