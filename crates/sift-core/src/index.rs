@@ -164,7 +164,7 @@ pub struct IndexMeta {
 
 /// 5: the flat file lists the points no graph walk reaches, searched every time ([`crate::frozen`]);
 /// 4: each segment is also saved flat and searched in place after a load; 3: 8-bit vectors, saved as
-/// segments. A graph saved as 3 or 4 gains its flat files from hnsw_rs's at load ([`VectorIndex::load`]).
+/// segments. A graph saved as 3 or 4 is upgraded at load, not rebuilt ([`VectorIndex::load`]).
 const FORMAT: u32 = 5;
 /// The oldest saved format that is upgraded rather than rebuilt.
 const UPGRADABLE_FROM: u32 = 3;
