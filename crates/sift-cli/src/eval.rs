@@ -19,6 +19,10 @@ pub struct EvalArgs {
     /// Where the evaluation index is kept (reused between runs; never the user's index).
     #[arg(long)]
     work_dir: Option<PathBuf>,
+    /// The embedding model to evaluate, an id `sift models` lists (default: the engine's). Its files must be
+    /// installed (`sift models download ID`) or given with --model-dir; keep one work dir per model.
+    #[arg(long)]
+    model: Option<String>,
     /// Only the first N queries.
     #[arg(long)]
     max_queries: Option<usize>,
@@ -120,6 +124,9 @@ pub fn run(cli: &crate::Cli, args: &EvalArgs) -> Result<()> {
         cli.precision.as_deref(),
         cli.threads,
     )?;
+    if let Some(id) = &args.model {
+        config.settings.model = id.clone();
+    }
     if let Some(n) = args.chunk_tokens {
         config.chunk.max_tokens = n;
     }
