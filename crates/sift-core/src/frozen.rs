@@ -15,12 +15,13 @@
 //! Orphans are the points no walk of the base layer from the entry point can reach: HNSW prunes each
 //! point's links to its closest, most diverse neighbours, and a point unlike everything near it — the one
 //! passage on its topic in a folder about something else, exactly what a person searches for — can end up
-//! with no link pointing at it. [`write`] finds them (a breadth-first walk of the base layer) and
+//! with no link pointing at it. [`write`] finds them (every link of the base layer followed from the entry point) and
 //! [`FrozenGraph::search`] compares the query with each of them after its walk, so every point of a saved
 //! segment can be found. They are few (none to a few per thousand points: docs/BENCHMARKS.md).
 //!
 //! Invariant (what makes mapping the file sound): a file is never changed after it is written. `index.rs`
-//! writes each segment into a new folder and renames it into place, and only ever deletes whole folders.
+//! writes each segment into a new folder and renames it into place, and only ever deletes whole folders;
+//! an [`upgrade`] writes a new file and renames it over the old one's name.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -37,7 +38,7 @@ use crate::index::CosineI8;
 use crate::quant;
 
 const MAGIC: &[u8; 8] = b"SIFTHNSW";
-/// 2: with the orphan section (1 had none; `index.rs` rewrites such files from hnsw_rs's form).
+/// 2: with the orphan sections (1 had none; [`upgrade`] rewrites such a file from itself).
 const VERSION: u32 = 2;
 /// Written as a native `u32`: reads back differently on a machine of the other endianness.
 const ENDIAN: u32 = 0x0102_0304;
