@@ -583,7 +583,7 @@ impl VectorIndex {
     }
 
     /// Points of the saved segments that no walk of their graph reaches, which every search compares with
-    /// the query ([`crate::frozen`]).
+    /// the query (`frozen.rs`).
     pub fn unreachable_points(&self) -> usize {
         self.segments()
             .filter_map(Segment::current_frozen)
