@@ -263,16 +263,10 @@ pub(crate) fn write(hnsw: &Hnsw<'static, i8, CosineI8>, dim: usize, path: &Path)
                 .map_err(io)?;
         }
     }
-    out.pad_to(layout.orphans).map_err(io)?;
-    for x in &orphans {
-        out.put(&x.to_ne_bytes()).map_err(io)?;
-    }
-    out.pad_to(layout.orphan_vectors).map_err(io)?;
-    for &x in &orphans {
-        if let Some(p) = points.get(x as usize) {
-            out.put(bytemuck::cast_slice(p.get_v())).map_err(io)?;
-        }
-    }
+    out.orphans(&layout, &orphans, |x| {
+        points.get(x as usize).map_or(&[][..], |p| p.get_v())
+    })
+    .map_err(io)?;
     out.finish(layout.len, path)
 }
 
@@ -304,15 +298,8 @@ pub(crate) fn upgrade(from: &Path, to: &Path, dim: usize) -> Result<()> {
     out.put(&header).map_err(io)?;
     out.put(&old.map[HEADER..old.layout.upper_end])
         .map_err(io)?;
-    out.pad_to(layout.orphans).map_err(io)?;
-    for x in &orphans {
-        out.put(&x.to_ne_bytes()).map_err(io)?;
-    }
-    out.pad_to(layout.orphan_vectors).map_err(io)?;
-    for &x in &orphans {
-        out.put(bytemuck::cast_slice(old.vector(x as usize)))
-            .map_err(io)?;
-    }
+    out.orphans(&layout, &orphans, |x| old.vector(x as usize))
+        .map_err(io)?;
     out.finish(layout.len, to)
 }
 
@@ -346,6 +333,24 @@ impl Writer {
     fn put(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         self.pos += bytes.len();
         self.w.write_all(bytes)
+    }
+
+    /// The orphan sections: the points' positions, then their vectors (`vector` gives each).
+    fn orphans<'v>(
+        &mut self,
+        layout: &Layout,
+        orphans: &[u32],
+        vector: impl Fn(u32) -> &'v [i8],
+    ) -> std::io::Result<()> {
+        self.pad_to(layout.orphans)?;
+        for x in orphans {
+            self.put(&x.to_ne_bytes())?;
+        }
+        self.pad_to(layout.orphan_vectors)?;
+        for &x in orphans {
+            self.put(bytemuck::cast_slice(vector(x)))?;
+        }
+        Ok(())
     }
 
     /// Checks that `len` bytes were written, and flushes them to disk.
